@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { CLUSTER_COLUMNS, clusterRow, describeChange } from '../src/engine/describe-state.js';
+
+export default defineGroup({
+  name: 'cluster',
+  summary: 'List clusters, or enable and disable traffic to one.',
+  subcommands: [
+    defineSubcommand({
+      name: 'list',
+      summary: 'List clusters with their traffic, breaker and rate-limit state.',
+      options: z.object({}),
+      role: 'viewer',
+      examples: ['cluster list'],
+      handler: (_a, { engine, state }) => {
+        const clusters = engine.clusters(state);
+        return {
+          title: `${clusters.length} clusters`,
+          table: { columns: [...CLUSTER_COLUMNS, 'description'], rows: clusters.map((c) => [...clusterRow(c), c.description]) },
+        };
+      },
+    }),
+    defineSubcommand({
+      name: 'enable',
+      summary: 'Let a disabled cluster serve traffic again.',
+      options: z.object({ cluster: opt.cluster(), reason: opt.reason().optional() }),
+      positionals: ['cluster'],
+      role: 'operator',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      examples: ['cluster enable api --reason "rollback finished"'],
+      handler: ({ cluster, reason }, { change, state, engine }) => {
+        if (!change.setClusterEnabled(cluster, true, reason)) {
+          return { title: `${cluster} was already enabled`, text: `Nothing changed${describeChange(engine.cluster(state, cluster).change)}.` };
+        }
+        return { title: `🟢 Cluster ${cluster} enabled`, text: reason ? `Reason: ${reason}` : 'Traffic is flowing again.' };
+      },
+    }),
+    defineSubcommand({
+      name: 'disable',
+      summary: 'Stop all traffic to one cluster.',
+      options: z.object({ cluster: opt.cluster(), reason: opt.reason() }),
+      positionals: ['cluster'],
+      role: 'operator',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      dangerous: (a) => `Disabling cluster ${a.cluster} makes it refuse all traffic.`,
+      examples: ['cluster disable api --reason "bad deploy, rolling back" --yes'],
+      handler: ({ cluster, reason }, { change, state, engine }) => {
+        if (!change.setClusterEnabled(cluster, false, reason)) {
+          return { title: `${cluster} was already disabled`, text: `Nothing changed${describeChange(engine.cluster(state, cluster).change)}.` };
+        }
+        return { title: `🔴 Cluster ${cluster} disabled`, text: `It refuses all traffic until enabled. Reason: ${reason}`, severity: 'warning' };
+      },
+    }),
+  ],
+});

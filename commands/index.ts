@@ -1,0 +1,16 @@
+import type { CommandGroupDef } from '../src/framework/define-command.js';
+import audit from './audit.js';
+import breaker from './breaker.js';
+import cluster from './cluster.js';
+import help from './help.js';
+import history from './history.js';
+import killswitch from './killswitch.js';
+import ratelimit from './ratelimit.js';
+import role from './role.js';
+import status from './status.js';
+import whoami from './whoami.js';
+
+/** Every /infra command group, in the order help lists them. */
+export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
+  help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
+];

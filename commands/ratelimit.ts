@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { describeLimits } from '../src/engine/describe-state.js';
+
+const perWindow = (window: string) => z.number().int().positive().max(1_000_000_000).describe(`Requests allowed per ${window}`);
+
+export default defineGroup({
+  name: 'ratelimit',
+  summary: 'Show or change per-cluster rate limits.',
+  subcommands: [
+    defineSubcommand({
+      name: 'show',
+      summary: 'Show the rate limits of one cluster or of all.',
+      options: z.object({ cluster: opt.cluster('Only this cluster').optional() }),
+      positionals: ['cluster'],
+      role: 'viewer',
+      clusterOf: (a) => a.cluster,
+      examples: ['ratelimit show', 'ratelimit show api'],
+      handler: ({ cluster }, { engine, state }) => {
+        const clusters = cluster ? [engine.cluster(state, cluster)] : engine.clusters(state);
+        return {
+          title: cluster ? `Rate limits of ${cluster}` : 'Rate limits',
+          table: {
+            columns: ['cluster', 'per minute', 'per hour', 'per day'],
+            rows: clusters.map((c) => [c.name, ...[c.rateLimits.perMinute, c.rateLimits.perHour, c.rateLimits.perDay].map((n) => n.toLocaleString('en-US'))]),
+          },
+        };
+      },
+    }),
+    defineSubcommand({
+      name: 'set',
+      summary: 'Change one or more rate-limit windows of a cluster.',
+      options: z
+        .object({
+          cluster: opt.cluster(),
+          perMinute: perWindow('minute').optional(),
+          perHour: perWindow('hour').optional(),
+          perDay: perWindow('day').optional(),
+        })
+        .refine((a) => a.perMinute !== undefined || a.perHour !== undefined || a.perDay !== undefined, {
+          message: 'give at least one of --per-minute, --per-hour, --per-day',
+        }),
+      positionals: ['cluster'],
+      role: 'operator',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      examples: ['ratelimit set api --per-minute 300', 'ratelimit set web --per-minute 1000 --per-hour 40000 --per-day 600000'],
+      handler: ({ cluster, perMinute, perHour, perDay }, { change, engine, state }) => {
+        const before = engine.cluster(state, cluster).rateLimits;
+        const after = change.setRateLimits(cluster, {
+          ...(perMinute !== undefined ? { perMinute } : {}),
+          ...(perHour !== undefined ? { perHour } : {}),
+          ...(perDay !== undefined ? { perDay } : {}),
+        });
+        return {
+          title: `Rate limits of ${cluster} changed`,
+          fields: [
+            { name: 'Before', value: describeLimits(before) },
+            { name: 'Now', value: describeLimits(after) },
+          ],
+        };
+      },
+    }),
+  ],
+});

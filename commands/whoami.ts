@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { effectiveRole } from '../src/auth/authorize.js';
+import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
+
+export default defineGroup({
+  name: 'whoami',
+  summary: 'Show who infrabot thinks you are and what you may do.',
+  defaultSubcommand: 'whoami',
+  subcommands: [
+    defineSubcommand({
+      name: 'whoami',
+      summary: 'Show your identity and roles.',
+      options: z.object({}),
+      // Everyone may ask who they are, including users with no role: it is how they find out what to request.
+      role: 'anyone',
+      examples: ['whoami'],
+      handler: (_args, ctx) => {
+        const { user, platform } = ctx.invocation;
+        const principal = { id: user.id, groups: user.groups ?? [] };
+        const global = effectiveRole(principal, ctx.roles);
+        const perCluster = Object.keys(ctx.state.clusters)
+          .sort()
+          .map((c) => [c, effectiveRole(principal, ctx.roles, c)] as const)
+          .filter(([, r]) => r !== undefined && r !== global);
+        return {
+          title: `You are ${user.displayName}`,
+          fields: [
+            { name: 'User id', value: user.id, inline: true },
+            { name: 'Platform', value: platform, inline: true },
+            { name: 'Global role', value: global ?? 'none', inline: true },
+            ...(perCluster.length ? [{ name: 'Cluster roles', value: perCluster.map(([c, r]) => `${c}: ${r}`).join(', ') }] : []),
+            ...(user.groups?.length ? [{ name: 'Groups', value: user.groups.join(', ') }] : []),
+          ],
+        };
+      },
+    }),
+  ],
+});

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import type { Outcome } from '../framework/reply.js';
+
+/** One audited invocation: who ran what, from where, and how it ended. */
+export interface AuditDraft {
+  at: string;
+  platform: string;
+  userId: string;
+  userName: string;
+  channel?: string;
+  rawText: string;
+  command?: string;
+  args?: Record<string, unknown>;
+  cluster?: string;
+  outcome: Outcome;
+  error?: string;
+  traceId: string;
+  invocationId: string;
+}
+
+export interface AuditRecord extends AuditDraft {
+  id: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  userId?: string;
+  cluster?: string;
+  /** Command name or its first word(s): "cluster" matches "cluster disable". */
+  command?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * The hash chain: each record's hash covers its id, every stored field and the previous hash, so changing,
+ * deleting or reordering any record breaks every hash after it. Fields are hashed in a fixed order as stored
+ * (args as its JSON text), which makes the input canonical without re-serialising objects.
+ */
+export function hashAuditRow(prevHash: string, row: AuditRow): string {
+  const fields = [
+    row.id, row.at, row.platform, row.user_id, row.user_name, row.channel, row.raw_text, row.command,
+    row.args, row.cluster, row.outcome, row.error, row.trace_id, row.invocation_id,
+  ];
+  return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(fields)).digest('hex');
+}
+
+/** The audit table's row shape (snake_case, nulls), shared by every store implementation. */
+export interface AuditRow {
+  id: number;
+  at: string;
+  platform: string;
+  user_id: string;
+  user_name: string;
+  channel: string | null;
+  raw_text: string;
+  command: string | null;
+  args: string | null;
+  cluster: string | null;
+  outcome: string;
+  error: string | null;
+  trace_id: string;
+  invocation_id: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export function toAuditRow(id: number, d: AuditDraft, prevHash: string): AuditRow {
+  const row: AuditRow = {
+    id,
+    at: d.at,
+    platform: d.platform,
+    user_id: d.userId,
+    user_name: d.userName,
+    channel: d.channel ?? null,
+    raw_text: d.rawText,
+    command: d.command ?? null,
+    args: d.args ? JSON.stringify(d.args) : null,
+    cluster: d.cluster ?? null,
+    outcome: d.outcome,
+    error: d.error ?? null,
+    trace_id: d.traceId,
+    invocation_id: d.invocationId,
+    prev_hash: prevHash,
+    hash: '',
+  };
+  row.hash = hashAuditRow(prevHash, row);
+  return row;
+}
+
+export function fromAuditRow(r: AuditRow): AuditRecord {
+  return {
+    id: r.id,
+    at: r.at,
+    platform: r.platform,
+    userId: r.user_id,
+    userName: r.user_name,
+    ...(r.channel !== null ? { channel: r.channel } : {}),
+    rawText: r.raw_text,
+    ...(r.command !== null ? { command: r.command } : {}),
+    ...(r.args !== null ? { args: JSON.parse(r.args) as Record<string, unknown> } : {}),
+    ...(r.cluster !== null ? { cluster: r.cluster } : {}),
+    outcome: r.outcome as AuditRecord['outcome'],
+    ...(r.error !== null ? { error: r.error } : {}),
+    traceId: r.trace_id,
+    invocationId: r.invocation_id,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}

@@ -1,0 +1,37 @@
+import type { Reply } from '../../framework/reply.js';
+
+const ICON: Record<Reply['severity'], string> = { info: 'ℹ️ ', success: '✅', warning: '⚠️ ', critical: '🚨' };
+
+/** Renders a reply for a terminal: title, text, aligned fields, a plain table, and typed equivalents of buttons. */
+export function renderText(reply: Reply, opts: { color?: boolean } = {}): string {
+  const bold = (s: string) => (opts.color ? `\x1b[1m${s}\x1b[0m` : s);
+  const dim = (s: string) => (opts.color ? `\x1b[2m${s}\x1b[0m` : s);
+  // Titles that start with their own icon (🔴 Cluster api disabled) need no severity icon in front.
+  const icon = /^\p{Extended_Pictographic}/u.test(reply.title) ? '' : `${ICON[reply.severity]} `;
+  const out: string[] = [`${icon}${bold(reply.title)}`];
+  if (reply.text) out.push(reply.text);
+  if (reply.fields?.length) {
+    const width = Math.max(...reply.fields.map((f) => f.name.length));
+    for (const f of reply.fields) out.push(`  ${f.name.padEnd(width)}  ${f.value}`);
+  }
+  if (reply.table) out.push(renderTable(reply.table.columns, reply.table.rows));
+  if (reply.hint) out.push(dim(reply.outcome === 'confirm' ? `To confirm, run: ${reply.hint}` : reply.hint));
+  for (const a of reply.attachments ?? []) out.push(dim(`[attachment ${a.filename}]`));
+  out.push(dim(`ref ${reply.traceId}`));
+  return out.join('\n');
+}
+
+/** Terminal cell width: emoji take two cells, variation selectors none. */
+const len = (s: string) => {
+  let n = 0;
+  for (const ch of s) n += /\p{Extended_Pictographic}/u.test(ch) ? 2 : /[\u{FE00}-\u{FE0F}\u{200D}]/u.test(ch) ? 0 : 1;
+  return n;
+};
+
+export function renderTable(columns: string[], rows: string[][]): string {
+  if (rows.length === 0) return '  (none)';
+  const widths = columns.map((c, i) => Math.max(len(c), ...rows.map((r) => len(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    '  ' + cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - len(c)))).join('  ');
+  return [line(columns), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
+}

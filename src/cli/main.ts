@@ -1,0 +1,158 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createApp, type App } from '../app.js';
+import { normalizeSubject } from '../auth/subjects.js';
+import { runConsole } from '../chat/console/console-adapter.js';
+import { renderText } from '../chat/console/render-text.js';
+import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
+import type { Outcome } from '../framework/reply.js';
+import { createLogger } from '../log.js';
+import { migrate, openSqliteDatabase } from '../store/sqlite-store.js';
+import { shortId } from '../util/ids.js';
+
+const USAGE = `Usage: infrabot <command> [options]
+
+Commands:
+  start                    Run the bot: chat adapters whose credentials are set, else the console
+  console [--as user]      Interactive terminal chat (reads one command per line when not a TTY)
+  run "<command>" [--as user] [--json]
+                           Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
+  audit verify             Check the audit hash chain (exit 0 intact, 1 broken)
+  audit export [--format jsonl] [--output file]
+                           Write audit records as JSON lines for a SIEM
+  migrate                  Apply pending database migrations
+
+Options:
+  --config <file>          Config file (env INFRABOT_CONFIG; default: the example config)
+  --data-dir <dir>         Data directory (env INFRABOT_DATA_DIR; default ./data)
+  -h, --help               Show this help`;
+
+export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed: 1, invalid: 2, confirm: 3, denied: 4 };
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        as: { type: 'string' },
+        json: { type: 'boolean' },
+        format: { type: 'string' },
+        output: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.stderr.write(`infrabot: ${(err as Error).message}\n\n${USAGE}\n`);
+    return EX_USAGE;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    io.stdout.write(USAGE + '\n');
+    return command || values.help ? 0 : EX_USAGE;
+  }
+  const configFile = resolve(values.config ?? process.env.INFRABOT_CONFIG ?? EXAMPLE_CONFIG);
+  const dataDir = resolve(values['data-dir'] ?? process.env.INFRABOT_DATA_DIR ?? 'data');
+
+  let loaded;
+  try {
+    loaded = await loadConfig(configFile);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`infrabot: ${err.message}\n`);
+      return EX_CONFIG;
+    }
+    throw err;
+  }
+  const { config } = loaded;
+  const osUser = `local:${userInfo().username}`;
+  const user = values.as ? normalizeSubject(values.as, 'local') : osUser;
+  const invokingUser = { id: user, displayName: user.slice(user.indexOf(':') + 1) };
+
+  if (command === 'migrate') {
+    const file = join(dataDir, config.storage.file);
+    const db = openSqliteDatabase(file);
+    const applied = migrate(db);
+    db.close();
+    io.stdout.write(applied.length ? `Applied migrations ${applied.join(', ')} to ${file}\n` : `${file} is up to date\n`);
+    return 0;
+  }
+
+  // Console and CLI keep stdout for replies; logs go to a file in the data directory.
+  mkdirSync(dataDir, { recursive: true });
+  const log = createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), mkdir: true, sync: false }) });
+  const app = await createApp({ config, dataDir, log, localAdmins: [osUser] });
+  try {
+    switch (command) {
+      case 'start':
+      case 'console':
+        log.info({ configFile, dataDir, user }, 'console adapter starting');
+        if (command === 'start' && io.stdin.isTTY) {
+          io.stdout.write('No Slack or Discord credentials configured: running the console adapter.\n');
+        }
+        await runConsole({ pipeline: app.pipeline, user: invokingUser, input: io.stdin, output: io.stdout, interactive: Boolean(io.stdin.isTTY && io.stdout.isTTY) });
+        return 0;
+      case 'run':
+        return await runOnce(app, rest.join(' '), invokingUser, Boolean(values.json), io.stdout);
+      case 'audit':
+        return await auditCommand(app, rest[0], values, io);
+      default:
+        io.stderr.write(`infrabot: unknown command "${command}"\n\n${USAGE}\n`);
+        return EX_USAGE;
+    }
+  } finally {
+    await app.close();
+    log.flush();
+  }
+}
+
+async function runOnce(app: App, text: string, user: { id: string; displayName: string }, json: boolean, out: NodeJS.WritableStream): Promise<number> {
+  if (!text.trim()) {
+    out.write('infrabot run: give the command to run, e.g. infrabot run "status"\n');
+    return EX_USAGE;
+  }
+  const reply = await app.pipeline.handle({ id: shortId(16), platform: 'cli', user, channel: 'cli', text });
+  out.write((json ? JSON.stringify(reply, null, 2) : renderText(reply)) + '\n');
+  return EXIT_CODES[reply.outcome];
+}
+
+async function auditCommand(
+  app: App,
+  sub: string | undefined,
+  values: { format?: string | undefined; output?: string | undefined },
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
+  if (sub === 'verify') {
+    const started = performance.now();
+    const result = await app.store.verifyAudit();
+    const took = ((performance.now() - started) / 1000).toFixed(2);
+    if (result.ok) {
+      io.stdout.write(`audit chain intact: ${result.count} records verified in ${took}s\n`);
+      return 0;
+    }
+    io.stderr.write(`audit chain BROKEN at record ${result.firstBad}: ${result.problem} (${result.count} records before it verified)\n`);
+    return 1;
+  }
+  if (sub === 'export') {
+    if ((values.format ?? 'jsonl') !== 'jsonl') {
+      io.stderr.write(`infrabot audit export: unsupported --format "${values.format}"; supported: jsonl\n`);
+      return EX_USAGE;
+    }
+    const out = values.output ? createWriteStream(values.output) : io.stdout;
+    const n = await app.store.exportAudit((r) => out.write(JSON.stringify(r) + '\n'));
+    if (values.output) await new Promise<void>((res, rej) => (out as ReturnType<typeof createWriteStream>).end((err?: Error) => (err ? rej(err) : res())));
+    io.stderr.write(`exported ${n} audit records\n`);
+    return 0;
+  }
+  io.stderr.write(`infrabot audit: expected "verify" or "export"\n`);
+  return EX_USAGE;
+}

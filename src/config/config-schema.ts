@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+import { SUBJECT_PATTERN } from '../auth/subjects.js';
+
+const duration = z
+  .string()
+  .refine((v) => parseDuration(v) !== undefined, 'expected a duration such as 30s, 5m, 2h or 1d');
+
+export const rateLimitsSchema = z
+  .object({
+    perMinute: z.number().int().positive(),
+    perHour: z.number().int().positive(),
+    perDay: z.number().int().positive(),
+  })
+  .strict();
+
+const clusterSchema = z
+  .object({
+    description: z.string().default(''),
+    rateLimits: rateLimitsSchema,
+    breaker: z.object({ cooldown: duration.default('5m') }).strict().default({ cooldown: '5m' }),
+  })
+  .strict();
+
+const subject = z.string().regex(SUBJECT_PATTERN, 'expected a platform-qualified id such as local:alice or slack:U123ABC');
+
+export const configSchema = z
+  .object({
+    clusters: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'cluster names are lower-case letters, digits and dashes'), clusterSchema)
+      .refine((c) => Object.keys(c).length > 0, 'define at least one cluster'),
+    admins: z.array(subject).default([]),
+    storage: z.object({ file: z.string().default('infrabot.db') }).strict().default({ file: 'infrabot.db' }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type InfrabotConfig = z.infer<typeof configSchema>;
+export type ClusterConfig = InfrabotConfig['clusters'][string];
+export type RateLimits = z.infer<typeof rateLimitsSchema>;

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { configSchema, type InfrabotConfig } from './config-schema.js';
+import { PACKAGE_ROOT } from '../util/package-root.js';
+
+/** A bad config file: the message names the file, the path inside it and what was expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const EXAMPLE_CONFIG = join(PACKAGE_ROOT, 'data', 'infrabot.example.yaml');
+
+export interface LoadedConfig {
+  file: string;
+  config: InfrabotConfig;
+}
+
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return { file, config: parseConfig(text, file, env) };
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv): InfrabotConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+    throw new ConfigError(`${file}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const interpolated = interpolate(raw ?? {}, [], file, env);
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    throw new ConfigError(`${file}: invalid configuration\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Replaces ${VAR} and ${VAR:-default} in string values, so secrets stay out of the file. */
+function interpolate(value: unknown, path: (string | number)[], file: string, env: NodeJS.ProcessEnv): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${file}: ${path.join('.')}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], file, env));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, [...path, k], file, env)]));
+  }
+  return value;
+}

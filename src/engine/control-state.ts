@@ -1,0 +1,102 @@
+import type { RoleGrant } from '../auth/roles.js';
+import type { InfrabotConfig, RateLimits } from '../config/config-schema.js';
+import { parseDuration } from '../util/duration.js';
+import type { StoredEvent } from './control-events.js';
+
+export interface Change {
+  by: string;
+  at: string;
+  reason?: string;
+}
+
+export interface BreakerState {
+  /** Stored state; "half-open" is derived from trippedAt and the cool-down when read. */
+  state: 'closed' | 'open';
+  change?: Change;
+}
+
+export interface ClusterState {
+  enabled: boolean;
+  change?: Change;
+  rateLimits: RateLimits;
+  breaker: BreakerState;
+}
+
+export interface ControlState {
+  /** Sequence number of the last event folded in (0 = none). */
+  seq: number;
+  killSwitch: { on: boolean; change?: Change };
+  clusters: Record<string, ClusterState>;
+  grants: RoleGrant[];
+}
+
+/** The state before any event: what the config declares. */
+export function initialState(config: InfrabotConfig): ControlState {
+  const clusters: Record<string, ClusterState> = {};
+  for (const [name, c] of Object.entries(config.clusters)) {
+    clusters[name] = { enabled: true, rateLimits: { ...c.rateLimits }, breaker: { state: 'closed' } };
+  }
+  return { seq: 0, killSwitch: { on: false }, clusters, grants: [] };
+}
+
+/** Clusters added to the config after state was stored start from their configured defaults. */
+export function withConfiguredClusters(state: ControlState, config: InfrabotConfig): ControlState {
+  const missing = Object.keys(config.clusters).filter((n) => !state.clusters[n]);
+  if (missing.length === 0) return state;
+  const base = initialState(config);
+  const clusters = { ...state.clusters };
+  for (const n of missing) clusters[n] = base.clusters[n]!;
+  return { ...state, clusters };
+}
+
+/** Pure fold of one event into state. Unknown clusters are created so old events always replay. */
+export function applyEvent(state: ControlState, stored: StoredEvent): ControlState {
+  const e = stored.event;
+  const change = (reason?: string): Change => ({ by: stored.actor, at: stored.at, ...(reason ? { reason } : {}) });
+  const next: ControlState = { ...state, seq: stored.seq };
+  const cluster = (name: string): ClusterState =>
+    state.clusters[name] ?? { enabled: true, rateLimits: { perMinute: 0, perHour: 0, perDay: 0 }, breaker: { state: 'closed' } };
+  const setCluster = (name: string, c: ClusterState) => {
+    next.clusters = { ...state.clusters, [name]: c };
+  };
+  switch (e.type) {
+    case 'killswitch.set':
+      next.killSwitch = { on: e.on, change: change(e.reason) };
+      break;
+    case 'cluster.enabled':
+    case 'cluster.disabled':
+      setCluster(e.cluster, { ...cluster(e.cluster), enabled: e.type === 'cluster.enabled', change: change(e.reason) });
+      break;
+    case 'ratelimit.set':
+      setCluster(e.cluster, { ...cluster(e.cluster), rateLimits: { ...cluster(e.cluster).rateLimits, ...e.limits } });
+      break;
+    case 'breaker.tripped':
+      setCluster(e.cluster, { ...cluster(e.cluster), breaker: { state: 'open', change: change(e.reason) } });
+      break;
+    case 'breaker.reset':
+      setCluster(e.cluster, { ...cluster(e.cluster), breaker: { state: 'closed', change: change() } });
+      break;
+    case 'role.granted':
+    case 'role.revoked': {
+      const same = (g: RoleGrant) => g.subject === e.subject && g.role === e.role && g.cluster === e.cluster;
+      const rest = state.grants.filter((g) => !same(g));
+      next.grants =
+        e.type === 'role.granted'
+          ? [...rest, { subject: e.subject, role: e.role, ...(e.cluster ? { cluster: e.cluster } : {}), grantedBy: stored.actor, grantedAt: stored.at }]
+          : rest;
+      break;
+    }
+  }
+  return next;
+}
+
+export const replay = (from: ControlState, events: readonly StoredEvent[]) => events.reduce(applyEvent, from);
+
+export type BreakerView = 'closed' | 'open' | 'half-open';
+
+/** An open breaker lets trial traffic through (half-open) once its cool-down has passed. */
+export function breakerView(b: BreakerState, cooldown: string, now: Date): BreakerView {
+  if (b.state === 'closed') return 'closed';
+  const tripped = b.change ? Date.parse(b.change.at) : now.getTime();
+  return now.getTime() - tripped >= (parseDuration(cooldown) ?? 0) ? 'half-open' : 'open';
+}

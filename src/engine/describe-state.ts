@@ -1,0 +1,18 @@
+import type { RateLimits } from '../config/config-schema.js';
+import type { Change } from './control-state.js';
+import type { ClusterView } from './engine.js';
+
+/** Short texts for replies; shared by status, history and the cluster commands. */
+export const describeLimits = (l: RateLimits) =>
+  `${l.perMinute.toLocaleString('en-US')}/min · ${l.perHour.toLocaleString('en-US')}/h · ${l.perDay.toLocaleString('en-US')}/day`;
+
+export const describeChange = (c?: Change) =>
+  c ? ` (by ${c.by} at ${c.at.slice(0, 19).replace('T', ' ')}Z${c.reason ? `: ${c.reason}` : ''})` : '';
+
+export const breakerIcon = { closed: '🟢 closed', open: '🔴 open', 'half-open': '🟡 half-open' } as const;
+
+export function clusterRow(c: ClusterView): string[] {
+  return [c.name, c.enabled ? '🟢 enabled' : '🔴 disabled', breakerIcon[c.breakerView], describeLimits(c.rateLimits)];
+}
+
+export const CLUSTER_COLUMNS = ['cluster', 'traffic', 'breaker', 'rate limits'];

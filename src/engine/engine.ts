@@ -1,0 +1,189 @@
+import type { Role, RoleGrant } from '../auth/roles.js';
+import type { InfrabotConfig, RateLimits } from '../config/config-schema.js';
+import { UserError, notFound } from '../framework/errors.js';
+import type { NewEvent, Store } from '../store/store.js';
+import { eventScope, type ControlEvent, type StoredEvent } from './control-events.js';
+import {
+  applyEvent,
+  breakerView,
+  initialState,
+  replay,
+  withConfiguredClusters,
+  type BreakerView,
+  type ClusterState,
+  type ControlState,
+} from './control-state.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface EngineDeps {
+  store: Store;
+  config: InfrabotConfig;
+  clock: Clock;
+}
+
+export interface ClusterView extends ClusterState {
+  name: string;
+  description: string;
+  breakerView: BreakerView;
+  breakerCooldown: string;
+}
+
+/**
+ * The control engine: reads the current state from the store and, through a ControlChange, decides which
+ * events a command produces. It keeps nothing between calls, so several replicas can share one store.
+ */
+export interface Engine {
+  readonly config: InfrabotConfig;
+  readonly clock: Clock;
+  state(): Promise<ControlState>;
+  clusters(state: ControlState): ClusterView[];
+  cluster(state: ControlState, name: string): ClusterView;
+  /** State as it was at `at`, and every change after it (optionally for one scope). */
+  stateAt(at: Date, scope?: string): Promise<{ state: ControlState; changesSince: StoredEvent[] }>;
+  /** Starts a unit of work on the given state; its events are committed by the caller with the audit record. */
+  change(state: ControlState, actor: string): ControlChange;
+  bootstrapAdmins(): readonly string[];
+}
+
+export function createEngine({ store, config, clock }: EngineDeps): Engine {
+  const engine: Engine = {
+    config,
+    clock,
+
+    async state() {
+      const stored = await store.readState();
+      return stored ? withConfiguredClusters(stored, config) : initialState(config);
+    },
+
+    clusters(state) {
+      return Object.keys(state.clusters)
+        .sort()
+        .map((name) => engine.cluster(state, name));
+    },
+
+    cluster(state, name) {
+      const c = state.clusters[name];
+      if (!c) {
+        throw notFound(`No cluster named "${name}".`, `Known clusters: ${Object.keys(state.clusters).sort().join(', ')}`);
+      }
+      const cooldown = config.clusters[name]?.breaker.cooldown ?? '5m';
+      return {
+        ...c,
+        name,
+        description: config.clusters[name]?.description ?? '',
+        breakerView: breakerView(c.breaker, cooldown, clock.now()),
+        breakerCooldown: cooldown,
+      };
+    },
+
+    async stateAt(at, scope) {
+      const iso = at.toISOString();
+      const before = await store.events({ until: iso });
+      const after = await store.events({ after: iso, ...(scope ? { scope } : {}) });
+      return { state: withConfiguredClusters(replay(initialState(config), before), config), changesSince: after };
+    },
+
+    change(state, actor) {
+      return new ControlChange(engine, state, actor, clock);
+    },
+
+    bootstrapAdmins: () => config.admins,
+  };
+  return engine;
+}
+
+/** Collects the events of one command against one state, validating each against the state so far. */
+export class ControlChange {
+  readonly events: NewEvent[] = [];
+  private current: ControlState;
+
+  constructor(
+    private readonly engine: Engine,
+    readonly base: ControlState,
+    private readonly actor: string,
+    private readonly clock: Clock,
+  ) {
+    this.current = base;
+  }
+
+  get state(): ControlState {
+    return this.current;
+  }
+
+  private record(event: ControlEvent): void {
+    this.events.push({ actor: this.actor, scope: eventScope(event), event });
+    this.current = applyEvent(this.current, {
+      seq: this.current.seq,
+      at: this.clock.now().toISOString(),
+      actor: this.actor,
+      scope: eventScope(event),
+      event,
+    });
+  }
+
+  /** Returns false when the kill-switch was already in that position (nothing recorded). */
+  setKillSwitch(on: boolean, reason?: string): boolean {
+    if (this.current.killSwitch.on === on) return false;
+    this.record({ type: 'killswitch.set', on, ...(reason ? { reason } : {}) });
+    return true;
+  }
+
+  setClusterEnabled(name: string, enabled: boolean, reason?: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (c.enabled === enabled) return false;
+    if (enabled) this.record({ type: 'cluster.enabled', cluster: name, ...(reason ? { reason } : {}) });
+    else this.record({ type: 'cluster.disabled', cluster: name, reason: reason ?? '' });
+    return true;
+  }
+
+  setRateLimits(name: string, limits: Partial<RateLimits>): RateLimits {
+    const c = this.engine.cluster(this.current, name);
+    const next = { ...c.rateLimits, ...limits };
+    if (!(next.perMinute <= next.perHour && next.perHour <= next.perDay)) {
+      throw new UserError(
+        'infra_invalid_state',
+        `Rate limits must not shrink over longer windows: per-minute ${next.perMinute} ≤ per-hour ${next.perHour} ≤ per-day ${next.perDay} does not hold.`,
+      );
+    }
+    this.record({ type: 'ratelimit.set', cluster: name, limits });
+    return next;
+  }
+
+  tripBreaker(name: string, reason?: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (c.breakerView === 'open') return false;
+    this.record({ type: 'breaker.tripped', cluster: name, ...(reason ? { reason } : {}) });
+    return true;
+  }
+
+  resetBreaker(name: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (c.breaker.state === 'closed') return false;
+    this.record({ type: 'breaker.reset', cluster: name });
+    return true;
+  }
+
+  grantRole(subject: string, role: Role, cluster?: string): boolean {
+    if (cluster) this.engine.cluster(this.current, cluster);
+    if (this.current.grants.some((g) => sameGrant(g, subject, role, cluster))) return false;
+    this.record({ type: 'role.granted', subject, role, ...(cluster ? { cluster } : {}) });
+    return true;
+  }
+
+  revokeRole(subject: string, role: Role, cluster?: string): boolean {
+    if (this.engine.bootstrapAdmins().includes(subject) && role === 'admin' && !cluster) {
+      throw new UserError('infra_invalid_state', `${subject} is an admin from the config file; remove it there instead.`);
+    }
+    if (!this.current.grants.some((g) => sameGrant(g, subject, role, cluster))) return false;
+    this.record({ type: 'role.revoked', subject, role, ...(cluster ? { cluster } : {}) });
+    return true;
+  }
+}
+
+const sameGrant = (g: RoleGrant, subject: string, role: Role, cluster?: string) =>
+  g.subject === subject && g.role === role && g.cluster === cluster;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { Role } from '../auth/roles.js';
+import type { HandlerReply } from './reply.js';
+import type { CommandContext } from './command-context.js';
+
+/**
+ * A subcommand is data: name, summary, options as a zod object, the role it needs and a handler.
+ * Help, text parsing, Discord registration and docs are derived from it.
+ */
+export interface SubcommandDef<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  summary: string;
+  options: S;
+  /** Option names taken from bare words, in order (`cluster disable api` → cluster=api). */
+  positionals?: readonly (keyof z.infer<S> & string)[];
+  /** The role needed; 'anyone' for commands that must work before a user has a role (help, whoami). */
+  role: Role | 'anyone';
+  /** Which cluster the role is checked on; omitted means the role is needed globally. */
+  clusterOf?: (args: z.infer<S>) => string | undefined;
+  /** Dangerous actions ask for confirmation before running. */
+  dangerous?: (args: z.infer<S>) => string | undefined;
+  /** Changes control state: the reply is posted in channel and handed the team. */
+  mutates?: boolean;
+  examples: readonly string[];
+  handler: (args: z.infer<S>, ctx: CommandContext) => Promise<HandlerReply> | HandlerReply;
+}
+
+export interface CommandGroupDef {
+  name: string;
+  summary: string;
+  subcommands: readonly SubcommandDef[];
+  /** The subcommand run when none is named (`/infra audit --user x` runs `audit search`). */
+  defaultSubcommand?: string;
+}
+
+/** Keeps the handler's argument type tied to its schema while storing it type-erased. */
+export function defineSubcommand<S extends z.ZodObject>(def: SubcommandDef<S>): SubcommandDef {
+  return def as unknown as SubcommandDef;
+}
+
+export function defineGroup(def: CommandGroupDef): CommandGroupDef {
+  return def;
+}
+
+/** Option kinds that adapters can offer smarter input for (user pickers, autocomplete). */
+export type InfraOptionType = 'user' | 'cluster' | 'duration' | 'time' | 'role';
+
+export const opt = {
+  cluster: (description = 'Cluster name') => z.string().min(1).describe(description).meta({ infraType: 'cluster' }),
+  user: (description = 'User (name, @mention or platform:id)') =>
+    z.string().min(1).describe(description).meta({ infraType: 'user' }),
+  reason: (description = 'Why (recorded in the audit log)') =>
+    z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500).describe(description),
+  duration: (description: string) => z.string().describe(description).meta({ infraType: 'duration' }),
+  time: (description: string) => z.string().describe(description).meta({ infraType: 'time' }),
+  limit: (description: string) => z.number().int().positive().describe(description),
+};

@@ -1,0 +1,28 @@
+/** One request to run a command, whatever platform it came from. Adapters build these; nothing else is passed in. */
+export type Platform = 'console' | 'cli' | 'slack' | 'discord' | 'http' | 'schedule' | 'system';
+
+export interface InvokingUser {
+  /** Platform-qualified id: local:alice, slack:U123ABC, discord:80351110224678912. */
+  id: string;
+  displayName: string;
+  /** Platform-qualified group ids the user belongs to (Slack user groups, Discord guild roles). */
+  groups?: string[];
+}
+
+export interface Invocation {
+  /** Delivery id from the platform (retries reuse it), so a duplicate executes once. */
+  id: string;
+  platform: Platform;
+  user: InvokingUser;
+  channel?: string;
+  /** Text after `/infra` (a leading `/infra` or `infra` is tolerated). */
+  text: string;
+  /** Set when the user already confirmed a dangerous action (button click or --yes). */
+  confirmed?: boolean;
+}
+
+/** The platform prefix of a qualified user id ("slack" for "slack:U1"). */
+export function userPlatformPrefix(userId: string): string {
+  const i = userId.indexOf(':');
+  return i > 0 ? userId.slice(0, i) : 'local';
+}

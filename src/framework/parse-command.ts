@@ -1,0 +1,165 @@
+import type { z } from 'zod';
+import type { CommandGroupDef, SubcommandDef } from './define-command.js';
+import { describeOptions, toFlag, usageLine, type OptionDescriptor } from './describe-options.js';
+import { UserError, usage } from './errors.js';
+import { commandName, isDefaultSub, type Registry } from './registry.js';
+import { tokenize } from './tokenize.js';
+import { suggest } from '../util/suggest.js';
+import { normalizeSubject } from '../auth/subjects.js';
+
+export type ParsedCommand =
+  | { kind: 'help'; topic?: string }
+  | {
+      kind: 'command';
+      group: CommandGroupDef;
+      sub: SubcommandDef;
+      name: string;
+      args: Record<string, unknown>;
+      confirmed: boolean;
+    };
+
+const LEADING = /^\/?infra$/i;
+
+/**
+ * Turns chat text into a validated command. Every problem becomes a UserError naming the command,
+ * the option and what was expected, with the usage line as a hint; it never throws anything else.
+ */
+export function parseCommand(registry: Registry, text: string, callerPlatform: string): ParsedCommand {
+  const words = tokenize(text);
+  if (words[0] !== undefined && LEADING.test(words[0])) words.shift();
+  const first = words.shift();
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    return { kind: 'help', ...(words[0] ? { topic: words.join(' ') } : {}) };
+  }
+  const group = registry.group(first.toLowerCase());
+  if (!group) {
+    const guess = suggest(first, registry.groups.map((g) => g.name));
+    throw new UserError(
+      'infra_unknown_command',
+      `Unknown command "${first}".${guess ? ` Did you mean "${guess}"?` : ''}`,
+      'Type `help` to list commands.',
+    );
+  }
+  const named = words[0] !== undefined ? group.subcommands.find((s) => s.name === words[0]!.toLowerCase()) : undefined;
+  let sub: SubcommandDef | undefined = named;
+  if (named) words.shift();
+  else if (group.defaultSubcommand) sub = group.subcommands.find((s) => s.name === group.defaultSubcommand);
+  if (!sub) {
+    const names = group.subcommands.map((s) => s.name);
+    const given = words[0];
+    const guess = given ? suggest(given, names) : undefined;
+    throw usage(
+      given
+        ? `Unknown subcommand "${given}" for "${group.name}".${guess ? ` Did you mean "${guess}"?` : ''}`
+        : `"${group.name}" needs a subcommand: ${names.join(', ')}.`,
+      `Usage: ${group.subcommands.map((s) => usageLine(group.name, s, isDefaultSub(group, s))).join('  |  ')}`,
+    );
+  }
+  if (words.includes('--help') || words.includes('-h')) return { kind: 'help', topic: commandName(group, sub) };
+  const { args, confirmed } = parseArguments(group, sub, words, callerPlatform);
+  return { kind: 'command', group, sub, name: commandName(group, sub), args, confirmed };
+}
+
+function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: string[], callerPlatform: string) {
+  const options = describeOptions(sub);
+  const line = usageLine(group.name, sub, isDefaultSub(group, sub));
+  const fail = (message: string): never => {
+    throw usage(`${commandName(group, sub)}: ${message}`, `Usage: ${line}`);
+  };
+  const byFlag = new Map<string, OptionDescriptor>();
+  for (const o of options) {
+    byFlag.set(o.flag, o);
+    byFlag.set(`--${o.name}`, o);
+  }
+  const positional = options.filter((o) => o.position !== undefined);
+  const raw: Record<string, string | boolean> = {};
+  let confirmed = false;
+  let nextPositional = 0;
+
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--yes' || word === '-y') {
+      confirmed = true;
+      continue;
+    }
+    if (word.startsWith('--') && word.length > 2) {
+      const eq = word.indexOf('=');
+      const flag = (eq > 0 ? word.slice(0, eq) : word).toLowerCase();
+      const o = byFlag.get(flag);
+      if (!o) {
+        const guess = suggest(flag, [...new Set(options.map((x) => x.flag))]);
+        fail(`unknown option ${flag}.${guess ? ` Did you mean ${guess}?` : ''}`);
+        continue;
+      }
+      if (o.name in raw) fail(`${o.flag} was given twice.`);
+      if (eq > 0) raw[o.name] = word.slice(eq + 1);
+      else if (o.type === 'boolean') raw[o.name] = true;
+      else {
+        // Free-text values may run over several unquoted words ("--reason disk is full"), up to the next flag.
+        const takesWords = o.type === 'string' && !o.choices && !o.infraType;
+        const values: string[] = [];
+        while (i + 1 < words.length && !isFlag(words[i + 1]!) && (takesWords || values.length === 0)) values.push(words[++i]!);
+        if (values.length === 0) fail(`${o.flag} needs a value.`);
+        raw[o.name] = values.join(' ');
+      }
+      continue;
+    }
+    const o = positional[nextPositional];
+    if (!o) fail(`unexpected "${word}". Quote values that contain spaces.`);
+    else {
+      // The last positional of free text takes the rest of the bare words (`incident declare Database down`).
+      const rest = o === positional.at(-1) && o.type === 'string' && !o.choices && !o.infraType;
+      const values = [word];
+      while (rest && i + 1 < words.length && !isFlag(words[i + 1]!)) values.push(words[++i]!);
+      raw[o.name] = values.join(' ');
+      nextPositional++;
+    }
+  }
+
+  const input: Record<string, unknown> = {};
+  for (const o of options) {
+    const value = raw[o.name];
+    if (value === undefined) continue;
+    input[o.name] = coerce(o, value, fail, callerPlatform);
+  }
+  const result = sub.options.safeParse(input);
+  if (!result.success) fail(describeIssues(result.error.issues, options, input));
+  return { args: result.success ? (result.data as Record<string, unknown>) : {}, confirmed };
+}
+
+const isFlag = (w: string) => (w.startsWith('--') && w.length > 2) || w === '-y';
+
+function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) => never, callerPlatform: string): unknown {
+  const label = o.position !== undefined ? `<${o.name}>` : o.flag;
+  if (o.type === 'boolean') {
+    if (typeof value === 'boolean') return value;
+    if (/^(true|yes|on|1)$/i.test(value)) return true;
+    if (/^(false|no|off|0)$/i.test(value)) return false;
+    return fail(`${label} takes true or false, not "${value}".`);
+  }
+  const text = String(value);
+  if (o.type === 'integer' || o.type === 'number') {
+    const n = Number(text.replace(/_/g, ''));
+    if (text.trim() === '' || !Number.isFinite(n)) return fail(`${label} must be a number, not "${text}".`);
+    if (o.type === 'integer' && !Number.isInteger(n)) return fail(`${label} must be a whole number, not "${text}".`);
+    return n;
+  }
+  if (o.choices && !o.choices.includes(text.toLowerCase())) {
+    return fail(`${label} must be one of ${o.choices.join(', ')}, not "${text}".`);
+  }
+  if (o.choices) return text.toLowerCase();
+  if (o.infraType === 'user') return normalizeSubject(text, callerPlatform);
+  return text;
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], options: OptionDescriptor[], input: Record<string, unknown>): string {
+  return issues
+    .map((issue) => {
+      const name = String(issue.path[0] ?? '');
+      const o = options.find((x) => x.name === name);
+      const label = o ? (o.position !== undefined ? `<${o.name}>` : o.flag) : name ? toFlag(name) : '';
+      if (o && input[name] === undefined && issue.code === 'invalid_type') return `missing ${label} (${o.description}).`;
+      return label ? `${label}: ${issue.message}.` : `${issue.message}.`;
+    })
+    .join(' ');
+}

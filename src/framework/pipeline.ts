@@ -1,0 +1,232 @@
+import type { Logger } from 'pino';
+import { authorize, type RoleSources } from '../auth/authorize.js';
+import type { AuditDraft } from '../audit/audit-record.js';
+import type { Engine } from '../engine/engine.js';
+import type { Store } from '../store/store.js';
+import { shortId } from '../util/ids.js';
+import type { CommandContext } from './command-context.js';
+import { UserError } from './errors.js';
+import { renderHelp } from './render-help.js';
+import type { Invocation } from './invocation.js';
+import { userPlatformPrefix } from './invocation.js';
+import { parseCommand, type ParsedCommand } from './parse-command.js';
+import type { HandlerReply, Outcome, Reply } from './reply.js';
+import type { Registry } from './registry.js';
+
+export interface PipelineDeps {
+  registry: Registry;
+  engine: Engine;
+  store: Store;
+  log: Logger;
+  /** Extra admins for this process, e.g. the local OS user of the console and CLI. */
+  localAdmins?: readonly string[];
+}
+
+export interface Pipeline {
+  /** Runs one invocation through parse → authorize → confirm → execute → audit. Never throws. */
+  handle(invocation: Invocation): Promise<Reply>;
+  /** Runs a button's stored action as the user who clicked it. */
+  handleAction(actionId: string, invocation: Omit<Invocation, 'text' | 'confirmed'>): Promise<Reply>;
+  readonly registry: Registry;
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { registry, engine, store, log } = deps;
+  const localAdmins = deps.localAdmins ?? [];
+
+  async function handle(inv: Invocation): Promise<Reply> {
+    const traceId = shortId();
+    const key = `${inv.platform}:${inv.id}`;
+    const started = engine.clock.now();
+    const rlog = log.child({ traceId, platform: inv.platform, user: inv.user.id });
+    try {
+      const claim = await store.claimInvocation(key, started.toISOString());
+      if (!claim.claimed) {
+        rlog.info({ invocation: key }, 'duplicate delivery ignored');
+        return claim.reply ?? finish(traceId, 'duplicate', {
+          title: 'Already working on this request',
+          text: 'The same request arrived twice; it runs once.',
+          severity: 'info',
+        });
+      }
+      return await run(inv, traceId, key, rlog);
+    } catch (err) {
+      // Last line of defence: even a broken store must not leave the user without an answer.
+      rlog.error({ err }, 'invocation failed outside the command handler');
+      return internalError(traceId);
+    }
+  }
+
+  async function run(inv: Invocation, traceId: string, key: string, rlog: Logger): Promise<Reply> {
+    const draft = (outcome: Outcome, parsed?: ParsedCommand, error?: string, cluster?: string): AuditDraft => ({
+      at: engine.clock.now().toISOString(),
+      platform: inv.platform,
+      userId: inv.user.id,
+      userName: inv.user.displayName,
+      ...(inv.channel ? { channel: inv.channel } : {}),
+      rawText: inv.text,
+      ...(parsed?.kind === 'command' ? { command: parsed.name, args: parsed.args } : parsed ? { command: 'help' } : {}),
+      ...(cluster ? { cluster } : {}),
+      outcome,
+      ...(error ? { error } : {}),
+      traceId,
+      invocationId: inv.id,
+    });
+    const answer = async (reply: Reply, audit: AuditDraft): Promise<Reply> => {
+      const result = await store.commit({ expectedSeq: 0, events: [], audit, invocationKey: key, reply });
+      if (!result.ok) throw new Error('audit append reported a conflict without events');
+      return reply;
+    };
+
+    let parsed: ParsedCommand;
+    try {
+      parsed = parseCommand(registry, inv.text, userPlatformPrefix(inv.user.id));
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      return answer(userErrorReply(traceId, err), draft('invalid', undefined, err.message));
+    }
+    if (parsed.kind === 'help') {
+      const help = renderHelp(registry, parsed.topic);
+      const reply = finish(traceId, help.ok ? 'ok' : 'invalid', { ...help.reply, severity: help.ok ? 'info' : 'warning' });
+      return answer(reply, draft(reply.outcome, parsed, help.ok ? undefined : help.reply.title));
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      const state = await engine.state();
+      const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
+      let cluster: string | undefined;
+      try {
+        cluster = parsed.sub.clusterOf?.(parsed.args);
+      } catch {
+        cluster = undefined;
+      }
+      const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
+      if (!decision.ok) {
+        rlog.info({ command: parsed.name, needed: parsed.sub.role, cluster }, 'denied');
+        const reply = finish(traceId, 'denied', { title: 'Not allowed', text: decision.message, severity: 'warning' });
+        return answer(reply, draft('denied', parsed, decision.message, cluster));
+      }
+
+      const danger = parsed.sub.dangerous?.(parsed.args);
+      if (danger && !(inv.confirmed || parsed.confirmed)) {
+        const canonical = `${stripLeadingInfra(inv.text)}`;
+        const confirm = await makeButton(inv, 'Confirm', canonical, { style: 'danger', confirmed: true });
+        const cancel = await makeButton(inv, 'Cancel', 'help', {});
+        const reply = finish(traceId, 'confirm', {
+          title: 'Please confirm',
+          text: `${danger}\nThis is a dangerous action.`,
+          severity: 'warning',
+          buttons: [confirm, cancel],
+          hint: `${canonical} --yes`,
+        });
+        return answer(reply, draft('confirm', parsed, undefined, cluster));
+      }
+
+      const change = engine.change(state, inv.user.id);
+      const ctx: CommandContext = {
+        invocation: inv,
+        engine,
+        state,
+        change,
+        store,
+        registry,
+        roles,
+        now: () => engine.clock.now(),
+        button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
+      };
+      let reply: Reply;
+      let outcome: Outcome = 'ok';
+      let error: string | undefined;
+      try {
+        const out: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
+        const changed = change.events.length > 0;
+        reply = finish(traceId, 'ok', {
+          severity: changed ? 'success' : 'info',
+          visibility: changed ? 'channel' : 'ephemeral',
+          ...out,
+        });
+      } catch (err) {
+        if (err instanceof UserError) {
+          outcome = 'invalid';
+          error = err.message;
+          reply = userErrorReply(traceId, err);
+        } else {
+          outcome = 'failed';
+          error = err instanceof Error ? err.message : String(err);
+          rlog.error({ err, command: parsed.name }, 'command failed');
+          reply = internalError(traceId);
+        }
+      }
+      const events = outcome === 'ok' ? change.events : [];
+      const result = await store.commit({
+        expectedSeq: state.seq,
+        events,
+        state: change.state,
+        audit: draft(outcome, parsed, error, cluster),
+        invocationKey: key,
+        reply,
+      });
+      if (result.ok) {
+        if (events.length > 0) rlog.info({ command: parsed.name, events: events.map((e) => e.event.type) }, 'control state changed');
+        return reply;
+      }
+      if (attempt >= MAX_CONFLICT_RETRIES) throw new Error('control state kept changing under this command');
+      rlog.debug({ attempt }, 'state changed concurrently; deciding again');
+    }
+  }
+
+  async function makeButton(
+    inv: Pick<Invocation, 'user'>,
+    label: string,
+    command: string,
+    opts: { style?: 'primary' | 'danger'; confirmed?: boolean },
+  ) {
+    const id = shortId(12);
+    await store.saveAction({ id, command, confirmed: opts.confirmed ?? false, createdBy: inv.user.id, createdAt: engine.clock.now().toISOString() });
+    return { label, actionId: id, ...(opts.style ? { style: opts.style } : {}) };
+  }
+
+  async function handleAction(actionId: string, inv: Omit<Invocation, 'text' | 'confirmed'>): Promise<Reply> {
+    const action = await store.getAction(actionId).catch(() => undefined);
+    if (!action) {
+      const traceId = shortId();
+      return finish(traceId, 'invalid', { title: 'That button has expired', text: 'Run the command again.', severity: 'warning' });
+    }
+    return handle({ ...inv, text: action.command, confirmed: action.confirmed });
+  }
+
+  return { handle, handleAction, registry };
+}
+
+const stripLeadingInfra = (text: string) => text.trim().replace(/^\/?infra\s+/i, '').replace(/\s+(--yes|-y)\b/g, '');
+
+function finish(traceId: string, outcome: Outcome, r: HandlerReply): Reply {
+  const failed = outcome === 'denied' || outcome === 'invalid' || outcome === 'failed' || outcome === 'confirm';
+  return {
+    severity: 'info',
+    visibility: failed ? 'ephemeral' : 'channel',
+    ...r,
+    outcome,
+    traceId,
+    time: new Date().toISOString(),
+  };
+}
+
+function userErrorReply(traceId: string, err: UserError): Reply {
+  return finish(traceId, 'invalid', {
+    title: err.code === 'infra_not_found' ? 'Not found' : err.code === 'infra_unknown_command' ? 'Unknown command' : 'Cannot do that',
+    text: err.message,
+    severity: 'warning',
+    ...(err.hint ? { hint: err.hint } : {}),
+  });
+}
+
+function internalError(traceId: string): Reply {
+  return finish(traceId, 'failed', {
+    title: 'Internal error',
+    text: `Something went wrong on our side and nothing was changed. Quote ref ${traceId} when reporting it.`,
+    severity: 'critical',
+  });
+}

@@ -1,0 +1,52 @@
+/** The one reply type every handler returns and every adapter renders. Platform-neutral by design. */
+export type Severity = 'info' | 'success' | 'warning' | 'critical';
+
+/** How the invocation ended; also what the audit log records. */
+export type Outcome = 'ok' | 'denied' | 'invalid' | 'failed' | 'confirm' | 'duplicate';
+
+export interface ReplyField {
+  name: string;
+  value: string;
+  inline?: boolean;
+}
+
+export interface ReplyTable {
+  columns: string[];
+  rows: string[][];
+}
+
+export interface ReplyButton {
+  label: string;
+  style?: 'primary' | 'danger';
+  /** Id of a stored action (see ActionStore): the adapter sends it back on click. */
+  actionId: string;
+}
+
+export interface ReplyAttachment {
+  filename: string;
+  contentType: string;
+  content: string;
+}
+
+export interface Reply {
+  title: string;
+  text?: string;
+  fields?: ReplyField[];
+  table?: ReplyTable;
+  severity: Severity;
+  /** Errors and denials are shown only to the caller; control changes go to the channel. */
+  visibility: 'ephemeral' | 'channel';
+  buttons?: ReplyButton[];
+  attachments?: ReplyAttachment[];
+  /** A command line the user can type to do what a button does (text adapters show it). */
+  hint?: string;
+  outcome: Outcome;
+  traceId: string;
+  time: string;
+}
+
+/** What a handler returns; the pipeline fills in outcome, trace id and time. */
+export type HandlerReply = Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility' | 'severity'> & {
+  severity?: Severity;
+  visibility?: Reply['visibility'];
+};

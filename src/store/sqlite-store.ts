@@ -1,0 +1,193 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { GENESIS_HASH, fromAuditRow, hashAuditRow, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
+import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
+import type { ControlState } from '../engine/control-state.js';
+import type { Reply } from '../framework/reply.js';
+import { MIGRATIONS } from './migrations.js';
+import type { CommitInput, CommitResult, Store, StoredAction, VerifyResult } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:" for tests that need no persistence. */
+  file: string;
+  /** Apply pending migrations on open (the default); `infrabot migrate` does it explicitly. */
+  migrate?: boolean;
+}
+
+interface EventRow {
+  seq: number;
+  at: string;
+  actor: string;
+  scope: string;
+  data: string;
+}
+
+const toStoredEvent = (r: EventRow): StoredEvent => ({
+  seq: r.seq,
+  at: r.at,
+  actor: r.actor,
+  scope: r.scope,
+  event: JSON.parse(r.data) as ControlEvent,
+});
+
+/** Applies numbered migrations not yet recorded; returns the versions applied. */
+export function migrate(db: Database.Database): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const done = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export function openSqliteDatabase(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode keeps every commit atomic and loses at most the last ones on power loss, never corrupts.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const db = openSqliteDatabase(options.file);
+  if (options.migrate !== false) migrate(db);
+
+  const q = {
+    readState: db.prepare('SELECT seq, doc FROM control_state WHERE id = 1'),
+    maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck(),
+    upsertState: db.prepare(
+      'INSERT INTO control_state (id, seq, doc) VALUES (1, @seq, @doc) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc',
+    ),
+    insertEvent: db.prepare('INSERT INTO events (seq, at, actor, scope, type, data, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    head: db.prepare('SELECT last_id, last_hash FROM audit_head WHERE id = 1'),
+    upsertHead: db.prepare(
+      'INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash',
+    ),
+    insertAudit: db.prepare(
+      `INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, prev_hash, hash)
+       VALUES (@id, @at, @platform, @user_id, @user_name, @channel, @raw_text, @command, @args, @cluster, @outcome, @error, @trace_id, @invocation_id, @prev_hash, @hash)`,
+    ),
+    claim: db.prepare('INSERT INTO invocations (key, received_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    invocationReply: db.prepare('SELECT reply FROM invocations WHERE key = ?').pluck(),
+    saveReply: db.prepare('UPDATE invocations SET reply = ? WHERE key = ?'),
+    saveAction: db.prepare('INSERT INTO actions (id, command, confirmed, created_by, created_at) VALUES (?, ?, ?, ?, ?)'),
+    getAction: db.prepare('SELECT id, command, confirmed, created_by, created_at FROM actions WHERE id = ?'),
+  };
+
+  const commitTx = db.transaction((input: CommitInput): CommitResult => {
+    const stored = q.readState.get() as { seq: number } | undefined;
+    if (input.events.length > 0 && (stored?.seq ?? 0) !== input.expectedSeq) return { ok: false, conflict: true };
+    const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
+    const row = toAuditRow((head?.last_id ?? 0) + 1, input.audit, head?.last_hash ?? GENESIS_HASH);
+    q.insertAudit.run(row);
+    q.upsertHead.run(row.id, row.hash);
+    let seq = q.maxSeq.get() as number;
+    const events: StoredEvent[] = [];
+    for (const e of input.events) {
+      seq++;
+      q.insertEvent.run(seq, input.audit.at, e.actor, e.scope, e.event.type, JSON.stringify(e.event), row.id);
+      events.push({ seq, at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event });
+    }
+    if (input.state && input.events.length > 0) q.upsertState.run({ seq, doc: JSON.stringify({ ...input.state, seq }) });
+    if (input.invocationKey && input.reply) q.saveReply.run(JSON.stringify(input.reply), input.invocationKey);
+    return { ok: true, audit: fromAuditRow(row), events };
+  });
+
+  const store: Store = {
+    async readState() {
+      const row = q.readState.get() as { seq: number; doc: string } | undefined;
+      return row ? (JSON.parse(row.doc) as ControlState) : undefined;
+    },
+
+    async commit(input) {
+      // BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing mid-way.
+      return commitTx.immediate(input);
+    },
+
+    async events({ until, after, scope }) {
+      const where: string[] = [];
+      const params: string[] = [];
+      if (until !== undefined) where.push('at <= ?') && params.push(until);
+      if (after !== undefined) where.push('at > ?') && params.push(after);
+      if (scope !== undefined) where.push('scope = ?') && params.push(scope);
+      const sql = `SELECT seq, at, actor, scope, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq`;
+      return (db.prepare(sql).all(...params) as EventRow[]).map(toStoredEvent);
+    },
+
+    async claimInvocation(key, at) {
+      if (q.claim.run(key, at).changes === 1) return { claimed: true };
+      const reply = q.invocationReply.get(key) as string | null | undefined;
+      return reply ? { claimed: false, reply: JSON.parse(reply) as Reply } : { claimed: false };
+    },
+
+    async saveAction(a) {
+      q.saveAction.run(a.id, a.command, a.confirmed ? 1 : 0, a.createdBy, a.createdAt);
+    },
+
+    async getAction(id) {
+      const r = q.getAction.get(id) as { id: string; command: string; confirmed: number; created_by: string; created_at: string } | undefined;
+      return r && { id: r.id, command: r.command, confirmed: r.confirmed === 1, createdBy: r.created_by, createdAt: r.created_at };
+    },
+
+    async searchAudit(query: AuditQuery) {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (query.userId) where.push('user_id = ?') && params.push(query.userId);
+      if (query.cluster) where.push('cluster = ?') && params.push(query.cluster);
+      if (query.command) {
+        where.push('(command = ? OR command LIKE ?)');
+        params.push(query.command, `${query.command} %`);
+      }
+      if (query.since) where.push('at >= ?') && params.push(query.since);
+      if (query.until) where.push('at <= ?') && params.push(query.until);
+      const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY at DESC, id DESC LIMIT ?`;
+      return (db.prepare(sql).all(...params, query.limit) as AuditRow[]).map(fromAuditRow);
+    },
+
+    async verifyAudit(): Promise<VerifyResult> {
+      let prev = GENESIS_HASH;
+      let expectedId = 1;
+      let count = 0;
+      for (const row of db.prepare('SELECT * FROM audit ORDER BY id').iterate() as IterableIterator<AuditRow>) {
+        const problem =
+          row.id !== expectedId ? `record ${expectedId} is missing (next is ${row.id})`
+          : row.prev_hash !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
+          : hashAuditRow(prev, row) !== row.hash ? 'its contents do not match its hash (the record was changed)'
+          : undefined;
+        if (problem) return { ok: false, count, firstBad: row.id, problem };
+        prev = row.hash;
+        expectedId++;
+        count++;
+      }
+      const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
+      if (head && (head.last_id !== count || head.last_hash !== prev)) {
+        return { ok: false, count, firstBad: count + 1, problem: `the chain ends at record ${count} but ${head.last_id} were written (records deleted from the end)` };
+      }
+      return { ok: true, count };
+    },
+
+    async exportAudit(write) {
+      let n = 0;
+      for (const row of db.prepare('SELECT * FROM audit ORDER BY id').iterate() as IterableIterator<AuditRow>) {
+        write(fromAuditRow(row));
+        n++;
+      }
+      return n;
+    },
+
+    async close() {
+      db.close();
+    },
+  };
+  return store;
+}

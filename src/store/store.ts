@@ -1,0 +1,59 @@
+import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
+import type { ControlState } from '../engine/control-state.js';
+import type { AuditDraft, AuditQuery, AuditRecord } from '../audit/audit-record.js';
+import type { Reply } from '../framework/reply.js';
+
+export interface NewEvent {
+  actor: string;
+  scope: string;
+  event: ControlEvent;
+}
+
+export interface CommitInput {
+  /** The state sequence the events were decided on; a different head means another writer won. */
+  expectedSeq: number;
+  events: NewEvent[];
+  /** State after the events, stored as the current projection. */
+  state?: ControlState;
+  audit: AuditDraft;
+  /** Records the reply for the invocation id so a redelivery gets the same answer. */
+  invocationKey?: string;
+  reply?: Reply;
+}
+
+export type CommitResult = { ok: true; audit: AuditRecord; events: StoredEvent[] } | { ok: false; conflict: true };
+
+export interface StoredAction {
+  id: string;
+  command: string;
+  confirmed: boolean;
+  createdBy: string;
+  createdAt: string;
+}
+
+export type VerifyResult =
+  | { ok: true; count: number }
+  | { ok: false; count: number; firstBad: number; problem: string };
+
+/**
+ * Everything infrabot persists, behind an async interface with portable SQL so that a PostgreSQL store
+ * can replace the embedded SQLite one. A commit writes events, the state projection, the audit record and
+ * the invocation's reply in one transaction.
+ */
+export interface Store {
+  readState(): Promise<ControlState | undefined>;
+  commit(input: CommitInput): Promise<CommitResult>;
+  events(query: { until?: string; after?: string; scope?: string }): Promise<StoredEvent[]>;
+
+  /** Claims an invocation key; false with the recorded reply (if any yet) when it was seen before. */
+  claimInvocation(key: string, at: string): Promise<{ claimed: true } | { claimed: false; reply?: Reply }>;
+
+  saveAction(action: StoredAction): Promise<void>;
+  getAction(id: string): Promise<StoredAction | undefined>;
+
+  searchAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  verifyAudit(): Promise<VerifyResult>;
+  exportAudit(write: (record: AuditRecord) => void): Promise<number>;
+
+  close(): Promise<void>;
+}
