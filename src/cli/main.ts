@@ -2,9 +2,11 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createApp, type App } from '../app.js';
 import { normalizeSubject } from '../auth/subjects.js';
+import type { AdapterFactory, ChatAdapter } from '../chat/chat-adapter.js';
+import { ADAPTER_FACTORIES } from '../chat/adapters.js';
 import { runConsole } from '../chat/console/console-adapter.js';
 import { renderText } from '../chat/console/render-text.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
@@ -87,11 +89,15 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     return 0;
   }
 
-  // Console and CLI keep stdout for replies; logs go to a file in the data directory.
+  const adapters = command === 'start' ? ADAPTER_FACTORIES.filter((f) => f.configured(process.env)) : [];
   mkdirSync(dataDir, { recursive: true });
-  const log = createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), mkdir: true, sync: false }) });
-  const app = await createApp({ config, dataDir, log, localAdmins: [osUser] });
+  // Chat adapters log JSON to stderr like any service; console and CLI keep the terminal for replies and log to a file.
+  const log = adapters.length
+    ? createLogger({ level: config.log.level })
+    : createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), mkdir: true, sync: false }) });
+  const app = await createApp({ config, dataDir, log, ...(adapters.length ? {} : { localAdmins: [osUser] }) });
   try {
+    if (adapters.length) return await serveChat(app, adapters, log);
     switch (command) {
       case 'start':
       case 'console':
@@ -113,6 +119,26 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     await app.close();
     log.flush();
   }
+}
+
+/** Runs the configured chat adapters until SIGINT/SIGTERM, then stops them cleanly. */
+async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Promise<number> {
+  const running: ChatAdapter[] = [];
+  try {
+    for (const f of factories) running.push(await f.start({ app, env: process.env, log: log.child({ adapter: f.name }) }));
+  } catch (err) {
+    log.fatal({ err }, 'a chat adapter failed to start');
+    await Promise.allSettled(running.map((a) => a.stop()));
+    return 1;
+  }
+  log.info({ adapters: running.map((a) => a.name) }, 'infrabot started');
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  log.info('shutting down');
+  await Promise.allSettled(running.map((a) => a.stop()));
+  return 0;
 }
 
 async function runOnce(app: App, text: string, user: { id: string; displayName: string }, json: boolean, out: NodeJS.WritableStream): Promise<number> {
