@@ -10,7 +10,9 @@ import type { CommitInput, CommitResult, Store, StoredAction, VerifyResult } fro
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" for tests that need no persistence. */
-  file: string;
+  file?: string;
+  /** An already open database (shared with other SQLite-backed stores of the same file). */
+  db?: Database.Database;
   /** Apply pending migrations on open (the default); `infrabot migrate` does it explicitly. */
   migrate?: boolean;
 }
@@ -59,7 +61,7 @@ export function openSqliteDatabase(file: string): Database.Database {
 }
 
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
-  const db = openSqliteDatabase(options.file);
+  const db = options.db ?? openSqliteDatabase(options.file ?? ':memory:');
   if (options.migrate !== false) migrate(db);
 
   const q = {
