@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, manualClock, type TestApp } from './helpers/test-app.js';
+
+let app: TestApp;
+afterEach(async () => app?.cleanup());
+
+describe('control commands', () => {
+  it('asks before a dangerous action, and the Confirm button runs it as the clicker', async () => {
+    app = await createTestApp();
+    const ask = await app.run('cluster disable api --reason "bad deploy"');
+    expect(ask).toMatchObject({ outcome: 'confirm', visibility: 'ephemeral', hint: 'cluster disable api --reason "bad deploy" --yes' });
+    expect((await app.engine.state()).clusters.api!.enabled).toBe(true);
+    const confirm = ask.buttons!.find((b) => b.label === 'Confirm')!;
+
+    // Someone without the role clicking the button is refused, and nothing changes.
+    const stranger = await app.pipeline.handleAction(confirm.actionId, { id: 'click-1', platform: 'console', user: { id: 'local:eve', displayName: 'eve' } });
+    expect(stranger.outcome).toBe('denied');
+    expect((await app.engine.state()).clusters.api!.enabled).toBe(true);
+
+    const done = await app.pipeline.handleAction(confirm.actionId, { id: 'click-2', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' } });
+    expect(done).toMatchObject({ outcome: 'ok', visibility: 'channel', title: '🔴 Cluster api disabled' });
+    expect((await app.engine.state()).clusters.api).toMatchObject({ enabled: false, change: { by: 'local:root-admin', reason: 'bad deploy' } });
+  });
+
+  it('shows every cluster in status with kill-switch, breaker and limits', async () => {
+    app = await createTestApp();
+    await app.run('killswitch on --reason "payments corrupt" --yes');
+    await app.run('ratelimit set db --per-minute 50');
+    const status = await app.run('status');
+    expect(status.severity).toBe('critical');
+    expect(status.text).toContain('Global kill-switch is ON');
+    expect(status.text).toContain('payments corrupt');
+    expect(status.table!.rows).toContainEqual(['db', '🟢 enabled', '🟢 closed', '50/min · 1,000/h · 10,000/day']);
+  });
+
+  it('reports no-ops without recording a change', async () => {
+    app = await createTestApp();
+    const reply = await app.run('cluster enable api');
+    expect(reply.title).toBe('api was already enabled');
+    expect(await app.store.events({})).toHaveLength(0);
+  });
+
+  it('rejects unknown clusters and inconsistent limits without changing anything', async () => {
+    app = await createTestApp();
+    const unknown = await app.run('ratelimit set nope --per-minute 5');
+    expect(unknown).toMatchObject({ outcome: 'invalid', title: 'Not found' });
+    expect(unknown.hint).toContain('Known clusters: api, db, web');
+    const shrink = await app.run('ratelimit set api --per-hour 100');
+    expect(shrink.outcome).toBe('invalid');
+    expect(shrink.text).toContain('per-minute 600 ≤ per-hour 100');
+    expect(await app.store.events({})).toHaveLength(0);
+  });
+
+  it('moves a tripped breaker to half-open after its cool-down, and closes it on reset', async () => {
+    const clock = manualClock();
+    app = await createTestApp({ clock });
+    await app.run('breaker trip web --reason "timeouts" --yes');
+    expect((await app.run('breaker show web')).table!.rows[0]![1]).toBe('🔴 open');
+    clock.advance(2 * 60_000);
+    expect((await app.run('breaker show web')).table!.rows[0]![1]).toBe('🟡 half-open');
+    await app.run('breaker reset web');
+    expect((await app.run('breaker show web')).table!.rows[0]![1]).toBe('🟢 closed');
+  });
+
+  it('answers with a trace id and no internals when a handler fails unexpectedly', async () => {
+    app = await createTestApp();
+    await app.store.close(); // the database is gone: every store call now throws
+    const reply = await app.run('status');
+    expect(reply.outcome).toBe('failed');
+    expect(reply.text).toContain(`ref ${reply.traceId}`);
+    expect(reply.text).not.toMatch(/at .*\.ts:\d+/);
+    expect(app.logs.text()).toContain(reply.traceId);
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { COMMAND_GROUPS } from '../commands/index.js';
+import { UserError } from '../src/framework/errors.js';
+import { parseCommand } from '../src/framework/parse-command.js';
+import { createRegistry } from '../src/framework/registry.js';
+import { tokenize } from '../src/framework/tokenize.js';
+
+const registry = createRegistry(COMMAND_GROUPS);
+const parse = (text: string, platform = 'local') => parseCommand(registry, text, platform);
+const args = (text: string) => {
+  const p = parse(text);
+  if (p.kind !== 'command') throw new Error(`expected a command from "${text}"`);
+  return p;
+};
+const usageError = (text: string) => {
+  try {
+    parse(text);
+  } catch (err) {
+    if (err instanceof UserError) return err;
+    throw err;
+  }
+  throw new Error(`"${text}" parsed without error`);
+};
+
+describe('tokenize', () => {
+  it('keeps quoted values together, straight or curly, and apostrophes inside words', () => {
+    expect(tokenize('cluster disable api --reason "bad deploy"')).toEqual(['cluster', 'disable', 'api', '--reason', 'bad deploy']);
+    expect(tokenize('x --reason “phone quotes” y')).toEqual(['x', '--reason', 'phone quotes', 'y']);
+    expect(tokenize("--reason='it is' don't")).toEqual(['--reason=it is', "don't"]);
+    expect(tokenize('  ')).toEqual([]);
+    expect(tokenize('"unclosed quote')).toEqual(['unclosed quote']);
+  });
+});
+
+describe('parseCommand', () => {
+  it('treats the leading /infra as optional and empty text as help', () => {
+    expect(args('/infra status api').args).toEqual({ cluster: 'api' });
+    expect(args('infra status').name).toBe('status');
+    expect(parse('')).toEqual({ kind: 'help' });
+    expect(parse('help cluster')).toEqual({ kind: 'help', topic: 'cluster' });
+    expect(parse('cluster disable --help')).toEqual({ kind: 'help', topic: 'cluster disable' });
+  });
+
+  it('accepts --flag value, --flag=value and unquoted multi-word free text', () => {
+    expect(args('cluster disable api --reason "bad deploy"').args).toEqual({ cluster: 'api', reason: 'bad deploy' });
+    expect(args('cluster disable api --reason=rollback').args).toEqual({ cluster: 'api', reason: 'rollback' });
+    expect(args('cluster disable api --reason disk is full --yes')).toMatchObject({ args: { reason: 'disk is full' }, confirmed: true });
+  });
+
+  it('parses every command group with its examples', () => {
+    for (const g of COMMAND_GROUPS) {
+      for (const s of g.subcommands) {
+        for (const example of s.examples) {
+          const p = parse(example);
+          expect(p.kind === 'help' || (p.group.name === g.name && p.sub.name === s.name), example).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('coerces numbers and rejects non-numbers with the flag named', () => {
+    expect(args('ratelimit set api --per-minute 1_000 --per-hour 5000').args).toEqual({ cluster: 'api', perMinute: 1000, perHour: 5000 });
+    expect(usageError('ratelimit set api --per-minute lots').message).toContain('--per-minute must be a number, not "lots"');
+    expect(usageError('ratelimit set api --per-minute 2.5').message).toContain('--per-minute must be a whole number');
+    expect(usageError('ratelimit set api --per-minute -5').message).toContain('--per-minute');
+    expect(usageError('ratelimit set api').message).toContain('at least one of --per-minute, --per-hour, --per-day');
+  });
+
+  it('names what is missing, unknown or repeated, with the usage line as a hint', () => {
+    const missing = usageError('cluster disable api');
+    expect(missing.message).toContain('missing --reason');
+    expect(missing.hint).toBe('Usage: cluster disable <cluster> --reason <reason> [--yes]');
+    expect(usageError('cluster disable').message).toContain('missing <cluster>');
+    expect(usageError('cluster disable api --reason x').message).toContain('at least 3 characters');
+    expect(usageError('cluster disable api --reasn "x y z"').message).toContain('unknown option --reasn. Did you mean --reason?');
+    expect(usageError('cluster enable api --reason abc --reason def').message).toContain('--reason was given twice');
+    expect(usageError('cluster enable api web').message).toContain('unexpected "web"');
+    expect(usageError('clustr list').message).toBe('Unknown command "clustr". Did you mean "cluster"?');
+    expect(usageError('cluster dsable api').message).toContain('Did you mean "disable"?');
+    expect(usageError('cluster').message).toContain('needs a subcommand: list, enable, disable');
+    expect(usageError('role grant bob superuser').message).toContain('must be one of viewer, operator, admin');
+    expect(usageError('killswitch on').message).toContain('missing --reason');
+  });
+
+  it('runs the default subcommand and takes its options', () => {
+    expect(args('audit --user bob --since 7d --limit 5')).toMatchObject({
+      name: 'audit search',
+      args: { user: 'local:bob', since: '7d', limit: 5 },
+    });
+    expect(args('audit verify').name).toBe('audit verify');
+    expect(args('history global').args).toEqual({ scope: 'global', at: '1h' });
+    expect(usageError('audit --limit 5000').message).toContain('--limit');
+  });
+
+  it('qualifies users by the caller platform and understands mentions', () => {
+    expect(args('role grant bob operator').args.user).toBe('local:bob');
+    expect(parseCommand(registry, 'role grant <@U024BE7LH|bob> viewer', 'slack')).toMatchObject({ args: { user: 'slack:U024BE7LH' } });
+    expect(parseCommand(registry, 'role grant <@!80351110224678912> viewer', 'discord')).toMatchObject({ args: { user: 'discord:80351110224678912' } });
+    expect(parseCommand(registry, 'role grant <@&4242> operator', 'discord')).toMatchObject({ args: { user: 'discord-role:4242' } });
+    expect(parseCommand(registry, 'role grant <!subteam^S0614TZR7|@oncall> viewer', 'slack')).toMatchObject({ args: { user: 'slack-group:S0614TZR7' } });
+    expect(args('role grant slack:U1 admin').args.user).toBe('slack:U1');
+  });
+});
