@@ -94,7 +94,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
   // Chat adapters log JSON to stderr like any service; console and CLI keep the terminal for replies and log to a file.
   const log = adapters.length
     ? createLogger({ level: config.log.level })
-    : createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), mkdir: true, sync: false }) });
+    : createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), sync: true }) });
   const app = await createApp({ config, dataDir, log, ...(adapters.length ? {} : { localAdmins: [osUser] }) });
   try {
     if (adapters.length) return await serveChat(app, adapters, log);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { SUBJECT_PATTERN } from '../auth/subjects.js';
+import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema } from './health-config-schema.js';
 
 const duration = z
   .string()
@@ -19,6 +20,10 @@ const clusterSchema = z
     description: z.string().default(''),
     rateLimits: rateLimitsSchema,
     breaker: z.object({ cooldown: duration.default('5m') }).strict().default({ cooldown: '5m' }),
+    /** Health checks of this cluster (docs/health.md). */
+    checks: z.array(checkSchema).default([]),
+    /** Recurring maintenance windows: alerts are held back while one is open. */
+    maintenance: z.array(recurringWindowSchema).default([]),
   })
   .strict();
 
@@ -35,8 +40,22 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    health: healthSchema.default({ enabled: true, concurrency: 64, rawRetention: '48h', rollupRetention: '90d' }),
+    alerts: alertsSchema.default(alertsSchema.parse({})),
+    incidents: incidentsSchema.default(incidentsSchema.parse({})),
+    simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Check names are global: commands and alerts refer to a check by name alone.
+    const seen = new Set<string>();
+    for (const [cluster, cc] of Object.entries(c.clusters)) {
+      cc.checks.forEach((check, i) => {
+        if (seen.has(check.name)) ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'checks', i, 'name'], message: `duplicate check name "${check.name}"` });
+        seen.add(check.name);
+      });
+    }
+  });
 
 export type InfrabotConfig = z.infer<typeof configSchema>;
 export type ClusterConfig = InfrabotConfig['clusters'][string];

@@ -1,0 +1,108 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { TEST_CONFIG } from './helpers/test-app.js';
+
+let dir: string;
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function setup(config = TEST_CONFIG) {
+  dir = mkdtempSync(join(tmpdir(), 'infrabot-cli-'));
+  writeFileSync(join(dir, 'config.yaml'), config);
+  return ['--config', join(dir, 'config.yaml'), '--data-dir', join(dir, 'data')];
+}
+
+async function cli(argv: string[], stdinText = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const stdin = Readable.from([stdinText]) as unknown as NodeJS.ReadStream;
+  const code = await main(argv, { stdout: stdout as unknown as NodeJS.WriteStream, stderr: stderr as unknown as NodeJS.WriteStream, stdin });
+  return { code, out, err };
+}
+
+describe('infrabot CLI', () => {
+  it('runs one command as the local admin and exits 0', async () => {
+    const opts = setup();
+    const r = await cli(['run', 'status', ...opts]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('All 3 clusters enabled');
+  });
+
+  it('maps outcomes to exit codes: needs --yes 3, denied 4, invalid 2', async () => {
+    const opts = setup();
+    expect((await cli(['run', 'cluster disable api --reason "bad deploy"', ...opts])).code).toBe(3);
+    expect((await cli(['run', 'cluster disable api --reason "bad deploy"', '--as', 'mallory', ...opts])).code).toBe(4);
+    expect((await cli(['run', 'cluster explode api', ...opts])).code).toBe(2);
+    expect((await cli(['run', 'cluster disable api --reason "bad deploy" --yes', ...opts])).code).toBe(0);
+  });
+
+  it('prints the reply object with --json', async () => {
+    const opts = setup();
+    const r = await cli(['run', 'breaker show api', '--json', ...opts]);
+    expect(JSON.parse(r.out)).toMatchObject({ outcome: 'ok', title: 'Breaker of api', table: { rows: [['api', '🟢 closed', '5m', '-']] } });
+  });
+
+  it('reads one command per line from a non-TTY console and exits 0 at end of input', async () => {
+    const opts = setup();
+    const r = await cli(['console', ...opts], 'status api\n# a comment\n\nratelimit set api --per-minute 42\nratelimit show api\n');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Cluster api (Public API)');
+    expect(r.out).toContain('Rate limits of api changed');
+    expect(r.out).toMatch(/api\s+42\s+20,000\s+300,000/);
+  });
+
+  it('verifies the audit chain, exits 1 naming the record after tampering, and exports JSON lines', async () => {
+    const opts = setup();
+    await cli(['run', 'status', ...opts]);
+    await cli(['run', 'ratelimit set api --per-minute 42', ...opts]);
+    await cli(['run', 'whoami', ...opts]);
+    const ok = await cli(['audit', 'verify', ...opts]);
+    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining('audit chain intact: 3 records') });
+
+    const file = join(dir, 'export.jsonl');
+    const exported = await cli(['audit', 'export', '--format', 'jsonl', '--output', file, ...opts]);
+    expect(exported.code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.command)).toEqual(['status', 'ratelimit set', 'whoami']);
+    expect(lines[1]).toMatchObject({ args: { cluster: 'api', perMinute: 42 }, outcome: 'ok', platform: 'cli' });
+
+    const db = new Database(join(dir, 'data', 'infrabot.db'));
+    db.prepare("UPDATE audit SET raw_text = 'status' WHERE id = 2").run();
+    db.close();
+    const broken = await cli(['audit', 'verify', ...opts]);
+    expect(broken.code).toBe(1);
+    expect(broken.err).toContain('audit chain BROKEN at record 2');
+  });
+
+  it('refuses a bad config, naming the file, the path and what was expected, and changes nothing', async () => {
+    const opts = setup('clusters:\n  api:\n    rateLimits: { perMinute: "many", perHour: 1, perDay: 1 }\nadmins: [bob]\n');
+    const r = await cli(['run', 'status', ...opts]);
+    expect(r.code).toBe(78);
+    expect(r.err).toContain('config.yaml: invalid configuration');
+    expect(r.err).toContain('clusters.api.rateLimits.perMinute');
+    expect(r.err).toContain('admins.0: expected a platform-qualified id');
+    expect(() => readFileSync(join(dir, 'data', 'infrabot.db'))).toThrow();
+  });
+
+  it('names a missing environment variable and broken YAML', async () => {
+    const opts = setup('clusters:\n  api:\n    rateLimits: { perMinute: 1, perHour: 1, perDay: 1 }\nadmins: ["${INFRABOT_TEST_UNSET_VAR}"]\n');
+    const r = await cli(['run', 'status', ...opts]);
+    expect(r.err).toContain('admins.0: environment variable INFRABOT_TEST_UNSET_VAR is not set');
+    const yaml = setup('clusters: [\n');
+    expect((await cli(['run', 'status', ...yaml])).err).toMatch(/config.yaml at line \d+: not valid YAML/);
+  });
+
+  it('shows usage for unknown subcommands and flags', async () => {
+    expect((await cli(['frobnicate'])).code).toBe(64);
+    expect((await cli(['run', '--bogus'])).err).toContain("Unknown option '--bogus'");
+    dir = mkdtempSync(join(tmpdir(), 'infrabot-cli-'));
+  });
+});
