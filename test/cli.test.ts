@@ -23,8 +23,7 @@ async function cli(argv: string[], stdinText = '') {
   let err = '';
   stdout.on('data', (c) => (out += c));
   stderr.on('data', (c) => (err += c));
-  const stdin = Readable.from([stdinText]) as unknown as NodeJS.ReadStream;
-  const code = await main(argv, { stdout: stdout as unknown as NodeJS.WriteStream, stderr: stderr as unknown as NodeJS.WriteStream, stdin });
+  const code = await main(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
   return { code, out, err };
 }
 

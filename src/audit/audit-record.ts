@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Outcome } from '../framework/reply.js';
 
 /** One audited invocation: who ran what, from where, and how it ended. */
@@ -42,12 +42,18 @@ export const GENESIS_HASH = '0'.repeat(64);
  * (args as its JSON text), which makes the input canonical without re-serialising objects.
  */
 export function hashAuditRow(prevHash: string, row: AuditRow): string {
-  const fields = [
+  return hashAuditFields(prevHash, [
     row.id, row.at, row.platform, row.user_id, row.user_name, row.channel, row.raw_text, row.command,
     row.args, row.cluster, row.outcome, row.error, row.trace_id, row.invocation_id,
-  ];
-  return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(fields)).digest('hex');
+  ]);
 }
+
+/** The hashed columns in chain order; a store selecting them in this order can verify from raw rows. */
+export const HASHED_COLUMNS =
+  'id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id';
+
+export const hashAuditFields = (prevHash: string, fields: readonly unknown[]): string =>
+  hash('sha256', `${prevHash}\n${JSON.stringify(fields)}`);
 
 /** The audit table's row shape (snake_case, nulls), shared by every store implementation. */
 export interface AuditRow {

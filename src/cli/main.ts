@@ -1,13 +1,16 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { createApp, type App } from '../app.js';
 import { normalizeSubject } from '../auth/subjects.js';
 import type { AdapterFactory, ChatAdapter } from '../chat/chat-adapter.js';
 import { ADAPTER_FACTORIES } from '../chat/adapters.js';
+import { discordCli } from '../chat/discord/discord-cli.js';
 import { runConsole } from '../chat/console/console-adapter.js';
+import { runSlackCli } from '../chat/slack/slack-manifest.js';
 import { renderText } from '../chat/console/render-text.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
 import type { Outcome } from '../framework/reply.js';
@@ -23,9 +26,13 @@ Commands:
   run "<command>" [--as user] [--json]
                            Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
   audit verify             Check the audit hash chain (exit 0 intact, 1 broken)
+  slack manifest [--url https://…] [--socket]
+                           Print a Slack app manifest to create the app from
   audit export [--format jsonl] [--output file]
                            Write audit records as JSON lines for a SIEM
   migrate                  Apply pending database migrations
+  discord register [--guild id]
+                           Register /infra with Discord (globally, or in one guild); skipped when unchanged
 
 Options:
   --config <file>          Config file (env INFRABOT_CONFIG; default: the example config)
@@ -36,7 +43,16 @@ export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed
 const EX_USAGE = 64;
 const EX_CONFIG = 78;
 
-export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+/** The process streams, injectable so tests drive the CLI in-process. */
+export interface CliIO {
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable;
+  stdin: Readable & { isTTY?: boolean };
+}
+
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+  // `slack …` needs no config or data directory and has its own flags.
+  if (argv[0] === 'slack') return runSlackCli(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({
@@ -50,6 +66,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
         format: { type: 'string' },
         output: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        guild: { type: 'string' },
       },
     });
   } catch (err) {
@@ -111,6 +128,8 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
         return await runOnce(app, rest.join(' '), invokingUser, Boolean(values.json), io.stdout);
       case 'audit':
         return await auditCommand(app, rest[0], values, io);
+      case 'discord':
+        return await discordCli(rest, { guild: values.guild }, app.pipeline.registry, io);
       default:
         io.stderr.write(`infrabot: unknown command "${command}"\n\n${USAGE}\n`);
         return EX_USAGE;
@@ -141,7 +160,7 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   return 0;
 }
 
-async function runOnce(app: App, text: string, user: { id: string; displayName: string }, json: boolean, out: NodeJS.WritableStream): Promise<number> {
+async function runOnce(app: App, text: string, user: { id: string; displayName: string }, json: boolean, out: Writable): Promise<number> {
   if (!text.trim()) {
     out.write('infrabot run: give the command to run, e.g. infrabot run "status"\n');
     return EX_USAGE;
@@ -155,7 +174,7 @@ async function auditCommand(
   app: App,
   sub: string | undefined,
   values: { format?: string | undefined; output?: string | undefined },
-  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+  io: Pick<CliIO, 'stdout' | 'stderr'>,
 ): Promise<number> {
   if (sub === 'verify') {
     const started = performance.now();

@@ -39,17 +39,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function handle(inv: Invocation): Promise<Reply> {
     const traceId = shortId();
     const key = `${inv.platform}:${inv.id}`;
-    const started = engine.clock.now();
     const rlog = log.child({ traceId, platform: inv.platform, user: inv.user.id });
     try {
-      const claim = await store.claimInvocation(key, started.toISOString());
-      if (!claim.claimed) {
-        rlog.info({ invocation: key }, 'duplicate delivery ignored');
-        return claim.reply ?? finish(traceId, 'duplicate', {
-          title: 'Already working on this request',
-          text: 'The same request arrived twice; it runs once.',
-          severity: 'info',
-        });
+      const earlier = await store.findInvocationReply(key);
+      if (earlier) {
+        rlog.info({ invocation: key }, 'duplicate delivery answered with the earlier reply');
+        return earlier;
       }
       return await run(inv, traceId, key, rlog);
     } catch (err) {
@@ -76,6 +71,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     });
     const answer = async (reply: Reply, audit: AuditDraft): Promise<Reply> => {
       const result = await store.commit({ expectedSeq: 0, events: [], audit, invocationKey: key, reply });
+      if (!result.ok && result.reason === 'duplicate') return result.reply;
       if (!result.ok) throw new Error('audit append reported a conflict without events');
       return reply;
     };
@@ -171,6 +167,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (result.ok) {
         if (events.length > 0) rlog.info({ command: parsed.name, events: events.map((e) => e.event.type) }, 'control state changed');
         return reply;
+      }
+      if (result.reason === 'duplicate') {
+        // A concurrent delivery of the same invocation committed first; its result stands and ours is dropped.
+        rlog.info({ invocation: key }, 'concurrent duplicate delivery dropped');
+        return result.reply;
       }
       if (attempt >= MAX_CONFLICT_RETRIES) throw new Error('control state kept changing under this command');
       rlog.debug({ attempt }, 'state changed concurrently; deciding again');

@@ -63,9 +63,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE invocations (
         key TEXT PRIMARY KEY,
         received_at TEXT NOT NULL,
-        reply TEXT
+        reply TEXT NOT NULL
       );
-      CREATE INDEX invocations_received_at ON invocations (received_at);
 
       CREATE TABLE actions (
         id TEXT PRIMARY KEY,
@@ -74,6 +73,125 @@ export const MIGRATIONS: readonly Migration[] = [
         created_by TEXT NOT NULL,
         created_at TEXT NOT NULL
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'health checks, alerts, outbox, silences, incidents',
+    sql: `
+      CREATE TABLE check_results (
+        check_name TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        latency_ms DOUBLE PRECISION NOT NULL,
+        error TEXT
+      );
+      CREATE INDEX check_results_check_at ON check_results (check_name, at);
+      CREATE INDEX check_results_at ON check_results (at);
+
+      CREATE TABLE check_rollups (
+        check_name TEXT NOT NULL,
+        hour TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        latency_sum DOUBLE PRECISION NOT NULL,
+        latency_p95 DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (check_name, hour)
+      );
+
+      CREATE TABLE check_state (
+        check_name TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
+      );
+
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        dedup_key TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        check_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        resolved_at TEXT,
+        doc TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX alerts_one_firing_per_key ON alerts (dedup_key) WHERE status = 'firing';
+      CREATE INDEX alerts_cluster_fired ON alerts (cluster, fired_at);
+
+      CREATE TABLE alert_events (
+        alert_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        type TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX alert_events_cluster_at ON alert_events (cluster, at);
+      CREATE INDEX alert_events_alert ON alert_events (alert_id);
+
+      CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        cluster TEXT,
+        created_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX notifications_cluster_created ON notifications (kind, cluster, created_at);
+
+      CREATE TABLE deliveries (
+        notification_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        thread_id TEXT,
+        PRIMARY KEY (notification_id, platform, channel)
+      );
+
+      CREATE TABLE outbox (
+        seq BIGINT PRIMARY KEY,
+        notification_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        op TEXT NOT NULL,
+        body TEXT,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        locked_until TEXT,
+        last_error TEXT
+      );
+      CREATE INDEX outbox_status_next ON outbox (status, next_attempt_at);
+      CREATE INDEX outbox_target ON outbox (notification_id, platform, channel, seq);
+
+      CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        ended_at TEXT
+      );
+      CREATE INDEX silences_ends ON silences (ends_at);
+
+      CREATE TABLE incidents (
+        id BIGINT PRIMARY KEY,
+        status TEXT NOT NULL,
+        cluster TEXT,
+        declared_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX incidents_status ON incidents (status);
+
+      CREATE TABLE incident_timeline (
+        incident_id BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        type TEXT NOT NULL,
+        text TEXT NOT NULL
+      );
+      CREATE INDEX incident_timeline_incident ON incident_timeline (incident_id, at);
     `,
   },
 ];

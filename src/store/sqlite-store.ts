@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { GENESIS_HASH, fromAuditRow, hashAuditRow, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
+import { GENESIS_HASH, HASHED_COLUMNS, fromAuditRow, hashAuditFields, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
 import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
 import type { ControlState } from '../engine/control-state.js';
 import type { Reply } from '../framework/reply.js';
@@ -56,9 +56,13 @@ export function openSqliteDatabase(file: string): Database.Database {
   // NORMAL in WAL mode keeps every commit atomic and loses at most the last ones on power loss, never corrupts.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   return db;
 }
+
+/** Thrown inside a commit's savepoint to undo it when the state moved on under the command. */
+class ConflictSignal extends Error {}
 
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const db = options.db ?? openSqliteDatabase(options.file ?? ':memory:');
@@ -79,16 +83,20 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       `INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, prev_hash, hash)
        VALUES (@id, @at, @platform, @user_id, @user_name, @channel, @raw_text, @command, @args, @cluster, @outcome, @error, @trace_id, @invocation_id, @prev_hash, @hash)`,
     ),
-    claim: db.prepare('INSERT INTO invocations (key, received_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    insertInvocation: db.prepare('INSERT INTO invocations (key, received_at, reply) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
     invocationReply: db.prepare('SELECT reply FROM invocations WHERE key = ?').pluck(),
-    saveReply: db.prepare('UPDATE invocations SET reply = ? WHERE key = ?'),
     saveAction: db.prepare('INSERT INTO actions (id, command, confirmed, created_by, created_at) VALUES (?, ?, ?, ?, ?)'),
     getAction: db.prepare('SELECT id, command, confirmed, created_by, created_at FROM actions WHERE id = ?'),
   };
 
-  const commitTx = db.transaction((input: CommitInput): CommitResult => {
+  const commitOne = db.transaction((input: CommitInput): CommitResult => {
+    if (q.insertInvocation.run(input.invocationKey, input.audit.at, JSON.stringify(input.reply)).changes === 0) {
+      return { ok: false, reason: 'duplicate', reply: JSON.parse(q.invocationReply.get(input.invocationKey) as string) as Reply };
+    }
     const stored = q.readState.get() as { seq: number } | undefined;
-    if (input.events.length > 0 && (stored?.seq ?? 0) !== input.expectedSeq) return { ok: false, conflict: true };
+    if (input.events.length > 0 && (stored?.seq ?? 0) !== input.expectedSeq) {
+      throw new ConflictSignal(); // rolls back this commit's savepoint, including the invocation row
+    }
     const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
     const row = toAuditRow((head?.last_id ?? 0) + 1, input.audit, head?.last_hash ?? GENESIS_HASH);
     q.insertAudit.run(row);
@@ -101,9 +109,36 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       events.push({ seq, at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event });
     }
     if (input.state && input.events.length > 0) q.upsertState.run({ seq, doc: JSON.stringify({ ...input.state, seq }) });
-    if (input.invocationKey && input.reply) q.saveReply.run(JSON.stringify(input.reply), input.invocationKey);
     return { ok: true, audit: fromAuditRow(row), events };
   });
+
+  /**
+   * Group commit: commits that arrive while one is being written are written together in one transaction,
+   * each in its own savepoint, so a busy bot pays one WAL write per batch instead of one per command.
+   */
+  let queue: { input: CommitInput; resolve: (r: CommitResult) => void; reject: (e: unknown) => void }[] = [];
+  const flush = db.transaction(() => {
+    const batch = queue;
+    queue = [];
+    for (const item of batch) {
+      try {
+        item.resolve(commitOne(item.input));
+      } catch (err) {
+        if (err instanceof ConflictSignal) item.resolve({ ok: false, reason: 'conflict' });
+        else item.reject(err);
+      }
+    }
+  });
+  const scheduleFlush = () =>
+    setImmediate(() => {
+      const pending = queue;
+      try {
+        // BEGIN IMMEDIATE takes the write lock up front, so another process's writer waits instead of failing mid-way.
+        flush.immediate();
+      } catch (err) {
+        for (const item of pending) item.reject(err);
+      }
+    });
 
   const store: Store = {
     async readState() {
@@ -111,9 +146,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return row ? (JSON.parse(row.doc) as ControlState) : undefined;
     },
 
-    async commit(input) {
-      // BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing mid-way.
-      return commitTx.immediate(input);
+    commit(input) {
+      return new Promise<CommitResult>((resolve, reject) => {
+        if (queue.length === 0) scheduleFlush();
+        queue.push({ input, resolve, reject });
+      });
     },
 
     async events({ until, after, scope }) {
@@ -126,10 +163,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return (db.prepare(sql).all(...params) as EventRow[]).map(toStoredEvent);
     },
 
-    async claimInvocation(key, at) {
-      if (q.claim.run(key, at).changes === 1) return { claimed: true };
-      const reply = q.invocationReply.get(key) as string | null | undefined;
-      return reply ? { claimed: false, reply: JSON.parse(reply) as Reply } : { claimed: false };
+    async findInvocationReply(key) {
+      const reply = q.invocationReply.get(key) as string | undefined;
+      return reply === undefined ? undefined : (JSON.parse(reply) as Reply);
     },
 
     async saveAction(a) {
@@ -158,17 +194,19 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 
     async verifyAudit(): Promise<VerifyResult> {
       let prev = GENESIS_HASH;
-      let expectedId = 1;
       let count = 0;
-      for (const row of db.prepare('SELECT * FROM audit ORDER BY id').iterate() as IterableIterator<AuditRow>) {
+      // Raw arrays in hash order: about twice as fast as row objects over a million records.
+      const rows = db.prepare(`SELECT ${HASHED_COLUMNS}, prev_hash, hash FROM audit ORDER BY id`).raw().iterate() as IterableIterator<unknown[]>;
+      for (const row of rows) {
+        const id = row[0] as number;
+        const fields = row.slice(0, 14);
         const problem =
-          row.id !== expectedId ? `record ${expectedId} is missing (next is ${row.id})`
-          : row.prev_hash !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
-          : hashAuditRow(prev, row) !== row.hash ? 'its contents do not match its hash (the record was changed)'
+          id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
+          : row[14] !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
+          : hashAuditFields(prev, fields) !== row[15] ? 'its contents do not match its hash (the record was changed)'
           : undefined;
-        if (problem) return { ok: false, count, firstBad: row.id, problem };
-        prev = row.hash;
-        expectedId++;
+        if (problem) return { ok: false, count, firstBad: id, problem };
+        prev = row[15] as string;
         count++;
       }
       const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
@@ -188,6 +226,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     async close() {
+      if (queue.length > 0) flush.immediate(); // never drop an audit record that was already handed to us
       db.close();
     },
   };

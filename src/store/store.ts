@@ -16,12 +16,18 @@ export interface CommitInput {
   /** State after the events, stored as the current projection. */
   state?: ControlState;
   audit: AuditDraft;
-  /** Records the reply for the invocation id so a redelivery gets the same answer. */
-  invocationKey?: string;
-  reply?: Reply;
+  /**
+   * The invocation's platform-qualified delivery key and its reply. The key is unique: a second commit for
+   * the same key writes nothing and returns the first one's reply, so a redelivery never executes twice.
+   */
+  invocationKey: string;
+  reply: Reply;
 }
 
-export type CommitResult = { ok: true; audit: AuditRecord; events: StoredEvent[] } | { ok: false; conflict: true };
+export type CommitResult =
+  | { ok: true; audit: AuditRecord; events: StoredEvent[] }
+  | { ok: false; reason: 'conflict' }
+  | { ok: false; reason: 'duplicate'; reply: Reply };
 
 export interface StoredAction {
   id: string;
@@ -45,8 +51,8 @@ export interface Store {
   commit(input: CommitInput): Promise<CommitResult>;
   events(query: { until?: string; after?: string; scope?: string }): Promise<StoredEvent[]>;
 
-  /** Claims an invocation key; false with the recorded reply (if any yet) when it was seen before. */
-  claimInvocation(key: string, at: string): Promise<{ claimed: true } | { claimed: false; reply?: Reply }>;
+  /** The reply already given for an invocation key, if it was handled before. */
+  findInvocationReply(key: string): Promise<Reply | undefined>;
 
   saveAction(action: StoredAction): Promise<void>;
   getAction(id: string): Promise<StoredAction | undefined>;

@@ -24,8 +24,8 @@ export function prepareSlackReply(reply: Reply): PreparedSlackReply {
   const pages = renderSlackReply(reply);
   if (pages.length <= SLACK_LIMITS.maxPages) return { messages: pages, files: attachments };
   const filename = `infra-${reply.traceId}.txt`;
-  const rows = reply.table ? `${reply.table.rows.length} rows; ` : '';
-  const note = `:page_facing_up: The full output (${rows}${pages.length} messages long) is attached as \`${filename}\`.`;
+  const size = reply.table ? `${reply.table.rows.length} rows` : `${pages.length} messages`;
+  const note = `:page_facing_up: Too long for chat (${size}): the full output is attached as \`${filename}\`.`;
   return {
     messages: [renderSlackSummary(reply, note)],
     files: [{ filename, title: reply.title, content: renderText(reply) }, ...attachments],

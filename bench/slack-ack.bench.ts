@@ -1,0 +1,113 @@
+/**
+ * Slash-command ack latency through the real Bolt HTTP receiver: bursts of 200 concurrent signed
+ * `/infra ratelimit set …` requests (each changes control state: real pipeline, engine and SQLite store,
+ * audit chain included). The load generator runs in a worker thread so it does not share the server's
+ * event loop. Prints p50/p95/p99 per request and requests/s. Target: p99 < 100 ms.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { createApp } from '../src/app.js';
+import { startSlackAdapter } from '../src/chat/slack/start-slack-adapter.js';
+import { parseConfig } from '../src/config/load-config.js';
+import { createLogger } from '../src/log.js';
+import { FakeSlack } from '../test/slack/fake-slack.js';
+import { postSigned, slashCommandBody } from '../test/slack/slack-requests.js';
+import { TEST_CONFIG } from '../test/helpers/test-app.js';
+
+const SECRET = 'bench-signing-secret';
+const CONCURRENCY = 200;
+const ROUNDS = 15;
+const WARMUP_ROUNDS = 2;
+const CLUSTERS = ['api', 'web', 'db'];
+
+interface LoadJob {
+  url: string;
+  responseUrl: string;
+}
+interface LoadResult {
+  latencies: number[];
+  seconds: number;
+  failures: number;
+  sample: string;
+}
+
+if (isMainThread) await runServer();
+else await runLoad(workerData as LoadJob);
+
+async function runServer() {
+  const fake = await FakeSlack.start();
+  const dir = mkdtempSync(join(tmpdir(), 'infrabot-bench-'));
+  // Production-like logging: JSON at info, to a sink that discards it (no terminal in the measurement).
+  const log = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
+  const app = await createApp({ config: parseConfig(TEST_CONFIG, 'bench.yaml', {}), dataDir: dir, log });
+  await app.pipeline.handle({ id: 'grant', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' }, text: 'role grant slack-group:SBENCH operator' });
+  fake.userGroups = [{ id: 'SBENCH', handle: 'bench', users: Array.from({ length: CONCURRENCY }, (_, i) => `UB${i}`) }];
+  const adapter = await startSlackAdapter({
+    pipeline: app.pipeline,
+    settings: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl },
+    log,
+  });
+  try {
+    // Loader hooks (tsx) do not reach worker threads on Node 20: the worker registers tsx, then loads this file.
+    const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const worker = new Worker(boot, {
+      eval: true,
+      workerData: { url: `http://127.0.0.1:${adapter.port}/slack/events`, responseUrl: fake.responseUrl('bench') } satisfies LoadJob,
+    });
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const sorted = result.latencies.sort((a, b) => a - b);
+    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+    const events = (await app.store.events({})).filter((e) => e.event.type === 'ratelimit.set').length;
+    console.log(`slash-command ack latency, real Bolt HTTP receiver, ${ROUNDS} bursts of ${CONCURRENCY} concurrent state-changing commands`);
+    console.log(`  requests   ${sorted.length} measured (+${WARMUP_ROUNDS * CONCURRENCY} warm-up), ${result.failures} failed`);
+    console.log(`  latency    p50 ${pct(50).toFixed(1)} ms · p95 ${pct(95).toFixed(1)} ms · p99 ${pct(99).toFixed(1)} ms · max ${sorted.at(-1)!.toFixed(1)} ms`);
+    console.log(`  throughput ${(sorted.length / result.seconds).toFixed(0)} requests/s`);
+    console.log(`  state      ${events} ratelimit.set events committed; sample ack: ${result.sample}`);
+    console.log(`  target     p99 < 100 ms: ${pct(99) < 100 ? 'met' : 'MISSED'}`);
+    if (result.failures > 0) process.exitCode = 1;
+  } finally {
+    await adapter.stop();
+    await app.close();
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runLoad(job: LoadJob) {
+  let n = 0;
+  const one = async () => {
+    const i = n++;
+    const body = slashCommandBody({
+      text: `ratelimit set ${CLUSTERS[i % CLUSTERS.length]} --per-minute ${100 + (i % 5000)}`,
+      user_id: `UB${i % CONCURRENCY}`,
+      user_name: `bench${i % CONCURRENCY}`,
+      trigger_id: `bench.${i}`,
+      response_url: job.responseUrl,
+    });
+    const started = performance.now();
+    const res = await postSigned(job.url, body, { secret: SECRET });
+    const ms = performance.now() - started;
+    const ack = res.status === 200 ? res.json() : {};
+    return { ms, ok: res.status === 200 && ack.response_type === 'in_channel', text: String(ack.text ?? res.status) };
+  };
+  const burst = () => Promise.all(Array.from({ length: CONCURRENCY }, one));
+  for (let r = 0; r < WARMUP_ROUNDS; r++) await burst();
+  const latencies: number[] = [];
+  let failures = 0;
+  let sample = '';
+  const t0 = performance.now();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const x of await burst()) {
+      latencies.push(x.ms);
+      if (!x.ok) failures++;
+      sample = x.text.split('\n')[0]!;
+    }
+  }
+  parentPort!.postMessage({ latencies, seconds: (performance.now() - t0) / 1000, failures, sample } satisfies LoadResult);
+}

@@ -1,0 +1,222 @@
+import type { Logger } from 'pino';
+import type { AlertsConfig, CheckConfig, RecurringWindow } from '../../config/health-config-schema.js';
+import { notFound, UserError } from '../../framework/errors.js';
+import type { Alert, AlertEvent, HealthBatch, HealthStore, Notification } from '../../store/health-store.js';
+import { formatDuration, parseDuration } from '../../util/duration.js';
+import { shortId } from '../../util/ids.js';
+import type { Clock } from '../engine.js';
+import type { Transition } from '../checks/evaluate-check.js';
+import type { IncidentService } from '../incidents/incident-service.js';
+import { openWindow } from './maintenance-windows.js';
+import { systemReply } from './render-notification.js';
+import { routeAlert, targetsKey } from './route-alert.js';
+
+export interface AlertManager {
+  /** Turns a check's transitions into alert rows, notifications and outbox jobs, added to `batch`. */
+  apply(batch: HealthBatch, cluster: string, check: CheckConfig, transitions: readonly Transition[]): Promise<void>;
+  /** Why notifications for this check are held back now (a silence or maintenance window), if they are. */
+  heldBy(cluster: string, check: string): Promise<string | undefined>;
+  /** Reminders, and notifications released when a silence ends; returns jobs queued. */
+  tick(): Promise<number>;
+  /** `id` is an alert id or a notification id (acks every firing alert in it). */
+  ack(id: string, actor: string): Promise<Alert[]>;
+  resolve(id: string, actor: string): Promise<Alert[]>;
+}
+
+export interface AlertManagerDeps {
+  health: HealthStore;
+  config: AlertsConfig;
+  /** Recurring maintenance windows per cluster, from the config. */
+  windows: Record<string, readonly RecurringWindow[]>;
+  clock: Clock;
+  log: Logger;
+  incidents: IncidentService;
+  onEnqueued: () => void;
+}
+
+export function createAlertManager(deps: AlertManagerDeps): AlertManager {
+  const { health, config, clock } = deps;
+  const groupWindowMs = parseDuration(config.groupWindow) ?? 30_000;
+  const reminderMs = parseDuration(config.reminder.every) ?? 1_800_000;
+
+  const event = (b: HealthBatch, a: Alert, type: AlertEvent['type'], actor: string, detail: string, at: string) =>
+    (b.alertEvents ??= []).push({ alertId: a.id, at, cluster: a.cluster, type, actor, detail });
+
+  async function heldBy(cluster: string, check: string): Promise<string | undefined> {
+    const now = clock.now();
+    const active = await health.silences({ activeAt: now.toISOString() });
+    const hit = active.find((s) => s.target === cluster || s.target === check);
+    if (hit) return `${hit.kind} ${hit.id} until ${hit.endsAt.slice(0, 16).replace('T', ' ')}Z (${hit.reason})`;
+    for (const w of deps.windows[cluster] ?? []) {
+      const open = openWindow(w, now);
+      if (open) return `maintenance window "${w.name}" until ${open.until.toISOString().slice(0, 16).replace('T', ' ')}Z`;
+    }
+    return undefined;
+  }
+
+  /** Attaches the alert to a notification: the cluster's recent one (grouping) or a new one. */
+  async function notify(b: HealthBatch, a: Alert, at: Date): Promise<void> {
+    const targets = routeAlert(config, a.cluster, a.severity);
+    const since = new Date(at.getTime() - groupWindowMs).toISOString();
+    const pending = (b.notifications ?? []).find((n) => n.kind === 'alert' && n.cluster === a.cluster && targetsKey(n.targets) === targetsKey(targets));
+    const recent = pending ?? (await health.recentAlertNotification(a.cluster, since));
+    let n: Notification;
+    if (recent && targetsKey(recent.targets) === targetsKey(targets) && (pending || (await health.alerts({ notificationId: recent.id, status: 'firing' })).length > 0)) {
+      n = recent;
+    } else {
+      n = { id: `n${shortId(6)}`, kind: 'alert', cluster: a.cluster, createdAt: at.toISOString(), targets };
+      (b.notifications ??= []).push(n);
+    }
+    a.notificationId = n.id;
+    delete a.heldBy;
+    if (config.reminder.max > 0) a.nextReminderAt = new Date(at.getTime() + reminderMs).toISOString();
+    for (const t of n.targets) (b.outbox ??= []).push({ ...t, notificationId: n.id, op: 'sync' });
+    event(b, a, 'notified', 'system', n.targets.map((t) => `${t.platform}:${t.channel}`).join(', '), at.toISOString());
+  }
+
+  function resolveInto(b: HealthBatch, a: Alert, actor: string, summary: string, at: Date, n: Notification | undefined): void {
+    const r: Alert = { ...a, status: 'resolved', resolvedAt: at.toISOString(), resolvedBy: actor };
+    delete r.nextReminderAt;
+    (b.alerts ??= []).push(r);
+    event(b, r, 'resolved', actor, summary, at.toISOString());
+    if (!n) return; // held back by a silence the whole time: recorded, never shown
+    const took = formatDuration(at.getTime() - Date.parse(a.firedAt));
+    for (const t of n.targets) {
+      (b.outbox ??= []).push({ ...t, notificationId: n.id, op: 'sync' });
+      b.outbox.push({
+        ...t, notificationId: n.id, op: 'reply',
+        body: systemReply({ title: `✅ Resolved: ${summary}`, text: `${a.check} ${a.kind} alert ${a.id} resolved after ${took}${actor === 'system' ? '' : ` by ${actor}`}.`, severity: 'success' }, at),
+      });
+    }
+  }
+
+  async function targetAlerts(id: string): Promise<Alert[]> {
+    const one = await health.alert(id);
+    const list = one ? [one] : await health.alerts({ notificationId: id });
+    if (list.length === 0) throw notFound(`No alert or notification "${id}".`, 'List firing alerts with `alert list`.');
+    const firing = list.filter((a) => a.status === 'firing');
+    if (firing.length === 0) throw new UserError('infra_invalid_state', `Alert ${id} is already resolved.`);
+    return firing;
+  }
+
+  const manager: AlertManager = {
+    heldBy,
+    async apply(b, cluster, check, transitions) {
+      const now = clock.now();
+      const at = now.toISOString();
+      for (const t of transitions) {
+        const key = `${t.kind}:${check.name}`;
+        const existing = (b.alerts ?? []).find((a) => a.dedupKey === key && a.status === 'firing') ?? (await health.firingAlert(key));
+        if (t.type === 'fire') {
+          if (existing) continue; // deduplicated by check and kind
+          const a: Alert = {
+            id: shortId(6), dedupKey: key, kind: t.kind, cluster, check: check.name, severity: t.severity, status: 'firing',
+            summary: t.summary, firedAt: at, reminders: 0,
+          };
+          event(b, a, 'fired', 'system', t.summary, at);
+          const held = await heldBy(cluster, check.name);
+          if (held) {
+            a.heldBy = held;
+            event(b, a, 'held', 'system', `notification held back: ${held}`, at);
+          } else {
+            await notify(b, a, now);
+          }
+          if (t.kind === 'down' && check.incident && !(await deps.incidents.openFor(cluster))) {
+            const inc = await deps.incidents.declare({ title: t.summary, sev: check.incident.sev, cluster, actor: 'system', sourceAlertId: a.id }, b);
+            a.incidentId = inc.id;
+          }
+          (b.alerts ??= []).push(a);
+        } else if (existing) {
+          const n = existing.notificationId ? await health.notification(existing.notificationId) : undefined;
+          if (t.type === 'resolve') {
+            resolveInto(b, existing, 'system', t.summary, now, n);
+          } else {
+            const up: Alert = { ...existing, severity: t.severity, summary: t.summary };
+            (b.alerts ??= []).push(up);
+            event(b, up, 'escalated', 'system', t.summary, at);
+            for (const tg of n?.targets ?? []) (b.outbox ??= []).push({ ...tg, notificationId: n!.id, op: 'sync' });
+          }
+        }
+      }
+    },
+
+    async tick() {
+      const now = clock.now();
+      const at = now.toISOString();
+      const b: HealthBatch = {};
+      for (const a of await health.alerts({ status: 'firing' })) {
+        const held = await heldBy(a.cluster, a.check);
+        if (held) continue;
+        if (a.heldBy) {
+          const up = { ...a };
+          await notify(b, up, now);
+          (b.alerts ??= []).push(up);
+          continue;
+        }
+        if (!a.notificationId || a.ackedAt || !a.nextReminderAt || Date.parse(a.nextReminderAt) > now.getTime()) continue;
+        if (a.reminders >= config.reminder.max) continue;
+        const n = await health.notification(a.notificationId);
+        const up: Alert = { ...a, reminders: a.reminders + 1 };
+        if (up.reminders < config.reminder.max) up.nextReminderAt = new Date(Date.parse(a.nextReminderAt) + reminderMs).toISOString();
+        else delete up.nextReminderAt;
+        (b.alerts ??= []).push(up);
+        event(b, up, 'reminded', 'system', `reminder ${up.reminders} of ${config.reminder.max}`, at);
+        for (const t of n?.targets ?? []) {
+          (b.outbox ??= []).push({
+            ...t, notificationId: n!.id, op: 'reply',
+            body: systemReply({
+              title: `⏰ Still firing: ${a.summary}`,
+              text: `For ${formatDuration(now.getTime() - Date.parse(a.firedAt))}, unacknowledged (reminder ${up.reminders} of ${config.reminder.max}).`,
+              severity: a.severity,
+              hint: `alert ack ${a.id}`,
+            }, now),
+          });
+        }
+      }
+      const queued = b.outbox?.length ?? 0;
+      if (b.alerts?.length) {
+        await health.commit(b, at);
+        if (queued) deps.onEnqueued();
+      }
+      return queued;
+    },
+
+    async ack(id, actor) {
+      const firing = await targetAlerts(id);
+      const now = clock.now();
+      const b: HealthBatch = {};
+      const notifications = new Set<string>();
+      for (const a of firing) {
+        const up: Alert = { ...a, ackedAt: now.toISOString(), ackedBy: actor };
+        delete up.nextReminderAt;
+        (b.alerts ??= []).push(up);
+        event(b, up, 'acked', actor, `acknowledged by ${actor}`, now.toISOString());
+        if (a.notificationId) notifications.add(a.notificationId);
+      }
+      for (const nid of notifications) {
+        const n = await health.notification(nid);
+        for (const t of n?.targets ?? []) {
+          (b.outbox ??= []).push({ ...t, notificationId: nid, op: 'sync' });
+          b.outbox.push({ ...t, notificationId: nid, op: 'reply', body: systemReply({ title: `👀 Acknowledged by ${actor}`, severity: 'info' }, now) });
+        }
+      }
+      await health.commit(b, now.toISOString());
+      deps.onEnqueued();
+      return b.alerts!;
+    },
+
+    async resolve(id, actor) {
+      const firing = await targetAlerts(id);
+      const now = clock.now();
+      const b: HealthBatch = {};
+      for (const a of firing) {
+        const n = a.notificationId ? await health.notification(a.notificationId) : undefined;
+        resolveInto(b, a, actor, `${a.check} ${a.kind} resolved by hand`, now, n);
+      }
+      await health.commit(b, now.toISOString());
+      deps.onEnqueued();
+      return b.alerts!;
+    },
+  };
+  return manager;
+}

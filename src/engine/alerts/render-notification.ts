@@ -1,0 +1,74 @@
+import type { Reply, ReplyButton, Severity } from '../../framework/reply.js';
+import type { Alert, HealthStore, Incident, Notification } from '../../store/health-store.js';
+import type { Store } from '../../store/store.js';
+import { formatDuration } from '../../util/duration.js';
+import { shortId } from '../../util/ids.js';
+
+/** A reply not produced by a command (alerts, incident threads): the outbox renders these. */
+export function systemReply(r: Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility'>, at: Date): Reply {
+  return { visibility: 'channel', ...r, outcome: 'ok', traceId: shortId(), time: at.toISOString() };
+}
+
+const stamp = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')}Z`;
+
+function alertLine(a: Alert, now: Date): string {
+  const icon = a.status === 'resolved' ? '✅' : a.severity === 'critical' ? '🔴' : '🟡';
+  const age = formatDuration((a.resolvedAt ? Date.parse(a.resolvedAt) : now.getTime()) - Date.parse(a.firedAt));
+  const state = a.status === 'resolved' ? `resolved after ${age}${a.resolvedBy && a.resolvedBy !== 'system' ? ` by ${a.resolvedBy}` : ''}` : `firing for ${age}`;
+  const ack = a.ackedBy && a.status === 'firing' ? ` · acked by ${a.ackedBy}` : '';
+  return `${icon} ${a.summary} (${state}${ack}) · alert ${a.id}`;
+}
+
+/** Renders a notification from the store's current state, so an update always shows the latest truth. */
+export async function renderNotification(n: Notification, deps: { health: HealthStore; store: Store; now: Date }): Promise<Reply> {
+  if (n.kind === 'incident') {
+    const inc = n.incidentId !== undefined ? await deps.health.incident(n.incidentId) : undefined;
+    if (!inc) return systemReply({ title: 'Incident not found', severity: 'warning' }, deps.now);
+    return renderIncidentHeader(inc, deps.now);
+  }
+  const alerts = await deps.health.alerts({ notificationId: n.id });
+  const firing = alerts.filter((a) => a.status === 'firing');
+  const critical = firing.some((a) => a.severity === 'critical');
+  const severity: Severity = firing.length === 0 ? 'success' : critical ? 'critical' : 'warning';
+  const title =
+    firing.length === 0
+      ? `✅ RESOLVED · ${n.cluster}: ${alerts.length === 1 ? alerts[0]!.summary.split(':')[0] : `all ${alerts.length} alerts resolved`}`
+      : `${critical ? '🚨' : '⚠️'} ${n.cluster}: ${firing.length === 1 ? firing[0]!.summary : `${firing.length} checks failing`}`;
+  const reply: Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility'> = {
+    title,
+    text: alerts.map((a) => alertLine(a, deps.now)).join('\n'),
+    severity,
+  };
+  if (firing.length > 0) {
+    const save = async (label: string, command: string, style?: ReplyButton['style']): Promise<ReplyButton> => {
+      const id = shortId(12);
+      await deps.store.saveAction({ id, command, confirmed: false, createdBy: 'system', createdAt: deps.now.toISOString() });
+      return { label, actionId: id, ...(style ? { style } : {}) };
+    };
+    const ack = `alert ack ${n.id}`;
+    const silence = `silence ${n.cluster} --for 1h --reason "silenced from alert ${n.id}"`;
+    const resolve = `alert resolve ${n.id}`;
+    reply.buttons = [await save('Acknowledge', ack, 'primary'), await save('Silence 1h', silence), await save('Resolve', resolve, 'danger')];
+    reply.hint = `${ack}  |  ${silence}  |  ${resolve}`;
+  }
+  return systemReply(reply, deps.now);
+}
+
+export function renderIncidentHeader(inc: Incident, now: Date): Reply {
+  const icon = inc.status === 'resolved' ? '✅' : inc.status === 'mitigated' ? '🩹' : '🔥';
+  return systemReply(
+    {
+      title: `${icon} INC-${inc.id} [SEV${inc.sev}] ${inc.title} · ${inc.status.toUpperCase()}`,
+      severity: inc.status === 'resolved' ? 'success' : inc.sev <= 2 ? 'critical' : 'warning',
+      fields: [
+        { name: 'Cluster', value: inc.cluster ?? '-', inline: true },
+        { name: 'Commander', value: inc.commander ?? 'unassigned', inline: true },
+        { name: 'Comms', value: inc.comms ?? 'unassigned', inline: true },
+        { name: 'Declared', value: `${stamp(inc.declaredAt)} by ${inc.declaredBy}` },
+        ...(inc.resolvedAt ? [{ name: 'Resolved', value: `${stamp(inc.resolvedAt)} (${formatDuration(Date.parse(inc.resolvedAt) - Date.parse(inc.declaredAt))})` }] : []),
+      ],
+      hint: inc.status === 'resolved' ? `incident postmortem ${inc.id}` : `incident ack ${inc.id}  |  incident update ${inc.id} "<text>"  |  incident resolve ${inc.id} --summary "<text>"`,
+    },
+    now,
+  );
+}

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { CheckConfig } from '../../config/health-config-schema.js';
+import { parseDuration } from '../../util/duration.js';
+
+/** What one probe found. Probes never throw: every failure is a result with an error text. */
+export interface ProbeOutcome {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+  /** TLS checks: days until the certificate expires. */
+  certDaysLeft?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function runProbe(check: CheckConfig, now: () => Date): Promise<ProbeOutcome> {
+  const timeoutMs = parseDuration(check.timeout) ?? 5000;
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+  try {
+    const error = await probe(check, timeoutMs, now);
+    if (typeof error === 'object') return { ok: error.error === undefined, latencyMs: elapsed(), ...error };
+    const latencyMs = elapsed();
+    if (error) return { ok: false, latencyMs, error };
+    if (check.type === 'http' && check.maxLatency && latencyMs > (parseDuration(check.maxLatency) ?? Infinity)) {
+      return { ok: false, latencyMs, error: `slow: ${Math.round(latencyMs)} ms > ${check.maxLatency}` };
+    }
+    return { ok: true, latencyMs };
+  } catch (err) {
+    return { ok: false, latencyMs: elapsed(), error: describeError(err, timeoutMs) };
+  }
+}
+
+function describeError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    const code = (err as NodeJS.ErrnoException).code ?? cause?.code;
+    return code ? `${code}${cause?.message && !cause.message.includes(code) ? `: ${cause.message}` : ''}` : err.message;
+  }
+  return String(err);
+}
+
+/** Returns an error text, undefined when healthy, or a partial outcome (TLS). */
+async function probe(check: CheckConfig, timeoutMs: number, now: () => Date): Promise<string | undefined | Omit<ProbeOutcome, 'latencyMs' | 'ok'>> {
+  switch (check.type) {
+    case 'http': {
+      const res = await fetch(check.url, { method: check.method, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+      const needBody = check.bodyContains !== undefined || check.json !== undefined;
+      const body = needBody ? await res.text() : (await res.arrayBuffer(), '');
+      if (!check.expectStatus.includes(res.status)) return `HTTP ${res.status} (expected ${check.expectStatus.join('/')})`;
+      if (check.bodyContains !== undefined && !body.includes(check.bodyContains)) return `body does not contain "${check.bodyContains}"`;
+      if (check.json) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          return 'body is not JSON';
+        }
+        const value = readPath(parsed, check.json.path);
+        if (value !== check.json.equals) return `${check.json.path} is ${JSON.stringify(value)} (expected ${JSON.stringify(check.json.equals)})`;
+      }
+      return undefined;
+    }
+    case 'tcp':
+      await new Promise<void>((resolve, reject) => {
+        const socket = netConnect({ host: check.host, port: check.port });
+        socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.once('error', reject);
+      });
+      return undefined;
+    case 'tls':
+      return new Promise((resolve, reject) => {
+        const socket = tlsConnect({
+          host: check.host,
+          port: check.port,
+          servername: check.servername ?? check.host,
+          rejectUnauthorized: !check.insecure,
+        });
+        socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+        socket.once('secureConnect', () => {
+          const cert = socket.getPeerCertificate();
+          socket.destroy();
+          if (!cert?.valid_to) return resolve('no certificate presented');
+          const days = Math.floor(((Date.parse(cert.valid_to) - now().getTime()) / DAY_MS) * 10) / 10;
+          resolve(days <= 0 ? { error: `certificate expired ${-days} days ago`, certDaysLeft: days } : { certDaysLeft: days });
+        });
+        socket.once('error', reject);
+      });
+    case 'dns': {
+      const addresses = await Promise.race([
+        lookup(check.hostname, { all: true }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), timeoutMs).unref()),
+      ]);
+      if (addresses.length === 0) return `${check.hostname} has no addresses`;
+      if (check.expectAddress && !addresses.some((a) => a.address === check.expectAddress)) {
+        return `${check.hostname} resolves to ${addresses.map((a) => a.address).join(', ')}, not ${check.expectAddress}`;
+      }
+      return undefined;
+    }
+    case 'command':
+      return new Promise((resolve) => {
+        execFile(check.command, check.args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : err.killed ? 'timeout' : (err.code ?? 'error')) : 0;
+          if (code === check.expectExit) return resolve(undefined);
+          if (code === 'timeout') return resolve(`timed out after ${timeoutMs} ms`);
+          const tail = String(stderr).trim().split('\n').pop()?.slice(0, 200);
+          resolve(`exit ${code} (expected ${check.expectExit})${tail ? `: ${tail}` : ''}`);
+        });
+      });
+  }
+}
+
+/** `a.b[0].c` into parsed JSON. */
+export function readPath(value: unknown, path: string): unknown {
+  let cur: unknown = value;
+  for (const part of path.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}

@@ -1,0 +1,206 @@
+import type { Reply } from '../framework/reply.js';
+
+/** Row types and the async interface of the health/alert/incident store (SQLite now; PostgreSQL could replace it). */
+
+export type CheckStatus = 'unknown' | 'up' | 'down' | 'degraded';
+export type AlertSeverity = 'warning' | 'critical';
+export type AlertKind = 'down' | 'degraded' | 'cert';
+
+export interface CheckResult {
+  check: string;
+  at: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+/** Per-check state kept in the store (not in memory) so replicas and restarts agree. */
+export interface CheckState {
+  check: string;
+  cluster: string;
+  status: CheckStatus;
+  since: string;
+  failures: number;
+  successes: number;
+  /** Consecutive anomalous latencies, and consecutive normal ones. */
+  anomalies: number;
+  calm?: number;
+  lastAt?: string;
+  lastOk?: boolean;
+  lastError?: string;
+  lastLatencyMs?: number;
+  /** EWMA baseline of successful latencies. */
+  mean?: number;
+  variance?: number;
+  samples: number;
+  certDaysLeft?: number;
+  certLevel?: 'ok' | 'warning' | 'critical';
+  downSince?: string;
+  remediatedAt?: string;
+}
+
+export interface Alert {
+  id: string;
+  dedupKey: string;
+  kind: AlertKind;
+  cluster: string;
+  check: string;
+  severity: AlertSeverity;
+  status: 'firing' | 'resolved';
+  summary: string;
+  firedAt: string;
+  resolvedAt?: string;
+  resolvedBy?: string;
+  ackedAt?: string;
+  ackedBy?: string;
+  /** The notification it was shown in; undefined while held back by a silence. */
+  notificationId?: string;
+  heldBy?: string;
+  reminders: number;
+  nextReminderAt?: string;
+  incidentId?: number;
+}
+
+export interface AlertEvent {
+  alertId: string;
+  at: string;
+  cluster: string;
+  type: 'fired' | 'held' | 'notified' | 'reminded' | 'acked' | 'resolved' | 'escalated' | 'remediated';
+  actor: string;
+  detail: string;
+}
+
+export interface Target {
+  platform: string;
+  channel: string;
+}
+
+export interface Notification {
+  id: string;
+  kind: 'alert' | 'incident';
+  cluster?: string;
+  createdAt: string;
+  targets: Target[];
+  /** For incident notifications. */
+  incidentId?: number;
+}
+
+export interface Delivery extends Target {
+  notificationId: string;
+  messageId: string;
+  threadId?: string;
+}
+
+/** 'sync' posts or updates the notification's message from current state; 'reply' posts `body` in its thread. */
+export interface OutboxDraft extends Target {
+  notificationId: string;
+  op: 'sync' | 'reply';
+  body?: Reply;
+}
+
+export interface OutboxJob extends OutboxDraft {
+  seq: number;
+  createdAt: string;
+  attempts: number;
+  nextAttemptAt: string;
+}
+
+export interface Silence {
+  id: string;
+  kind: 'silence' | 'maintenance';
+  /** A cluster or a check name. */
+  target: string;
+  reason: string;
+  createdBy: string;
+  startsAt: string;
+  endsAt: string;
+  endedAt?: string;
+}
+
+export type IncidentStatus = 'open' | 'acknowledged' | 'mitigated' | 'resolved';
+
+export interface Incident {
+  id: number;
+  title: string;
+  sev: number;
+  cluster?: string;
+  status: IncidentStatus;
+  declaredAt: string;
+  declaredBy: string;
+  ackedAt?: string;
+  ackedBy?: string;
+  mitigatedAt?: string;
+  resolvedAt?: string;
+  summary?: string;
+  commander?: string;
+  comms?: string;
+  notificationId?: string;
+  lastUpdateAt: string;
+  nextReminderAt?: string;
+  sourceAlertId?: string;
+}
+
+export interface TimelineEntry {
+  incidentId: number;
+  at: string;
+  actor: string;
+  type: string;
+  text: string;
+}
+
+/** Everything one decision writes, committed in one transaction (alert state and its outbox rows together). */
+export interface HealthBatch {
+  results?: CheckResult[];
+  states?: CheckState[];
+  alerts?: Alert[];
+  alertEvents?: AlertEvent[];
+  notifications?: Notification[];
+  outbox?: OutboxDraft[];
+  silences?: Silence[];
+  incidents?: Incident[];
+  timeline?: TimelineEntry[];
+}
+
+export interface LatencyStats {
+  total: number;
+  ok: number;
+  p50?: number;
+  p95?: number;
+}
+
+export interface HealthStore {
+  commit(batch: HealthBatch, at: string): Promise<void>;
+
+  checkState(check: string): Promise<CheckState | undefined>;
+  checkStates(): Promise<CheckState[]>;
+  results(check: string, since: string, limit: number): Promise<CheckResult[]>;
+  /** Uptime counts over raw results and roll-ups; percentiles over raw results only. */
+  stats(check: string, since: string): Promise<LatencyStats>;
+  /** Folds raw results older than `rawBefore` into hourly roll-ups and drops roll-ups older than `rollupBefore`. */
+  compact(rawBefore: string, rollupBefore: string): Promise<{ folded: number }>;
+
+  alert(id: string): Promise<Alert | undefined>;
+  firingAlert(dedupKey: string): Promise<Alert | undefined>;
+  alerts(query: { status?: 'firing' | 'resolved'; cluster?: string; notificationId?: string; since?: string; limit?: number }): Promise<Alert[]>;
+  alertEvents(query: { cluster?: string; alertId?: string; after?: string; until?: string }): Promise<AlertEvent[]>;
+
+  notification(id: string): Promise<Notification | undefined>;
+  /** The newest alert notification of a cluster created at or after `since`. */
+  recentAlertNotification(cluster: string, since: string): Promise<Notification | undefined>;
+  deliveries(notificationId: string): Promise<Delivery[]>;
+  saveDelivery(d: Delivery): Promise<void>;
+
+  /** Leases up to `limit` due jobs whose earlier jobs for the same message are done. */
+  claimOutbox(now: string, platforms: readonly string[], limit: number, leaseUntil: string): Promise<OutboxJob[]>;
+  completeOutbox(seq: number): Promise<void>;
+  retryOutbox(seq: number, nextAttemptAt: string, error: string, dead: boolean): Promise<void>;
+  pendingOutbox(): Promise<{ count: number; nextAttemptAt?: string }>;
+
+  silences(query: { activeAt?: string; kind?: Silence['kind'] }): Promise<Silence[]>;
+  silence(id: string): Promise<Silence | undefined>;
+
+  incident(id: number): Promise<Incident | undefined>;
+  incidents(query: { open?: boolean; since?: string; cluster?: string }): Promise<Incident[]>;
+  nextIncidentId(): Promise<number>;
+  timeline(incidentId: number): Promise<TimelineEntry[]>;
+}
