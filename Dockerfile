@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile better-sqlite3 and the TypeScript sources.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY commands ./commands
+COPY bin ./bin
+RUN npm ci && npm prune --omit=dev
+
+# Runtime stage: no compilers, non-root, data on a volume.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production INFRABOT_DATA_DIR=/app/data
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY package.json ./
+COPY data/infrabot.example.yaml ./data/infrabot.example.yaml
+RUN mkdir -p /app/data && chown -R node:node /app/data
+USER node
+VOLUME ["/app/data"]
+# Slack/Discord credentials come from the environment; with none set, `start` runs the console on stdin (use -it).
+ENTRYPOINT ["node", "bin/infrabot.js"]
+CMD ["start"]
