@@ -90,7 +90,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   };
 
   const commitOne = db.transaction((input: CommitInput): CommitResult => {
-    if (q.insertInvocation.run(input.invocationKey, input.audit.at, JSON.stringify(input.reply)).changes === 0) {
+    if (input.invocationKey && q.insertInvocation.run(input.invocationKey, input.audit.at, JSON.stringify(input.reply ?? null)).changes === 0) {
       return { ok: false, reason: 'duplicate', reply: JSON.parse(q.invocationReply.get(input.invocationKey) as string) as Reply };
     }
     const stored = q.readState.get() as { seq: number } | undefined;

@@ -19,9 +19,10 @@ export interface CommitInput {
   /**
    * The invocation's platform-qualified delivery key and its reply. The key is unique: a second commit for
    * the same key writes nothing and returns the first one's reply, so a redelivery never executes twice.
+   * Omitted for changes no chat invocation caused (the system's own remediation, for example).
    */
-  invocationKey: string;
-  reply: Reply;
+  invocationKey?: string;
+  reply?: Reply;
 }
 
 export type CommitResult =
