@@ -33,6 +33,18 @@ describe('control commands', () => {
     expect(status.table!.rows).toContainEqual(['db', '🟢 enabled', '🟢 closed', '50/min · 1,000/h · 10,000/day']);
   });
 
+  it('applies many concurrent changes from different users, each exactly once', async () => {
+    app = await createTestApp();
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => app.run(`ratelimit set db --per-minute ${i + 1}`, { as: 'local:root-admin', id: `c-${i}` })),
+    );
+    expect(replies.map((r) => r.outcome)).toEqual(Array(60).fill('ok'));
+    const events = await app.store.events({ scope: 'db' });
+    expect(events.map((e) => e.event)).toHaveLength(60);
+    expect((await app.engine.state()).clusters.db!.rateLimits.perMinute).toBe(60);
+    expect(await app.store.verifyAudit()).toEqual({ ok: true, count: 60 });
+  });
+
   it('reports no-ops without recording a change', async () => {
     app = await createTestApp();
     const reply = await app.run('cluster enable api');

@@ -4,7 +4,7 @@ import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
 import { shortId } from '../util/ids.js';
-import type { CommandContext } from './command-context.js';
+import type { CommandContext, CommandServices } from './command-context.js';
 import { UserError } from './errors.js';
 import { renderHelp } from './render-help.js';
 import type { Invocation } from './invocation.js';
@@ -20,6 +20,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Extra admins for this process, e.g. the local OS user of the console and CLI. */
   localAdmins?: readonly string[];
+  /** Services handed to command handlers as `ctx.services` (additive; see CommandServices). */
+  services?: CommandServices;
 }
 
 export interface Pipeline {
@@ -30,11 +32,22 @@ export interface Pipeline {
   readonly registry: Registry;
 }
 
-const MAX_CONFLICT_RETRIES = 5;
+const MAX_CONFLICT_RETRIES = 8;
+
+/** Runs async work one at a time, in call order. */
+function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = tail.then(fn, fn);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { registry, engine, store, log } = deps;
   const localAdmins = deps.localAdmins ?? [];
+  const exclusive = createMutex();
 
   async function handle(inv: Invocation): Promise<Reply> {
     const traceId = shortId();
@@ -89,92 +102,100 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return answer(reply, draft(reply.outcome, parsed, help.ok ? undefined : help.reply.title));
     }
 
-    for (let attempt = 1; ; attempt++) {
-      const state = await engine.state();
-      const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
-      let cluster: string | undefined;
-      try {
-        cluster = parsed.sub.clusterOf?.(parsed.args);
-      } catch {
-        cluster = undefined;
-      }
-      const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
-      if (!decision.ok) {
-        rlog.info({ command: parsed.name, needed: parsed.sub.role, cluster }, 'denied');
-        const reply = finish(traceId, 'denied', { title: 'Not allowed', text: decision.message, severity: 'warning' });
-        return answer(reply, draft('denied', parsed, decision.message, cluster));
-      }
+    // Commands that change state run one at a time in this process: decided together they would all be
+    // decided on the same state and all but one would conflict. Correctness does not rest on this (the
+    // store's optimistic check does); it only spares one busy process from retrying in vain.
+    return parsed.sub.mutates ? exclusive(() => decideAndCommit(parsed)) : decideAndCommit(parsed);
 
-      const danger = parsed.sub.dangerous?.(parsed.args);
-      if (danger && !(inv.confirmed || parsed.confirmed)) {
-        const canonical = `${stripLeadingInfra(inv.text)}`;
-        const confirm = await makeButton(inv, 'Confirm', canonical, { style: 'danger', confirmed: true });
-        const cancel = await makeButton(inv, 'Cancel', 'help', {});
-        const reply = finish(traceId, 'confirm', {
-          title: 'Please confirm',
-          text: `${danger}\nThis is a dangerous action.`,
-          severity: 'warning',
-          buttons: [confirm, cancel],
-          hint: `${canonical} --yes`,
-        });
-        return answer(reply, draft('confirm', parsed, undefined, cluster));
-      }
-
-      const change = engine.change(state, inv.user.id);
-      const ctx: CommandContext = {
-        invocation: inv,
-        engine,
-        state,
-        change,
-        store,
-        registry,
-        roles,
-        now: () => engine.clock.now(),
-        button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
-      };
-      let reply: Reply;
-      let outcome: Outcome = 'ok';
-      let error: string | undefined;
-      try {
-        const out: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
-        const changed = change.events.length > 0;
-        reply = finish(traceId, 'ok', {
-          severity: changed ? 'success' : 'info',
-          visibility: changed ? 'channel' : 'ephemeral',
-          ...out,
-        });
-      } catch (err) {
-        if (err instanceof UserError) {
-          outcome = 'invalid';
-          error = err.message;
-          reply = userErrorReply(traceId, err);
-        } else {
-          outcome = 'failed';
-          error = err instanceof Error ? err.message : String(err);
-          rlog.error({ err, command: parsed.name }, 'command failed');
-          reply = internalError(traceId);
+    async function decideAndCommit(parsed: Extract<ParsedCommand, { kind: 'command' }>): Promise<Reply> {
+      for (let attempt = 1; ; attempt++) {
+        const state = await engine.state();
+        const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
+        let cluster: string | undefined;
+        try {
+          cluster = parsed.sub.clusterOf?.(parsed.args);
+        } catch {
+          cluster = undefined;
         }
+        const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
+        if (!decision.ok) {
+          rlog.info({ command: parsed.name, needed: parsed.sub.role, cluster }, 'denied');
+          const reply = finish(traceId, 'denied', { title: 'Not allowed', text: decision.message, severity: 'warning' });
+          return answer(reply, draft('denied', parsed, decision.message, cluster));
+        }
+
+        const danger = parsed.sub.dangerous?.(parsed.args);
+        if (danger && !(inv.confirmed || parsed.confirmed)) {
+          const canonical = `${stripLeadingInfra(inv.text)}`;
+          const confirm = await makeButton(inv, 'Confirm', canonical, { style: 'danger', confirmed: true });
+          const cancel = await makeButton(inv, 'Cancel', 'help', {});
+          const reply = finish(traceId, 'confirm', {
+            title: 'Please confirm',
+            text: `${danger}\nThis is a dangerous action.`,
+            severity: 'warning',
+            buttons: [confirm, cancel],
+            hint: `${canonical} --yes`,
+          });
+          return answer(reply, draft('confirm', parsed, undefined, cluster));
+        }
+
+        const change = engine.change(state, inv.user.id);
+        const ctx: CommandContext = {
+          invocation: inv,
+          engine,
+          state,
+          change,
+          store,
+          registry,
+          roles,
+          now: () => engine.clock.now(),
+          button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
+          ...(deps.services ? { services: deps.services } : {}),
+        };
+        let reply: Reply;
+        let outcome: Outcome = 'ok';
+        let error: string | undefined;
+        try {
+          const out: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
+          const changed = change.events.length > 0;
+          reply = finish(traceId, 'ok', {
+            severity: changed ? 'success' : 'info',
+            visibility: changed ? 'channel' : 'ephemeral',
+            ...out,
+          });
+        } catch (err) {
+          if (err instanceof UserError) {
+            outcome = 'invalid';
+            error = err.message;
+            reply = userErrorReply(traceId, err);
+          } else {
+            outcome = 'failed';
+            error = err instanceof Error ? err.message : String(err);
+            rlog.error({ err, command: parsed.name }, 'command failed');
+            reply = internalError(traceId);
+          }
+        }
+        const events = outcome === 'ok' ? change.events : [];
+        const result = await store.commit({
+          expectedSeq: state.seq,
+          events,
+          state: change.state,
+          audit: draft(outcome, parsed, error, cluster),
+          invocationKey: key,
+          reply,
+        });
+        if (result.ok) {
+          if (events.length > 0) rlog.info({ command: parsed.name, events: events.map((e) => e.event.type) }, 'control state changed');
+          return reply;
+        }
+        if (result.reason === 'duplicate') {
+          // A concurrent delivery of the same invocation committed first; its result stands and ours is dropped.
+          rlog.info({ invocation: key }, 'concurrent duplicate delivery dropped');
+          return result.reply;
+        }
+        if (attempt >= MAX_CONFLICT_RETRIES) throw new Error('control state kept changing under this command');
+        rlog.debug({ attempt }, 'state changed concurrently; deciding again');
       }
-      const events = outcome === 'ok' ? change.events : [];
-      const result = await store.commit({
-        expectedSeq: state.seq,
-        events,
-        state: change.state,
-        audit: draft(outcome, parsed, error, cluster),
-        invocationKey: key,
-        reply,
-      });
-      if (result.ok) {
-        if (events.length > 0) rlog.info({ command: parsed.name, events: events.map((e) => e.event.type) }, 'control state changed');
-        return reply;
-      }
-      if (result.reason === 'duplicate') {
-        // A concurrent delivery of the same invocation committed first; its result stands and ours is dropped.
-        rlog.info({ invocation: key }, 'concurrent duplicate delivery dropped');
-        return result.reply;
-      }
-      if (attempt >= MAX_CONFLICT_RETRIES) throw new Error('control state kept changing under this command');
-      rlog.debug({ attempt }, 'state changed concurrently; deciding again');
     }
   }
 

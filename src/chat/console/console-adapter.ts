@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Pipeline } from '../../framework/pipeline.js';
@@ -12,6 +14,19 @@ export interface ConsoleOptions {
   output: Writable;
   /** Interactive terminal: prompt, history, colours, and y/N confirmation of dangerous actions. */
   interactive: boolean;
+  /** Where interactive command history is kept between sessions (up-arrow recalls yesterday's commands). */
+  historyFile?: string;
+}
+
+const HISTORY_SIZE = 500;
+
+function loadHistory(file?: string): string[] {
+  if (!file) return [];
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-HISTORY_SIZE).reverse();
+  } catch {
+    return []; // first run: no history yet
+  }
 }
 
 /**
@@ -22,8 +37,11 @@ export async function runConsole(opts: ConsoleOptions): Promise<void> {
   const { pipeline, user, output, interactive } = opts;
   const rl = createInterface({
     input: opts.input,
-    ...(interactive ? { output, terminal: true, historySize: 500, prompt: 'infra> ' } : {}),
+    ...(interactive ? { output, terminal: true, historySize: HISTORY_SIZE, history: loadHistory(opts.historyFile), prompt: 'infra> ' } : {}),
   });
+  const remember = (line: string) => {
+    if (interactive && opts.historyFile) appendFile(opts.historyFile, line + '\n').catch(() => undefined);
+  };
   const write = (s: string) => output.write(s + '\n');
   const invoke = (text: string, confirmed = false) =>
     pipeline.handle({ id: shortId(16), platform: 'console', user, channel: 'console', text, confirmed });
@@ -43,6 +61,7 @@ export async function runConsole(opts: ConsoleOptions): Promise<void> {
     } else if (line === 'exit' || line === 'quit') {
       break;
     } else if (line && !line.startsWith('#')) {
+      remember(line);
       const reply = await invoke(line);
       write(renderText(reply, { color: interactive }));
       if (interactive && reply.outcome === 'confirm') {
