@@ -41,14 +41,13 @@ export async function startSlackAdapter(opts: StartSlackOptions): Promise<Runnin
   const logger = createBoltLogger(log);
   // Replies retry briefly on 5xx and honour Retry-After on 429; alerts go through the sink's own client.
   const clientOptions = { slackApiUrl: settings.apiUrl, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } };
+  // No conversation store: infrabot keeps no per-conversation state in Bolt, and it costs a lookup per event.
+  const common = { token: settings.botToken, logger, clientOptions, convoStore: false as const, deferInitialization: true };
   const bolt =
     settings.mode === 'http'
-      ? new BoltApp({ token: settings.botToken, signingSecret: settings.signingSecret, logger, clientOptions, deferInitialization: true })
+      ? new BoltApp({ ...common, signingSecret: settings.signingSecret, port: settings.port })
       : new BoltApp({
-          token: settings.botToken,
-          logger,
-          clientOptions,
-          deferInitialization: true,
+          ...common,
           receiver: new SocketModeReceiver({
             appToken: settings.appToken,
             logger,
