@@ -177,7 +177,7 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', base);
     const method = req.method ?? 'GET';
-    const path = url.pathname.replace(/^\/api\/v10/, '');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, '');
     const { body, files } = await readBody(req);
     const record: RecordedRequest = {
       method,

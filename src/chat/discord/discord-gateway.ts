@@ -32,7 +32,7 @@ export async function startDiscordGateway(opts: {
       },
     });
   });
-  client.on('error', (err) => opts.log.error({ err: safeError(err) }, 'discord client error'));
+  client.on('error', (err) => opts.log.error({ error: safeError(err) }, 'discord client error'));
   client.on('shardDisconnect', (event, shard) => opts.log.warn({ code: event.code, shard }, 'discord gateway disconnected'));
   const ready = new Promise<void>((resolve) => client.once('clientReady', () => resolve()));
   try {

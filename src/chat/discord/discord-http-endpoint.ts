@@ -56,7 +56,7 @@ export async function startDiscordHttpEndpoint(opts: {
 
   const server = createServer((req, res) => {
     void serve(req, res).catch((err: unknown) => {
-      log.error({ err: safeError(err) }, 'discord interactions endpoint failed');
+      log.error({ error: safeError(err) }, 'discord interactions endpoint failed');
       if (!res.headersSent) plain(res, 500, 'internal error');
     });
   });
@@ -67,7 +67,7 @@ export async function startDiscordHttpEndpoint(opts: {
     if (req.method !== 'POST') return plain(res, 405, 'method not allowed');
     const raw = await readBody(req);
     if (!raw) return plain(res, 413, 'body too large');
-    const check = verifier.check(header(req, 'x-signature-ed25519'), header(req, 'x-signature-timestamp'), raw);
+    const check = await verifier.check(header(req, 'x-signature-ed25519'), header(req, 'x-signature-timestamp'), raw);
     if (!check.ok) {
       log.warn({ reason: check.reason, remote: req.socket.remoteAddress }, 'discord interaction refused: invalid request signature');
       return plain(res, 401, 'invalid request signature');

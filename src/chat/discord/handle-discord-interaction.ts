@@ -213,7 +213,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps): Interact
           return await r.respond(notice('infrabot does not handle this kind of interaction.'));
       }
     } catch (err) {
-      log.error({ err: safeError(err), interaction: interaction.id, type: interaction.type }, 'discord interaction failed');
+      log.error({ error: safeError(err), interaction: interaction.id, type: interaction.type }, 'discord interaction failed');
       if (!responded && interaction.type !== InteractionType.Ping && interaction.type !== InteractionType.ApplicationCommandAutocomplete) {
         await r.respond(notice('Something went wrong delivering this reply; nothing more was changed.')).catch(() => undefined);
       }
