@@ -188,7 +188,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       }
       if (query.since) where.push('at >= ?') && params.push(query.since);
       if (query.until) where.push('at <= ?') && params.push(query.until);
-      const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY at DESC, id DESC LIMIT ?`;
+      // Newest first by id: ids are assigned in commit order, so this is time order without an index on `at`.
+      const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
       return (db.prepare(sql).all(...params, query.limit) as AuditRow[]).map(fromAuditRow);
     },
 
