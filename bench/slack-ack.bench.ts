@@ -26,7 +26,7 @@ const CLUSTERS = ['api', 'web', 'db'];
 
 /** What each request runs; the first is the target scenario, the second isolates the adapter from the store. */
 const SCENARIOS = {
-  'state-changing (ratelimit set)': (i: number) => `ratelimit set ${CLUSTERS[i % CLUSTERS.length]} --per-minute ${100 + (i % 5000)}`,
+  'state-changing (ratelimit set)': (i: number) => `ratelimit set ${CLUSTERS[i % CLUSTERS.length]} --per-minute ${100 + (i % 800)}`,
   'read-only (status)': () => 'status',
 } as const;
 type ScenarioName = keyof typeof SCENARIOS;
