@@ -15,6 +15,8 @@ export interface SqliteStoreOptions {
   db?: Database.Database;
   /** Apply pending migrations on open (the default); `infrabot migrate` does it explicitly. */
   migrate?: boolean;
+  /** How long a write waits for another process's lock before failing (default 5 s). */
+  busyTimeoutMs?: number;
 }
 
 interface EventRow {
@@ -49,13 +51,13 @@ export function migrate(db: Database.Database): number[] {
   return applied;
 }
 
-export function openSqliteDatabase(file: string): Database.Database {
+export function openSqliteDatabase(file: string, busyTimeoutMs = 5000): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode keeps every commit atomic and loses at most the last ones on power loss, never corrupts.
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   return db;
@@ -65,7 +67,7 @@ export function openSqliteDatabase(file: string): Database.Database {
 class ConflictSignal extends Error {}
 
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
-  const db = options.db ?? openSqliteDatabase(options.file ?? ':memory:');
+  const db = options.db ?? openSqliteDatabase(options.file ?? ':memory:', options.busyTimeoutMs);
   if (options.migrate !== false) migrate(db);
 
   const q = {
@@ -115,30 +117,34 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   /**
    * Group commit: commits that arrive while one is being written are written together in one transaction,
    * each in its own savepoint, so a busy bot pays one WAL write per batch instead of one per command.
+   * Callers learn their result only after COMMIT succeeded; if the transaction fails as a whole, every
+   * caller of that batch is rejected and nothing of the batch is kept.
    */
-  let queue: { input: CommitInput; resolve: (r: CommitResult) => void; reject: (e: unknown) => void }[] = [];
-  const flush = db.transaction(() => {
+  type Pending = { input: CommitInput; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
+  let queue: Pending[] = [];
+  const writeBatch = db.transaction((batch: Pending[]) =>
+    batch.map((item): { item: Pending; result?: CommitResult; error?: unknown } => {
+      try {
+        return { item, result: commitOne(item.input) };
+      } catch (err) {
+        return err instanceof ConflictSignal ? { item, result: { ok: false, reason: 'conflict' } } : { item, error: err };
+      }
+    }),
+  );
+  const flush = () => {
     const batch = queue;
     queue = [];
-    for (const item of batch) {
-      try {
-        item.resolve(commitOne(item.input));
-      } catch (err) {
-        if (err instanceof ConflictSignal) item.resolve({ ok: false, reason: 'conflict' });
-        else item.reject(err);
-      }
+    if (batch.length === 0) return;
+    let outcomes;
+    try {
+      // BEGIN IMMEDIATE takes the write lock up front, so another process's writer waits instead of failing mid-way.
+      outcomes = writeBatch.immediate(batch);
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
     }
-  });
-  const scheduleFlush = () =>
-    setImmediate(() => {
-      const pending = queue;
-      try {
-        // BEGIN IMMEDIATE takes the write lock up front, so another process's writer waits instead of failing mid-way.
-        flush.immediate();
-      } catch (err) {
-        for (const item of pending) item.reject(err);
-      }
-    });
+    for (const o of outcomes) (o.result ? o.item.resolve(o.result) : o.item.reject(o.error));
+  };
 
   const store: Store = {
     async readState() {
@@ -147,8 +153,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     commit(input) {
+      if (input.events.length > 0 && !input.state) {
+        return Promise.reject(new Error('a commit with events must carry the state they produce'));
+      }
       return new Promise<CommitResult>((resolve, reject) => {
-        if (queue.length === 0) scheduleFlush();
+        if (queue.length === 0) setImmediate(flush);
         queue.push({ input, resolve, reject });
       });
     },
@@ -194,27 +203,38 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     async verifyAudit(): Promise<VerifyResult> {
-      let prev = GENESIS_HASH;
-      let count = 0;
-      // Raw arrays in hash order: about twice as fast as row objects over a million records.
-      const rows = db.prepare(`SELECT ${HASHED_COLUMNS}, prev_hash, hash FROM audit ORDER BY id`).raw().iterate() as IterableIterator<unknown[]>;
-      for (const row of rows) {
-        const id = row[0] as number;
-        const fields = row.slice(0, 14);
-        const problem =
-          id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
-          : row[14] !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
-          : hashAuditFields(prev, fields) !== row[15] ? 'its contents do not match its hash (the record was changed)'
-          : undefined;
-        if (problem) return { ok: false, count, firstBad: id, problem };
-        prev = row[15] as string;
-        count++;
-      }
-      const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
-      if (head && (head.last_id !== count || head.last_hash !== prev)) {
-        return { ok: false, count, firstBad: count + 1, problem: `the chain ends at record ${count} but ${head.last_id} were written (records deleted from the end)` };
-      }
-      return { ok: true, count };
+      // One read transaction: the rows and the head are seen as of the same moment, so commits made by a
+      // running bot while this verifies are neither half-seen nor mistaken for deleted records.
+      return db.transaction((): VerifyResult => {
+        const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
+        let prev = GENESIS_HASH;
+        let count = 0;
+        // Raw arrays in hash order: about twice as fast as row objects over a million records.
+        const rows = db.prepare(`SELECT ${HASHED_COLUMNS}, prev_hash, hash FROM audit ORDER BY id`).raw().iterate() as IterableIterator<unknown[]>;
+        for (const row of rows) {
+          const id = row[0] as number;
+          const problem =
+            id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
+            : row[14] !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
+            : hashAuditFields(prev, row.slice(0, 14)) !== row[15] ? 'its contents do not match its hash (the record was changed)'
+            : undefined;
+          if (problem) return { ok: false, count, firstBad: id, problem };
+          prev = row[15] as string;
+          count++;
+        }
+        const headId = head?.last_id ?? 0;
+        if (headId !== count || (head && head.last_hash !== prev)) {
+          return {
+            ok: false,
+            count,
+            firstBad: count + 1,
+            problem: head
+              ? `the chain ends at record ${count} but ${headId} were written (records deleted from the end)`
+              : `the chain head record is missing although ${count} records exist`,
+          };
+        }
+        return { ok: true, count };
+      }).deferred();
     },
 
     async exportAudit(write) {
@@ -227,7 +247,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     async close() {
-      if (queue.length > 0) flush.immediate(); // never drop an audit record that was already handed to us
+      flush(); // never drop an audit record that was already handed to us
       db.close();
     },
   };
