@@ -9,8 +9,14 @@ import ratelimit from './ratelimit.js';
 import role from './role.js';
 import status from './status.js';
 import whoami from './whoami.js';
+import health from './health.js';
+import alert from './alert.js';
+import silence from './silence.js';
+import maintenance from './maintenance.js';
+import incident from './incident.js';
 
 /** Every /infra command group, in the order help lists them. */
 export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
   help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
+  health, alert, silence, maintenance, incident,
 ];

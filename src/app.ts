@@ -8,6 +8,9 @@ import { createPipeline, type Pipeline } from './framework/pipeline.js';
 import { createRegistry } from './framework/registry.js';
 import { createSqliteStore, openSqliteDatabase } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { createHealthMonitor, type HealthMonitor } from './engine/health-monitor.js';
+import { realTimers, type Timers } from './engine/timers.js';
+import { createSqliteHealthStore } from './store/sqlite-health-store.js';
 
 export interface App {
   config: InfrabotConfig;
@@ -17,6 +20,8 @@ export interface App {
   engine: Engine;
   pipeline: Pipeline;
   log: Logger;
+  /** Health checks, alerts and incidents (SQLite-backed; not started until `health.start()`). */
+  health?: HealthMonitor;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,8 @@ export interface AppOptions {
   localAdmins?: readonly string[];
   /** Use this store instead of opening the configured SQLite file. */
   store?: Store;
+  /** Timers of the health scheduler and outbox (tests pass fakes). */
+  timers?: Timers;
 }
 
 /** Wires config → store → engine → command pipeline. Adapters take the pipeline and nothing else. */
@@ -39,7 +46,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const store = opts.store ?? (await createSqliteStore({ db: db! }));
   const engine = createEngine({ store, config: opts.config, clock: opts.clock ?? systemClock });
   const registry = createRegistry(COMMAND_GROUPS);
-  const pipeline = createPipeline({ registry, engine, store, log: opts.log, ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}) });
+  const healthStore = db ? await createSqliteHealthStore({ db }) : undefined;
+  const health = healthStore
+    ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log })
+    : undefined;
+  const pipeline = createPipeline({
+    registry, engine, store, log: opts.log,
+    ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
+    ...(health ? { services: { health } } : {}),
+  });
   return {
     config: opts.config,
     ...(db ? { db } : {}),
@@ -47,6 +62,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     engine,
     pipeline,
     log: opts.log,
-    close: () => store.close(),
+    ...(health ? { health } : {}),
+    close: async () => {
+      await health?.stop();
+      await store.close();
+    },
   };
 }

@@ -156,9 +156,12 @@ export const healthSchema = z
   })
   .strict();
 
+/** Booleans that may come from ${ENV} interpolation as text. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
 export const simulationSchema = z
   .object({
-    enabled: z.boolean().default(false),
+    enabled: flag.default(false),
     /** HTTP control endpoint: POST /break/<service>, POST /heal/<service>, POST /slow/<service>. */
     controlPort: z.number().int().min(0).max(65535).default(0),
     services: z

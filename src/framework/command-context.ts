@@ -20,4 +20,14 @@ export interface CommandContext {
   now(): Date;
   /** A button that runs `command` as whoever clicks it (authorized again on click). */
   button(label: string, command: string, opts?: { style?: ReplyButton['style']; confirmed?: boolean }): Promise<ReplyButton>;
+  /** Optional services wired by the app (e.g. the health monitor); absent when the process runs without them. */
+  services?: CommandServices;
 }
+
+/**
+ * Services command groups may use beyond the engine. Empty here; a module adds its service by declaration
+ * merging (`declare module '…/command-context.js' { interface CommandServices { health?: … } }`), so the
+ * framework does not depend on it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface CommandServices {}

@@ -176,7 +176,10 @@ export interface HealthStore {
   results(check: string, since: string, limit: number): Promise<CheckResult[]>;
   /** Uptime counts over raw results and roll-ups; percentiles over raw results only. */
   stats(check: string, since: string): Promise<LatencyStats>;
-  /** Folds raw results older than `rawBefore` into hourly roll-ups and drops roll-ups older than `rollupBefore`. */
+  /**
+   * Folds raw results older than `rawBefore` into hourly roll-ups, drops roll-ups older than `rollupBefore`,
+   * and gives up on outbox jobs older than `rawBefore` that no process could deliver.
+   */
   compact(rawBefore: string, rollupBefore: string): Promise<{ folded: number }>;
 
   alert(id: string): Promise<Alert | undefined>;
@@ -194,7 +197,8 @@ export interface HealthStore {
   claimOutbox(now: string, platforms: readonly string[], limit: number, leaseUntil: string): Promise<OutboxJob[]>;
   completeOutbox(seq: number): Promise<void>;
   retryOutbox(seq: number, nextAttemptAt: string, error: string, dead: boolean): Promise<void>;
-  pendingOutbox(): Promise<{ count: number; nextAttemptAt?: string }>;
+  /** Pending jobs (for the given platforms, if any) and the earliest time one is due. */
+  pendingOutbox(platforms?: readonly string[]): Promise<{ count: number; nextAttemptAt?: string }>;
 
   silences(query: { activeAt?: string; kind?: Silence['kind'] }): Promise<Silence[]>;
   silence(id: string): Promise<Silence | undefined>;

@@ -120,6 +120,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     db.prepare('DELETE FROM check_results WHERE at < ?').run(rawBefore);
     db.prepare('DELETE FROM check_rollups WHERE hour < ?').run(rollupBefore);
     db.prepare("DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?").run(rawBefore);
+    db.prepare("UPDATE outbox SET status = 'dead', last_error = 'no process delivered it in time' WHERE status = 'pending' AND created_at < ?").run(rawBefore);
     return { folded: old.length };
   });
 
@@ -223,8 +224,11 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
         dead ? 'dead' : 'pending', nextAttemptAt, error, seq,
       );
     },
-    async pendingOutbox() {
-      const r = db.prepare("SELECT COUNT(*) AS count, MIN(next_attempt_at) AS next FROM outbox WHERE status = 'pending'").get() as { count: number; next: string | null };
+    async pendingOutbox(platforms) {
+      const only = platforms ? ` AND platform IN (${platforms.map(() => '?').join(', ') || "''"})` : '';
+      const r = db
+        .prepare(`SELECT COUNT(*) AS count, MIN(next_attempt_at) AS next FROM outbox WHERE status = 'pending'${only}`)
+        .get(...(platforms ?? [])) as { count: number; next: string | null };
       return { count: r.count, ...(r.next ? { nextAttemptAt: r.next } : {}) };
     },
 

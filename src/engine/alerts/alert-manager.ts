@@ -90,6 +90,14 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     }
   }
 
+  /** Alerts of a cluster with an open incident are also posted in the incident's thread. */
+  async function mirrorToIncident(b: HealthBatch, cluster: string, title: string, at: Date): Promise<void> {
+    const inc = await deps.incidents.openFor(cluster);
+    if (!inc?.notificationId) return;
+    const n = await health.notification(inc.notificationId);
+    for (const t of n?.targets ?? []) (b.outbox ??= []).push({ ...t, notificationId: inc.notificationId, op: 'reply', body: systemReply({ title, severity: 'info' }, at) });
+  }
+
   async function targetAlerts(id: string): Promise<Alert[]> {
     const one = await health.alert(id);
     const list = one ? [one] : await health.alerts({ notificationId: id });
@@ -121,15 +129,17 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
           } else {
             await notify(b, a, now);
           }
-          if (t.kind === 'down' && check.incident && !(await deps.incidents.openFor(cluster))) {
+          if (t.kind === 'down' && check.incident && !held && !(await deps.incidents.openFor(cluster))) {
             const inc = await deps.incidents.declare({ title: t.summary, sev: check.incident.sev, cluster, actor: 'system', sourceAlertId: a.id }, b);
             a.incidentId = inc.id;
           }
           (b.alerts ??= []).push(a);
+          if (!held && !a.incidentId) await mirrorToIncident(b, cluster, `🚨 Alert: ${t.summary}`, now);
         } else if (existing) {
           const n = existing.notificationId ? await health.notification(existing.notificationId) : undefined;
           if (t.type === 'resolve') {
             resolveInto(b, existing, 'system', t.summary, now, n);
+            if (n) await mirrorToIncident(b, cluster, `✅ Alert resolved: ${t.summary}`, now);
           } else {
             const up: Alert = { ...existing, severity: t.severity, summary: t.summary };
             (b.alerts ??= []).push(up);

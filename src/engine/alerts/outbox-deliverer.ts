@@ -107,7 +107,8 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
     if (!started) return;
     if (timer !== undefined) timers.clearTimeout(timer);
     timer = undefined;
-    const pending = await health.pendingOutbox();
+    // Only platforms this process serves: others' jobs wait for a process that has their sink.
+    const pending = await health.pendingOutbox([...sinks.keys()]);
     if (!pending.nextAttemptAt) return;
     const delay = Math.max(0, Date.parse(pending.nextAttemptAt) - clock.now().getTime());
     timer = timers.setTimeout(() => {

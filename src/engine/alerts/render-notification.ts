@@ -16,7 +16,7 @@ function alertLine(a: Alert, now: Date): string {
   const age = formatDuration((a.resolvedAt ? Date.parse(a.resolvedAt) : now.getTime()) - Date.parse(a.firedAt));
   const state = a.status === 'resolved' ? `resolved after ${age}${a.resolvedBy && a.resolvedBy !== 'system' ? ` by ${a.resolvedBy}` : ''}` : `firing for ${age}`;
   const ack = a.ackedBy && a.status === 'firing' ? ` · acked by ${a.ackedBy}` : '';
-  return `${icon} ${a.summary} (${state}${ack}) · alert ${a.id}`;
+  return `${icon} ${a.summary} (${state}${ack}) · alert ${a.id}${a.incidentId ? ` · INC-${a.incidentId}` : ''}`;
 }
 
 /** Renders a notification from the store's current state, so an update always shows the latest truth. */
@@ -32,7 +32,7 @@ export async function renderNotification(n: Notification, deps: { health: Health
   const severity: Severity = firing.length === 0 ? 'success' : critical ? 'critical' : 'warning';
   const title =
     firing.length === 0
-      ? `✅ RESOLVED · ${n.cluster}: ${alerts.length === 1 ? alerts[0]!.summary.split(':')[0] : `all ${alerts.length} alerts resolved`}`
+      ? `✅ RESOLVED · ${n.cluster}: ${alerts.length === 1 ? `${alerts[0]!.check} ${alerts[0]!.kind}` : `all ${alerts.length} alerts resolved`}`
       : `${critical ? '🚨' : '⚠️'} ${n.cluster}: ${firing.length === 1 ? firing[0]!.summary : `${firing.length} checks failing`}`;
   const reply: Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility'> = {
     title,

@@ -38,7 +38,7 @@ export function evaluateCheck(check: CheckConfig, prev: CheckState, r: ProbeOutc
     const anomalous = isAnomalous(s, r.latencyMs, check.degraded.zScore, check.degraded.minDeltaMs);
     s.anomalies = anomalous ? prev.anomalies + 1 : 0;
     s.calm = anomalous ? 0 : (prev.calm ?? 0) + 1;
-    Object.assign(s, updateBaseline(s, r.latencyMs));
+    Object.assign(s, updateBaseline(s, r.latencyMs, anomalous));
   } else if (!r.ok) {
     s.anomalies = 0;
     s.calm = 0;

@@ -17,10 +17,16 @@ export function isAnomalous(b: Baseline, latencyMs: number, zScore: number, minD
   return delta > minDeltaMs && delta > zScore * Math.sqrt(b.variance);
 }
 
-export function updateBaseline(b: Baseline, latencyMs: number): Baseline {
+/**
+ * Folds a sample in. Anomalous samples get a tenth of the weight so a spike does not drag the baseline
+ * along with it (which would hide the very departure being measured), while a lasting new normal is
+ * still learned over time.
+ */
+export function updateBaseline(b: Baseline, latencyMs: number, anomalous = false): Baseline {
+  const lambda = anomalous ? EWMA_LAMBDA / 10 : EWMA_LAMBDA;
   if (b.mean === undefined || b.variance === undefined) return { mean: latencyMs, variance: 0, samples: b.samples + 1 };
   const diff = latencyMs - b.mean;
-  const mean = b.mean + EWMA_LAMBDA * diff;
-  const variance = (1 - EWMA_LAMBDA) * (b.variance + EWMA_LAMBDA * diff * diff);
+  const mean = b.mean + lambda * diff;
+  const variance = (1 - lambda) * (b.variance + lambda * diff * diff);
   return { mean, variance, samples: b.samples + 1 };
 }

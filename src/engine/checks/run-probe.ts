@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { CheckConfig } from '../../config/health-config-schema.js';
@@ -48,9 +50,17 @@ function describeError(err: unknown, timeoutMs: number): string {
 async function probe(check: CheckConfig, timeoutMs: number, now: () => Date): Promise<string | undefined | Omit<ProbeOutcome, 'latencyMs' | 'ok'>> {
   switch (check.type) {
     case 'http': {
-      const res = await fetch(check.url, { method: check.method, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
       const needBody = check.bodyContains !== undefined || check.json !== undefined;
-      const body = needBody ? await res.text() : (await res.arrayBuffer(), '');
+      const deadline = Date.now() + timeoutMs;
+      let res: { status: number; body: string };
+      try {
+        res = await get(check.url, check.method, timeoutMs, needBody);
+      } catch (err) {
+        // A kept-alive socket the server closed meanwhile is not the service failing: retry once on a fresh one.
+        if (!(err as { reused?: boolean }).reused || Date.now() >= deadline) throw err;
+        res = await get(check.url, check.method, deadline - Date.now(), needBody);
+      }
+      const body = res.body;
       if (!check.expectStatus.includes(res.status)) return `HTTP ${res.status} (expected ${check.expectStatus.join('/')})`;
       if (check.bodyContains !== undefined && !body.includes(check.bodyContains)) return `body does not contain "${check.bodyContains}"`;
       if (check.json) {
@@ -116,6 +126,32 @@ async function probe(check: CheckConfig, timeoutMs: number, now: () => Date): Pr
         });
       });
   }
+}
+
+// Keep-alive agents: probing every few seconds should not open a new connection each time.
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 512 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 512 }) };
+
+function get(url: string, method: string, timeoutMs: number, needBody: boolean): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const https = u.protocol === 'https:';
+    const req = (https ? httpsRequest : httpRequest)(u, { method, agent: https ? agents.https : agents.http }, (res) => {
+      const chunks: Buffer[] = [];
+      if (needBody) res.on('data', (c: Buffer) => chunks.push(c));
+      else res.resume();
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(Object.assign(err, { reused: req.reusedSocket }));
+    });
+    req.end();
+  });
 }
 
 /** `a.b[0].c` into parsed JSON. */

@@ -158,7 +158,7 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       if (!inc.cluster) return own;
       const until = inc.resolvedAt;
       const alertRows = (await health.alertEvents({ cluster: inc.cluster, after: inc.declaredAt, ...(until ? { until } : {}) }))
-        .filter((e) => e.type !== 'notified')
+        .filter((e) => e.type !== 'notified' && e.type !== 'reminded')
         .map((e): TimelineEntry => ({ incidentId: id, at: e.at, actor: e.actor, type: `alert.${e.type}`, text: `alert ${e.alertId} ${e.type}: ${e.detail}` }));
       const controls = (await deps.store.events({ after: new Date(Date.parse(inc.declaredAt) - 1).toISOString(), ...(until ? { until } : {}) }))
         .filter((e) => e.scope === inc.cluster || e.event.type === 'killswitch.set')

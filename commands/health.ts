@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { healthOf } from '../src/engine/health-services.js';
+import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { usage } from '../src/framework/errors.js';
+import type { CheckState } from '../src/store/health-store.js';
+import { parseDuration } from '../src/util/duration.js';
+
+const ICON: Record<CheckState['status'], string> = { unknown: '⚪ unknown', up: '🟢 up', down: '🔴 DOWN', degraded: '🟡 degraded' };
+const ms = (v?: number) => (v === undefined ? '-' : `${Math.round(v)} ms`);
+const pct = (ok: number, total: number) => (total === 0 ? '-' : `${((100 * ok) / total).toFixed(total >= 1000 ? 2 : 1)}%`);
+const stamp = (iso?: string) => (iso ? iso.slice(5, 19).replace('T', ' ') + 'Z' : '-');
+
+export default defineGroup({
+  name: 'health',
+  summary: 'Health checks: state, uptime and latency; run a probe now; result history.',
+  defaultSubcommand: 'show',
+  subcommands: [
+    defineSubcommand({
+      name: 'show',
+      summary: 'List checks with state, last result, uptime over 24 h and 7 d, and p50/p95 latency (24 h).',
+      options: z.object({ cluster: opt.cluster('Only this cluster').optional() }),
+      positionals: ['cluster'],
+      role: 'viewer',
+      clusterOf: (a) => a.cluster,
+      examples: ['health', 'health api'],
+      handler: async ({ cluster }, ctx) => {
+        const h = healthOf(ctx);
+        if (cluster) ctx.engine.cluster(ctx.state, cluster);
+        const now = ctx.now().getTime();
+        const day = new Date(now - 86_400_000).toISOString();
+        const week = new Date(now - 7 * 86_400_000).toISOString();
+        const checks = h.checks.filter((c) => !cluster || c.cluster === cluster);
+        const rows = await Promise.all(
+          checks.map(async (m) => {
+            const s = await h.health.checkState(m.check.name);
+            const d = await h.health.stats(m.check.name, day);
+            const w = await h.health.stats(m.check.name, week);
+            const last = s?.lastAt ? `${s.lastOk ? 'ok' : `✗ ${s.lastError ?? 'failed'}`} ${ms(s.lastLatencyMs)} at ${stamp(s.lastAt)}` : 'not run yet';
+            return [m.check.name, m.cluster, m.check.type, ICON[s?.status ?? 'unknown'], last, pct(d.ok, d.total), pct(w.ok, w.total), ms(d.p50), ms(d.p95)];
+          }),
+        );
+        const bad = rows.filter((r) => r[3] !== ICON.up).length;
+        return {
+          title: cluster ? `Health of ${cluster}` : 'Health checks',
+          severity: rows.some((r) => r[3] === ICON.down) ? 'critical' : bad ? 'warning' : 'info',
+          text: checks.length === 0 ? 'No checks configured (see docs/health.md).' : `${rows.length - bad} of ${rows.length} checks up.`,
+          table: { columns: ['check', 'cluster', 'type', 'state', 'last result', 'up 24h', 'up 7d', 'p50', 'p95'], rows },
+        };
+      },
+    }),
+    defineSubcommand({
+      name: 'run',
+      summary: 'Probe a check now and record the result (it counts toward its thresholds).',
+      options: z.object({ check: z.string().min(1).describe('Check name') }),
+      positionals: ['check'],
+      role: 'operator',
+      examples: ['health run api-http'],
+      handler: async ({ check }, ctx) => {
+        const { outcome, state } = await healthOf(ctx).runCheck(check);
+        return {
+          title: `${outcome.ok ? '✅' : '❌'} ${check}: ${outcome.ok ? 'ok' : outcome.error}`,
+          severity: outcome.ok ? 'success' : 'warning',
+          fields: [
+            { name: 'Latency', value: ms(outcome.latencyMs), inline: true },
+            { name: 'State', value: ICON[state.status], inline: true },
+            { name: 'Streak', value: state.failures ? `${state.failures} failure(s)` : `${state.successes} success(es)`, inline: true },
+            ...(outcome.certDaysLeft !== undefined ? [{ name: 'Certificate', value: `expires in ${Math.floor(outcome.certDaysLeft)} days` }] : []),
+          ],
+        };
+      },
+    }),
+    defineSubcommand({
+      name: 'history',
+      summary: 'Recent results of a check (newest first, at most 50) with uptime and latency over the period.',
+      options: z.object({ check: z.string().min(1).describe('Check name'), since: opt.duration('How far back, e.g. 24h').default('24h') }),
+      positionals: ['check'],
+      role: 'viewer',
+      examples: ['health history api-http', 'health history api-http --since 7d'],
+      handler: async ({ check, since }, ctx) => {
+        const h = healthOf(ctx);
+        h.find(check);
+        const span = parseDuration(since);
+        if (span === undefined) throw usage(`--since takes a duration such as 24h or 7d, not "${since}".`);
+        const from = new Date(ctx.now().getTime() - span).toISOString();
+        const [results, stats] = await Promise.all([h.health.results(check, from, 50), h.health.stats(check, from)]);
+        return {
+          title: `History of ${check} (last ${since})`,
+          text: `Uptime ${pct(stats.ok, stats.total)} over ${stats.total} probes · p50 ${ms(stats.p50)} · p95 ${ms(stats.p95)}`,
+          table: { columns: ['time', 'result', 'latency', 'error'], rows: results.map((r) => [stamp(r.at), r.ok ? '✅ ok' : '❌ fail', ms(r.latencyMs), r.error ?? '']) },
+        };
+      },
+    }),
+  ],
+});

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { openWindow, windowPattern } from '../src/engine/alerts/maintenance-windows.js';
+import { healthOf } from '../src/engine/health-services.js';
+import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { usage } from '../src/framework/errors.js';
+import { parseDuration } from '../src/util/duration.js';
+
+const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ') + 'Z';
+
+export default defineGroup({
+  name: 'maintenance',
+  summary: 'Maintenance windows: alerts of a cluster are held back (and recorded) while one is open.',
+  subcommands: [
+    defineSubcommand({
+      name: 'start',
+      summary: 'Open a maintenance window on a cluster now.',
+      options: z.object({ cluster: opt.cluster(), for: opt.duration('How long, e.g. 2h').default('1h'), reason: opt.reason().default('planned maintenance') }),
+      positionals: ['cluster'],
+      role: 'operator',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      examples: ['maintenance start api --for 2h --reason "database upgrade"'],
+      handler: async (a, ctx) => {
+        ctx.engine.cluster(ctx.state, a.cluster);
+        const ms = parseDuration(a.for);
+        if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
+        const s = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id });
+        return { title: `🛠️ Maintenance on ${a.cluster} until ${stamp(s.endsAt)}`, text: `${a.reason}. Checks keep running; notifications are held back. End with \`maintenance end ${a.cluster}\`.`, severity: 'success', visibility: 'channel' };
+      },
+    }),
+    defineSubcommand({
+      name: 'end',
+      summary: 'Close the open maintenance window of a cluster; alerts still firing are notified.',
+      options: z.object({ cluster: opt.cluster() }),
+      positionals: ['cluster'],
+      role: 'operator',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      examples: ['maintenance end api'],
+      handler: async ({ cluster }, ctx) => {
+        await healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id);
+        return { title: `✅ Maintenance on ${cluster} ended`, severity: 'success', visibility: 'channel' };
+      },
+    }),
+    defineSubcommand({
+      name: 'list',
+      summary: 'Open maintenance windows and the recurring ones from the config.',
+      options: z.object({ cluster: opt.cluster('Only this cluster').optional() }),
+      positionals: ['cluster'],
+      role: 'viewer',
+      clusterOf: (a) => a.cluster,
+      examples: ['maintenance list', 'maintenance list api'],
+      handler: async ({ cluster }, ctx) => {
+        const now = ctx.now();
+        const adHoc = (await healthOf(ctx).health.silences({ activeAt: now.toISOString(), kind: 'maintenance' })).filter((s) => !cluster || s.target === cluster);
+        const rows = adHoc.map((s) => [s.target, 'open now', `until ${stamp(s.endsAt)}`, s.reason]);
+        for (const [name, c] of Object.entries(ctx.engine.config.clusters)) {
+          if (cluster && name !== cluster) continue;
+          for (const w of c.maintenance) {
+            const open = openWindow(w, now);
+            rows.push([name, open ? 'open now' : 'recurring', open ? `until ${stamp(open.until.toISOString())}` : `${windowPattern(w)} (${w.timezone}) for ${w.duration}`, w.name]);
+          }
+        }
+        return { title: 'Maintenance windows', table: { columns: ['cluster', 'state', 'when', 'what'], rows } };
+      },
+    }),
+  ],
+});
