@@ -27,15 +27,15 @@ export default defineGroup({
       handler: async ({ scope, at }, { engine, state: current, now }) => {
         const when = parseTimeRef(at, now());
         if (!when) throw usage(`--at: "${at}" is not a time; use ISO 8601 or a duration like 30m, 2h, 7d.`);
-        if (scope !== 'global') engine.cluster(current, scope);
+        const cooldown = scope === 'global' ? '' : engine.cluster(current, scope).breakerCooldown;
         const { state, changesSince } = await engine.stateAt(when, scope);
         const stamp = `${when.toISOString().slice(0, 19).replace('T', ' ')}Z`;
         const fields =
           scope === 'global'
             ? [{ name: 'Kill-switch', value: `${state.killSwitch.on ? '🛑 ON' : 'off'}${describeChange(state.killSwitch.change)}` }]
             : (() => {
-                const c = state.clusters[scope]!;
-                const cooldown = engine.config.clusters[scope]?.breaker.cooldown ?? '5m';
+                const c = Object.hasOwn(state.clusters, scope) ? state.clusters[scope] : undefined;
+                if (!c) return [{ name: 'Cluster', value: 'not configured at that time' }];
                 return [
                   { name: 'Traffic', value: `${c.enabled ? '🟢 enabled' : '🔴 disabled'}${describeChange(c.change)}` },
                   { name: 'Breaker', value: `${breakerIcon[breakerView(c.breaker, cooldown, when)]}${describeChange(c.breaker.change)}` },

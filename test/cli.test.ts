@@ -100,8 +100,10 @@ describe('infrabot CLI', () => {
   });
 
   it('shows usage for unknown subcommands and flags', async () => {
-    expect((await cli(['frobnicate'])).code).toBe(64);
-    expect((await cli(['run', '--bogus'])).err).toContain("Unknown option '--bogus'");
-    dir = mkdtempSync(join(tmpdir(), 'infrabot-cli-'));
+    const opts = setup();
+    const unknown = await cli(['frobnicate', ...opts]);
+    expect(unknown).toMatchObject({ code: 64, err: expect.stringContaining('unknown command "frobnicate"') });
+    expect(() => readFileSync(join(dir, 'data', 'infrabot.db'))).toThrow(); // refused before touching any data
+    expect((await cli(['run', '--bogus', ...opts])).err).toContain("Unknown option '--bogus'");
   });
 });

@@ -75,22 +75,29 @@ export interface AuditRow {
   hash: string;
 }
 
+/**
+ * A lone UTF-16 surrogate (possible in JSON from a chat platform) is stored by SQLite as U+FFFD, so the
+ * stored text would no longer match its hash; we store and hash the replacement character from the start.
+ */
+const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+const wellFormedOrNull = (s: string | undefined) => (s === undefined ? null : wellFormed(s));
+
 export function toAuditRow(id: number, d: AuditDraft, prevHash: string): AuditRow {
   const row: AuditRow = {
     id,
     at: d.at,
-    platform: d.platform,
-    user_id: d.userId,
-    user_name: d.userName,
-    channel: d.channel ?? null,
-    raw_text: d.rawText,
-    command: d.command ?? null,
+    platform: wellFormed(d.platform),
+    user_id: wellFormed(d.userId),
+    user_name: wellFormed(d.userName),
+    channel: wellFormedOrNull(d.channel),
+    raw_text: wellFormed(d.rawText),
+    command: wellFormedOrNull(d.command),
     args: d.args ? JSON.stringify(d.args) : null,
-    cluster: d.cluster ?? null,
+    cluster: wellFormedOrNull(d.cluster),
     outcome: d.outcome,
-    error: d.error ?? null,
+    error: wellFormedOrNull(d.error),
     trace_id: d.traceId,
-    invocation_id: d.invocationId,
+    invocation_id: wellFormed(d.invocationId),
     prev_hash: prevHash,
     hash: '',
   };

@@ -10,6 +10,7 @@ import type { AdapterFactory, ChatAdapter } from '../chat/chat-adapter.js';
 import { ADAPTER_FACTORIES } from '../chat/adapters.js';
 import { discordCli } from '../chat/discord/discord-cli.js';
 import { runConsole } from '../chat/console/console-adapter.js';
+import { startConsoleHealth, withConsoleExtras } from './start-health.js';
 import { runSlackCli } from '../chat/slack/slack-manifest.js';
 import { renderText } from '../chat/console/render-text.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
@@ -41,6 +42,7 @@ Options:
 
 export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed: 1, invalid: 2, confirm: 3, denied: 4 };
 const EX_USAGE = 64;
+const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack']);
 const EX_CONFIG = 78;
 
 /** The process streams, injectable so tests drive the CLI in-process. */
@@ -78,6 +80,11 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   if (values.help || !command) {
     io.stdout.write(USAGE + '\n');
     return command || values.help ? 0 : EX_USAGE;
+  }
+  if (!KNOWN_COMMANDS.has(command)) {
+    // Refused before any config is read or data directory touched.
+    io.stderr.write(`infrabot: unknown command "${command}"\n\n${USAGE}\n`);
+    return EX_USAGE;
   }
   const configFile = resolve(values.config ?? process.env.INFRABOT_CONFIG ?? EXAMPLE_CONFIG);
   const dataDir = resolve(values['data-dir'] ?? process.env.INFRABOT_DATA_DIR ?? 'data');
@@ -122,7 +129,24 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         if (command === 'start' && io.stdin.isTTY) {
           io.stdout.write('No Slack or Discord credentials configured: running the console adapter.\n');
         }
-        await runConsole({ pipeline: app.pipeline, user: invokingUser, input: io.stdin, output: io.stdout, interactive: Boolean(io.stdin.isTTY && io.stdout.isTTY) });
+        {
+          const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
+          // Health checks, the simulated fleet and alert printing run for `start`, and for an interactive console;
+          // a scripted console (`infrabot console < file`) stays quiet and deterministic.
+          const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive }) : undefined;
+          try {
+            await runConsole({
+              pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),
+              user: invokingUser,
+              input: io.stdin,
+              output: io.stdout,
+              interactive,
+              historyFile: join(dataDir, '.console_history'),
+            });
+          } finally {
+            await health?.stop();
+          }
+        }
         return 0;
       case 'run':
         return await runOnce(app, rest.join(' '), invokingUser, Boolean(values.json), io.stdout);
@@ -150,12 +174,16 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
     await Promise.allSettled(running.map((a) => a.stop()));
     return 1;
   }
+  // Alerts and incident threads go out through every adapter that can post outside a reply.
+  for (const a of running) if (a.sink) app.health?.deliverer.addSink(a.sink);
+  app.health?.start();
   log.info({ adapters: running.map((a) => a.name) }, 'infrabot started');
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
   log.info('shutting down');
+  await app.health?.stop();
   await Promise.allSettled(running.map((a) => a.stop()));
   return 0;
 }

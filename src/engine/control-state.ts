@@ -41,7 +41,7 @@ export function initialState(config: InfrabotConfig): ControlState {
 
 /** Clusters added to the config after state was stored start from their configured defaults. */
 export function withConfiguredClusters(state: ControlState, config: InfrabotConfig): ControlState {
-  const missing = Object.keys(config.clusters).filter((n) => !state.clusters[n]);
+  const missing = Object.keys(config.clusters).filter((n) => !Object.hasOwn(state.clusters, n));
   if (missing.length === 0) return state;
   const base = initialState(config);
   const clusters = { ...state.clusters };
@@ -55,7 +55,7 @@ export function applyEvent(state: ControlState, stored: StoredEvent): ControlSta
   const change = (reason?: string): Change => ({ by: stored.actor, at: stored.at, ...(reason ? { reason } : {}) });
   const next: ControlState = { ...state, seq: stored.seq };
   const cluster = (name: string): ClusterState =>
-    state.clusters[name] ?? { enabled: true, rateLimits: { perMinute: 0, perHour: 0, perDay: 0 }, breaker: { state: 'closed' } };
+    (Object.hasOwn(state.clusters, name) ? state.clusters[name] : undefined) ?? { enabled: true, rateLimits: { perMinute: 0, perHour: 0, perDay: 0 }, breaker: { state: 'closed' } };
   const setCluster = (name: string, c: ClusterState) => {
     next.clusters = { ...state.clusters, [name]: c };
   };

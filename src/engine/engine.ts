@@ -67,15 +67,17 @@ export function createEngine({ store, config, clock }: EngineDeps): Engine {
     },
 
     cluster(state, name) {
-      const c = state.clusters[name];
+      // Own properties only: "constructor" or "__proto__" are not clusters.
+      const c = Object.hasOwn(state.clusters, name) ? state.clusters[name] : undefined;
       if (!c) {
         throw notFound(`No cluster named "${name}".`, `Known clusters: ${Object.keys(state.clusters).sort().join(', ')}`);
       }
-      const cooldown = config.clusters[name]?.breaker.cooldown ?? '5m';
+      const configured = Object.hasOwn(config.clusters, name) ? config.clusters[name] : undefined;
+      const cooldown = configured?.breaker.cooldown ?? '5m';
       return {
         ...c,
         name,
-        description: config.clusters[name]?.description ?? '',
+        description: configured?.description ?? '',
         breakerView: breakerView(c.breaker, cooldown, clock.now()),
         breakerCooldown: cooldown,
       };

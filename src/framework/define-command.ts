@@ -46,7 +46,12 @@ export function defineGroup(def: CommandGroupDef): CommandGroupDef {
 export type InfraOptionType = 'user' | 'cluster' | 'duration' | 'time' | 'role';
 
 export const opt = {
-  cluster: (description = 'Cluster name') => z.string().min(1).describe(description).meta({ infraType: 'cluster' }),
+  cluster: (description = 'Cluster name') =>
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'cluster names are lower-case letters, digits and dashes')
+      .describe(description)
+      .meta({ infraType: 'cluster' }),
   user: (description = 'User (name, @mention or platform:id)') =>
     z.string().min(1).describe(description).meta({ infraType: 'user' }),
   reason: (description = 'Why (recorded in the audit log)') =>

@@ -10,7 +10,7 @@ import { renderHelp } from './render-help.js';
 import type { Invocation } from './invocation.js';
 import { userPlatformPrefix } from './invocation.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
-import type { HandlerReply, Outcome, Reply } from './reply.js';
+import type { HandlerReply, Outcome, Reply, ReplyButton } from './reply.js';
 import type { Registry } from './registry.js';
 
 export interface PipelineDeps {
@@ -33,6 +33,8 @@ export interface Pipeline {
 }
 
 const MAX_CONFLICT_RETRIES = 8;
+/** How long a Confirm button stays valid: long enough to read, short enough that a stale one is refused. */
+const CONFIRMATION_TTL_MS = 15 * 60_000;
 
 /** Runs async work one at a time, in call order. */
 function createMutex() {
@@ -98,7 +100,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (parsed.kind === 'help') {
       const help = renderHelp(registry, parsed.topic);
-      const reply = finish(traceId, help.ok ? 'ok' : 'invalid', { ...help.reply, severity: help.ok ? 'info' : 'warning' });
+      const reply = finish(traceId, help.ok ? 'ok' : 'invalid', { ...help.reply, severity: help.ok ? 'info' : 'warning', visibility: 'ephemeral' });
       return answer(reply, draft(reply.outcome, parsed, help.ok ? undefined : help.reply.title));
     }
 
@@ -126,15 +128,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
         const danger = parsed.sub.dangerous?.(parsed.args);
         if (danger && !(inv.confirmed || parsed.confirmed)) {
-          const canonical = `${stripLeadingInfra(inv.text)}`;
-          const confirm = await makeButton(inv, 'Confirm', canonical, { style: 'danger', confirmed: true });
-          const cancel = await makeButton(inv, 'Cancel', 'help', {});
+          const command = inv.text.trim().replace(/^\/?infra\s+/i, '');
+          const [confirm, cancel] = await confirmationButtons(inv, command);
           const reply = finish(traceId, 'confirm', {
             title: 'Please confirm',
             text: `${danger}\nThis is a dangerous action.`,
             severity: 'warning',
             buttons: [confirm, cancel],
-            hint: `${canonical} --yes`,
+            hint: `${command} --yes`,
           });
           return answer(reply, draft('confirm', parsed, undefined, cluster));
         }
@@ -193,7 +194,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           rlog.info({ invocation: key }, 'concurrent duplicate delivery dropped');
           return result.reply;
         }
-        if (attempt >= MAX_CONFLICT_RETRIES) throw new Error('control state kept changing under this command');
+        if (attempt >= MAX_CONFLICT_RETRIES) {
+          rlog.error({ command: parsed.name, attempts: attempt }, 'gave up: control state kept changing under this command');
+          const busy = finish(traceId, 'failed', {
+            title: 'Too busy, nothing changed',
+            text: `The control state kept changing while this ran, so nothing was changed. Try again. (ref ${traceId})`,
+            severity: 'warning',
+          });
+          return answer(busy, draft('failed', parsed, 'control state kept changing', cluster));
+        }
         rlog.debug({ attempt }, 'state changed concurrently; deciding again');
       }
     }
@@ -204,25 +213,97 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     label: string,
     command: string,
     opts: { style?: 'primary' | 'danger'; confirmed?: boolean },
-  ) {
+  ): Promise<ReplyButton> {
     const id = shortId(12);
     await store.saveAction({ id, command, confirmed: opts.confirmed ?? false, createdBy: inv.user.id, createdAt: engine.clock.now().toISOString() });
     return { label, actionId: id, ...(opts.style ? { style: opts.style } : {}) };
   }
 
+  /** Confirm and Cancel of one dangerous command: single-use together, and only for a short while. */
+  async function confirmationButtons(inv: Pick<Invocation, 'user'>, command: string): Promise<[ReplyButton, ReplyButton]> {
+    const now = engine.clock.now();
+    const common = {
+      group: shortId(12),
+      command,
+      singleUse: true,
+      createdBy: inv.user.id,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + CONFIRMATION_TTL_MS).toISOString(),
+    };
+    const confirm = { ...common, id: shortId(12), kind: 'run' as const, confirmed: true };
+    const cancel = { ...common, id: shortId(12), kind: 'cancel' as const, confirmed: false };
+    await store.saveAction(confirm);
+    await store.saveAction(cancel);
+    return [
+      { label: 'Confirm', style: 'danger', actionId: confirm.id },
+      { label: 'Cancel', actionId: cancel.id },
+    ];
+  }
+
+  /**
+   * A click. Runs the stored command as the clicker (authorized and audited like typed text), or cancels a
+   * confirmation. Unknown, expired and already-used buttons are refused, and those refusals are audited too.
+   */
   async function handleAction(actionId: string, inv: Omit<Invocation, 'text' | 'confirmed'>): Promise<Reply> {
-    const action = await store.getAction(actionId).catch(() => undefined);
-    if (!action) {
-      const traceId = shortId();
-      return finish(traceId, 'invalid', { title: 'That button has expired', text: 'Run the command again.', severity: 'warning' });
+    const traceId = shortId();
+    const rlog = log.child({ traceId, platform: inv.platform, user: inv.user.id });
+    try {
+      const action = await store.getAction(actionId);
+      const now = engine.clock.now();
+      const refuse = (title: string, text: string) =>
+        recordClick(inv, traceId, `[button ${actionId}]`, 'invalid', finish(traceId, 'invalid', { title, text, severity: 'warning' }), title);
+      if (!action || (action.expiresAt !== undefined && action.expiresAt <= now.toISOString())) {
+        return await refuse('That button has expired', 'Nothing was done. Run the command again.');
+      }
+      if (action.singleUse && action.usedAt) {
+        return await refuse('Already answered', `This confirmation was already used at ${action.usedAt.slice(0, 19).replace('T', ' ')}Z; nothing more was done.`);
+      }
+      if (action.kind === 'cancel') {
+        if (inv.user.id !== action.createdBy) {
+          const reply = finish(traceId, 'denied', { title: 'Not allowed', text: `Only ${action.createdBy} can cancel this.`, severity: 'warning' });
+          return await recordClick(inv, traceId, `cancel: ${action.command}`, 'denied', reply, reply.text);
+        }
+        if (!(await store.useActionGroup(action.group ?? action.id, now.toISOString()))) {
+          return await refuse('Already answered', 'Someone answered this confirmation first; nothing more was done.');
+        }
+        const reply = finish(traceId, 'ok', { title: 'Cancelled', text: `Nothing was changed: \`${action.command}\` was not run.`, visibility: 'ephemeral' });
+        return await recordClick(inv, traceId, `cancel: ${action.command}`, 'ok', reply);
+      }
+      const reply = await handle({ ...inv, text: action.command, confirmed: action.confirmed });
+      if (action.singleUse && reply.outcome === 'ok') await store.useActionGroup(action.group ?? action.id, now.toISOString());
+      return reply;
+    } catch (err) {
+      rlog.error({ err, actionId }, 'button click failed');
+      return internalError(traceId);
     }
-    return handle({ ...inv, text: action.command, confirmed: action.confirmed });
+  }
+
+  /** Audits a click that ran no command (cancel, refusals), keyed by its delivery id like any invocation. */
+  async function recordClick(inv: Omit<Invocation, 'text' | 'confirmed'>, traceId: string, rawText: string, outcome: Outcome, reply: Reply, error?: string): Promise<Reply> {
+    const result = await store.commit({
+      expectedSeq: 0,
+      events: [],
+      audit: {
+        at: engine.clock.now().toISOString(),
+        platform: inv.platform,
+        userId: inv.user.id,
+        userName: inv.user.displayName,
+        ...(inv.channel ? { channel: inv.channel } : {}),
+        rawText,
+        command: 'button',
+        outcome,
+        ...(error ? { error } : {}),
+        traceId,
+        invocationId: inv.id,
+      },
+      invocationKey: `${inv.platform}:${inv.id}`,
+      reply,
+    });
+    return !result.ok && result.reason === 'duplicate' ? result.reply : reply;
   }
 
   return { handle, handleAction, registry };
 }
-
-const stripLeadingInfra = (text: string) => text.trim().replace(/^\/?infra\s+/i, '').replace(/\s+(--yes|-y)\b/g, '');
 
 function finish(traceId: string, outcome: Outcome, r: HandlerReply): Reply {
   const failed = outcome === 'denied' || outcome === 'invalid' || outcome === 'failed' || outcome === 'confirm';

@@ -14,7 +14,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'control events, state projection, audit chain, invocations, actions',
     sql: `
       CREATE TABLE events (
-        seq BIGINT PRIMARY KEY,
+        seq INTEGER PRIMARY KEY,
         at TEXT NOT NULL,
         actor TEXT NOT NULL,
         scope TEXT NOT NULL,
@@ -32,7 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
 
       CREATE TABLE audit (
-        id BIGINT PRIMARY KEY,
+        id INTEGER PRIMARY KEY,
         at TEXT NOT NULL,
         platform TEXT NOT NULL,
         user_id TEXT NOT NULL,
@@ -52,7 +52,6 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_user_at ON audit (user_id, at);
       CREATE INDEX audit_cluster_at ON audit (cluster, at);
       CREATE INDEX audit_command_at ON audit (command, at);
-      CREATE INDEX audit_at ON audit (at);
 
       CREATE TABLE audit_head (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -68,11 +67,17 @@ export const MIGRATIONS: readonly Migration[] = [
 
       CREATE TABLE actions (
         id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        grp TEXT NOT NULL,
         command TEXT NOT NULL,
         confirmed INTEGER NOT NULL,
+        single_use INTEGER NOT NULL,
         created_by TEXT NOT NULL,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        used_at TEXT
       );
+      CREATE INDEX actions_grp ON actions (grp);
     `,
   },
   {

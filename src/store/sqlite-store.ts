@@ -27,6 +27,19 @@ interface EventRow {
   data: string;
 }
 
+interface ActionRow {
+  id: string;
+  kind: string;
+  grp: string;
+  command: string;
+  confirmed: number;
+  single_use: number;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  used_at: string | null;
+}
+
 const toStoredEvent = (r: EventRow): StoredEvent => ({
   seq: r.seq,
   at: r.at,
@@ -87,8 +100,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ),
     insertInvocation: db.prepare('INSERT INTO invocations (key, received_at, reply) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
     invocationReply: db.prepare('SELECT reply FROM invocations WHERE key = ?').pluck(),
-    saveAction: db.prepare('INSERT INTO actions (id, command, confirmed, created_by, created_at) VALUES (?, ?, ?, ?, ?)'),
-    getAction: db.prepare('SELECT id, command, confirmed, created_by, created_at FROM actions WHERE id = ?'),
+    saveAction: db.prepare(
+      'INSERT INTO actions (id, kind, grp, command, confirmed, single_use, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    getAction: db.prepare('SELECT * FROM actions WHERE id = ?'),
+    useActionGroup: db.prepare('UPDATE actions SET used_at = ? WHERE grp = ? AND used_at IS NULL'),
   };
 
   const commitOne = db.transaction((input: CommitInput): CommitResult => {
@@ -178,12 +194,28 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     async saveAction(a) {
-      q.saveAction.run(a.id, a.command, a.confirmed ? 1 : 0, a.createdBy, a.createdAt);
+      q.saveAction.run(a.id, a.kind ?? 'run', a.group ?? a.id, a.command, a.confirmed ? 1 : 0, a.singleUse ? 1 : 0, a.createdBy, a.createdAt, a.expiresAt ?? null);
     },
 
     async getAction(id) {
-      const r = q.getAction.get(id) as { id: string; command: string; confirmed: number; created_by: string; created_at: string } | undefined;
-      return r && { id: r.id, command: r.command, confirmed: r.confirmed === 1, createdBy: r.created_by, createdAt: r.created_at };
+      const r = q.getAction.get(id) as ActionRow | undefined;
+      if (!r) return undefined;
+      return {
+        id: r.id,
+        kind: r.kind === 'cancel' ? 'cancel' : 'run',
+        group: r.grp,
+        command: r.command,
+        confirmed: r.confirmed === 1,
+        singleUse: r.single_use === 1,
+        createdBy: r.created_by,
+        createdAt: r.created_at,
+        ...(r.expires_at ? { expiresAt: r.expires_at } : {}),
+        ...(r.used_at ? { usedAt: r.used_at } : {}),
+      };
+    },
+
+    async useActionGroup(group, at) {
+      return q.useActionGroup.run(at, group).changes > 0;
     },
 
     async searchAudit(query: AuditQuery) {

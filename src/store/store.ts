@@ -30,12 +30,22 @@ export type CommitResult =
   | { ok: false; reason: 'conflict' }
   | { ok: false; reason: 'duplicate'; reply: Reply };
 
+/** What a button does when clicked; stored so a click is re-authorized as the clicker on any replica. */
 export interface StoredAction {
   id: string;
+  /** 'run' runs `command`; 'cancel' closes its group (a confirmation's Confirm and Cancel share one). */
+  kind?: 'run' | 'cancel';
+  /** Buttons of one message; using one single-use button uses them all. Defaults to the id. */
+  group?: string;
   command: string;
   confirmed: boolean;
+  /** Confirmations work once: a later click on Confirm or Cancel is refused. */
+  singleUse?: boolean;
   createdBy: string;
   createdAt: string;
+  /** After this the button is refused as expired; undefined for buttons that live as long as their alert. */
+  expiresAt?: string;
+  usedAt?: string;
 }
 
 export type VerifyResult =
@@ -57,6 +67,8 @@ export interface Store {
 
   saveAction(action: StoredAction): Promise<void>;
   getAction(id: string): Promise<StoredAction | undefined>;
+  /** Marks every button of a group used; false when one of them was used already (someone clicked first). */
+  useActionGroup(group: string, at: string): Promise<boolean>;
 
   searchAudit(query: AuditQuery): Promise<AuditRecord[]>;
   verifyAudit(): Promise<VerifyResult>;

@@ -23,7 +23,10 @@ export function formatDuration(ms: number): string {
 /** A point in time: ISO 8601, or relative to now ("2h" or "2h ago" means two hours before now). */
 export function parseTimeRef(text: string, now: Date): Date | undefined {
   const rel = parseDuration(text.replace(/\s*ago$/i, ''));
-  if (rel !== undefined) return new Date(now.getTime() - rel);
+  if (rel !== undefined) {
+    const d = new Date(now.getTime() - rel);
+    return Number.isNaN(d.getTime()) ? undefined : d; // "999999999999d ago" is before time began
+  }
   if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined;
   const d = new Date(text.trim());
   return Number.isNaN(d.getTime()) ? undefined : d;

@@ -41,9 +41,9 @@ describe('interaction → canonical command text', () => {
   });
 
   it('keeps values that look like flags or contain quotes intact through the parser', () => {
-    const text = textOf('cluster', 'disable', [{ name: 'cluster', type: 3, value: '--yes' }, { name: 'reason', type: 3, value: 'say "hi" --now \\' }])!;
+    const text = textOf('cluster', 'disable', [{ name: 'cluster', type: 3, value: 'api' }, { name: 'reason', type: 3, value: '--yes say "hi" --now \\' }])!;
     const parsed = parseCommand(registry, text, 'discord');
-    expect(parsed.kind === 'command' && parsed.args).toEqual({ cluster: '--yes', reason: 'say "hi" --now \\' });
+    expect(parsed.kind === 'command' && parsed.args).toEqual({ cluster: 'api', reason: '--yes say "hi" --now \\' });
     expect(parsed.kind === 'command' && parsed.confirmed).toBe(false);
   });
 
