@@ -46,6 +46,15 @@ describe('audit hash chain', () => {
     expect(invalid!.prevHash).toBe(denied!.hash);
   });
 
+  it('stays verifiable when chat text carries a broken emoji (a lone surrogate)', async () => {
+    app = await createTestApp();
+    await app.run('status \ud83d', { as: 'local:nobody' });
+    await app.run('whoami \udc00 x');
+    expect(await app.store.verifyAudit()).toEqual({ ok: true, count: 2 });
+    await app.close();
+    expect(await verify(app.dbFile)).toEqual({ ok: true, count: 2 });
+  });
+
   it('verifies an untouched chain', async () => {
     expect(await verify(await auditedFile())).toEqual({ ok: true, count: 5 });
   });

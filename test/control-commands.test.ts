@@ -22,6 +22,46 @@ describe('control commands', () => {
     expect((await app.engine.state()).clusters.api).toMatchObject({ enabled: false, change: { by: 'local:root-admin', reason: 'bad deploy' } });
   });
 
+  it('cancels a confirmation for good, and lets each confirmation be used once and only for 15 minutes', async () => {
+    const clock = manualClock();
+    app = await createTestApp({ clock });
+    const root = { platform: 'console' as const, user: { id: 'local:root-admin', displayName: 'root' } };
+    const click = (label: string, reply: Awaited<ReturnType<TestApp['run']>>, id: string, user = root.user) =>
+      app.pipeline.handleAction(reply.buttons!.find((b) => b.label === label)!.actionId, { ...root, user, id });
+
+    const first = await app.run('cluster disable api --reason "bad deploy"');
+    expect(await click('Cancel', first, 'k1', { id: 'local:eve', displayName: 'eve' })).toMatchObject({ outcome: 'denied', text: 'Only local:root-admin can cancel this.' });
+    expect(await click('Cancel', first, 'k2')).toMatchObject({ outcome: 'ok', title: 'Cancelled' });
+    expect(await click('Confirm', first, 'k3')).toMatchObject({ outcome: 'invalid', title: 'Already answered' });
+    expect((await app.engine.state()).clusters.api!.enabled).toBe(true);
+
+    const second = await app.run('cluster disable api --reason "bad deploy"');
+    expect(await click('Confirm', second, 'k4')).toMatchObject({ outcome: 'ok', title: '🔴 Cluster api disabled' });
+    expect(await click('Confirm', second, 'k5')).toMatchObject({ outcome: 'invalid', title: 'Already answered' });
+
+    const third = await app.run('breaker trip web');
+    clock.advance(16 * 60_000);
+    expect(await click('Confirm', third, 'k6')).toMatchObject({ outcome: 'invalid', title: 'That button has expired' });
+    expect((await app.engine.state()).clusters.web!.breaker.state).toBe('closed');
+
+    const audited = await app.store.searchAudit({ command: 'button', limit: 10 });
+    expect(audited.map((r) => [r.outcome, r.error ?? ''])).toEqual([
+      ['invalid', 'That button has expired'],
+      ['invalid', 'Already answered'],
+      ['invalid', 'Already answered'],
+      ['ok', ''],
+      ['denied', 'Only local:root-admin can cancel this.'],
+    ]);
+  });
+
+  it('finds no cluster behind names that are JavaScript object keys', async () => {
+    app = await createTestApp();
+    for (const text of ['status constructor', 'breaker trip valueof --yes', 'history constructor', 'role grant bob viewer --cluster hasownproperty']) {
+      expect(await app.run(text)).toMatchObject({ outcome: 'invalid', title: 'Not found' });
+    }
+    expect(await app.run('status __proto__')).toMatchObject({ outcome: 'invalid', text: expect.stringContaining('lower-case letters, digits and dashes') });
+  });
+
   it('shows every cluster in status with kill-switch, breaker and limits', async () => {
     app = await createTestApp();
     await app.run('killswitch on --reason "payments corrupt" --yes');

@@ -7,7 +7,7 @@ import { createRegistry } from '../src/framework/registry.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 const registry = createRegistry(COMMAND_GROUPS);
-const words = ['status', 'cluster', 'disable', 'enable', 'api', 'web', '--reason', '--per-minute', '=', '"', '“', "'", '--yes', '-y', '--', 'role', 'grant', '<@U1>', 'audit', '--since', '7d', 'history', '--at', '2h', 'ratelimit', 'set', '10', '-1', 'NaN', 'breaker', 'trip', '--help', '\\', 'killswitch', 'on'];
+const words = ['status', 'cluster', 'disable', 'enable', 'api', 'web', '--reason', '--per-minute', '=', '"', '“', "'", '--yes', '-y', '--', 'role', 'grant', '<@U1>', 'audit', '--since', '7d', 'history', '--at', '2h', 'ratelimit', 'set', '10', '-1', 'NaN', 'breaker', 'trip', '--help', '\\', 'killswitch', 'on', 'constructor', '__proto__', 'toString', 'hasOwnProperty', '999999999999d', '\ud83d'];
 const chatText = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.array(fc.oneof(fc.constantFrom(...words), fc.string({ maxLength: 8 })), { maxLength: 12 }).map((w) => w.join(' ')),
