@@ -41,6 +41,11 @@ describe('infrabot CLI', () => {
     expect((await cli(['run', 'cluster disable api --reason "bad deploy"', '--as', 'mallory', ...opts])).code).toBe(4);
     expect((await cli(['run', 'cluster explode api', ...opts])).code).toBe(2);
     expect((await cli(['run', 'cluster disable api --reason "bad deploy" --yes', ...opts])).code).toBe(0);
+    // Who really ran a command with --as stays on record.
+    const audit = JSON.parse((await cli(['run', 'audit --user mallory', '--json', ...opts])).out);
+    expect(audit.table.rows[0][3]).toBe('cluster disable api --reason "bad deploy"');
+    const exported = await cli(['audit', 'export', ...opts]);
+    expect(exported.out).toMatch(/"userId":"local:mallory","userName":"local:mallory \(--as, run by local:[^)]+\)"/);
   });
 
   it('prints the reply object with --json', async () => {

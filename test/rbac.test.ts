@@ -81,6 +81,17 @@ describe('role-based access', () => {
     expect(refused.text).toContain('admin from the config file');
   });
 
+  it('refuses grants to subjects nobody can be, saying what an id looks like', async () => {
+    app = await createTestApp();
+    await app.run('role grant slack:UADMIN admin');
+    const bare = await app.run('role grant bob operator', { as: 'slack:UADMIN', platform: 'slack' });
+    expect(bare).toMatchObject({ outcome: 'invalid', text: expect.stringContaining('"slack:bob" is not a Slack user id') });
+    expect((await app.run('role grant "two words" viewer')).text).toContain('"local:two words" is not a local user name');
+    expect((await app.run('role grant teams:U1 viewer')).text).toContain('names no known platform');
+    expect(await app.run('role grant Slack:U0ABC viewer')).toMatchObject({ outcome: 'ok', title: 'Granted viewer to slack:U0ABC globally' });
+    expect((await app.engine.state()).grants.map((g) => g.subject)).toEqual(['slack:UADMIN', 'slack:U0ABC']);
+  });
+
   it('whoami shows global and per-cluster roles', async () => {
     await setup();
     const reply = await app.run('whoami', { as: 'local:otto' });

@@ -11,8 +11,30 @@ export function normalizeSubject(raw: string, callerPlatform: string): string {
   if (discordRole) return `discord-role:${discordRole[1]}`;
   const mention = /^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$/.exec(value);
   if (mention) return `${callerPlatform}:${mention[1]}`;
-  if (/^[a-z][a-z-]*:[^\s:]+$/.test(value)) return value;
+  const qualified = /^([A-Za-z][A-Za-z-]*):(.+)$/.exec(value);
+  if (qualified) return `${qualified[1]!.toLowerCase()}:${qualified[2]}`;
   return `${callerPlatform}:${value.replace(/^@/, '')}`;
+}
+
+/** What a valid id looks like on each platform, so a grant to a subject nobody can ever be is refused. */
+const ID_FORMATS: Record<string, { pattern: RegExp; what: string; hint: string }> = {
+  local: { pattern: /^[a-z_][a-z0-9_.-]{0,63}$/i, what: 'a local user name', hint: 'e.g. local:alice' },
+  slack: { pattern: /^[UW][A-Z0-9]+$/, what: 'a Slack user id', hint: 'mention the user (@name) so Slack sends their id, or write slack:U…' },
+  'slack-group': { pattern: /^S[A-Z0-9]+$/, what: 'a Slack user group id', hint: 'mention the group (@group) or write slack-group:S…' },
+  discord: { pattern: /^\d{1,25}$/, what: 'a Discord user id', hint: 'pick the user in the option, mention them, or write discord:<numeric id>' },
+  'discord-role': { pattern: /^\d{1,25}$/, what: 'a Discord role id', hint: 'mention the role or write discord-role:<numeric id>' },
+};
+
+/** Why a normalized subject cannot be anybody, or undefined when it is well-formed. */
+export function subjectProblem(subject: string): string | undefined {
+  const i = subject.indexOf(':');
+  const prefix = subject.slice(0, i);
+  const id = subject.slice(i + 1);
+  const format = ID_FORMATS[prefix];
+  if (i <= 0 || !format) {
+    return `"${subject}" names no known platform; use ${Object.keys(ID_FORMATS).map((p) => `${p}:`).join(', ')}`;
+  }
+  return format.pattern.test(id) ? undefined : `"${subject}" is not ${format.what}: ${format.hint}`;
 }
 
 export const SUBJECT_PATTERN = /^[a-z][a-z-]*:[^\s:]+$/;

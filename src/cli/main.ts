@@ -102,7 +102,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   const { config } = loaded;
   const osUser = `local:${userInfo().username}`;
   const user = values.as ? normalizeSubject(values.as, 'local') : osUser;
-  const invokingUser = { id: user, displayName: user.slice(user.indexOf(':') + 1) };
+  // Whoever really ran `--as` stays on record in the audit log.
+  const invokingUser = { id: user, displayName: values.as ? `${user} (--as, run by ${osUser})` : user.slice(user.indexOf(':') + 1) };
 
   if (command === 'migrate') {
     const file = join(dataDir, config.storage.file);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { subjectProblem } from '../auth/subjects.js';
 import type { Role } from '../auth/roles.js';
 import type { HandlerReply } from './reply.js';
 import type { CommandContext } from './command-context.js';
@@ -53,7 +54,15 @@ export const opt = {
       .describe(description)
       .meta({ infraType: 'cluster' }),
   user: (description = 'User (name, @mention or platform:id)') =>
-    z.string().min(1).describe(description).meta({ infraType: 'user' }),
+    z
+      .string()
+      .min(1)
+      .superRefine((subject, ctx) => {
+        const problem = subjectProblem(subject);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe(description)
+      .meta({ infraType: 'user' }),
   reason: (description = 'Why (recorded in the audit log)') =>
     z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500).describe(description),
   duration: (description: string) => z.string().describe(description).meta({ infraType: 'duration' }),
