@@ -37,4 +37,3 @@ export function subjectProblem(subject: string): string | undefined {
   return format.pattern.test(id) ? undefined : `"${subject}" is not ${format.what}: ${format.hint}`;
 }
 
-export const SUBJECT_PATTERN = /^[a-z][a-z-]*:[^\s:]+$/;

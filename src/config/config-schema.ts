@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
-import { SUBJECT_PATTERN } from '../auth/subjects.js';
+import { subjectProblem } from '../auth/subjects.js';
 import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema } from './health-config-schema.js';
 
 const duration = z
@@ -27,7 +27,10 @@ const clusterSchema = z
   })
   .strict();
 
-const subject = z.string().regex(SUBJECT_PATTERN, 'expected a platform-qualified id such as local:alice or slack:U123ABC');
+const subject = z.string().superRefine((value, ctx) => {
+  const problem = subjectProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `expected a platform-qualified id such as local:alice or slack:U123ABC; ${problem}` });
+});
 
 export const configSchema = z
   .object({
