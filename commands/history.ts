@@ -44,14 +44,16 @@ export default defineGroup({
                 ];
               })();
         const shown = changesSince.slice(-MAX_CHANGES_SHOWN);
-        const lines = shown.map((e) => `${e.at.slice(0, 19).replace('T', ' ')}Z  ${e.actor}  ${describeEvent(e.event)}`);
         const more = changesSince.length - shown.length;
         return {
           title: `${scope === 'global' ? 'Global' : `Cluster ${scope}`} as of ${stamp}`,
           fields,
           text: changesSince.length
-            ? `${changesSince.length} change${changesSince.length === 1 ? '' : 's'} since then${more ? ` (latest ${shown.length} shown)` : ''}:\n${lines.join('\n')}`
+            ? `${changesSince.length} change${changesSince.length === 1 ? '' : 's'} since then${more ? ` (latest ${shown.length} shown)` : ''}:`
             : 'No changes since then.',
+          ...(shown.length
+            ? { table: { columns: ['time (UTC)', 'by', 'change'], rows: shown.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.actor, describeEvent(e.event)]) } }
+            : {}),
         };
       },
     }),

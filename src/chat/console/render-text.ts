@@ -9,11 +9,12 @@ export function renderText(reply: Reply, opts: { color?: boolean } = {}): string
   // Titles that start with their own icon (🔴 Cluster api disabled) need no severity icon in front.
   const icon = /^\p{Extended_Pictographic}/u.test(reply.title) ? '' : `${ICON[reply.severity]} `;
   const out: string[] = [`${icon}${bold(reply.title)}`];
-  if (reply.text) out.push(reply.text);
   if (reply.fields?.length) {
     const width = Math.max(...reply.fields.map((f) => f.name.length));
     for (const f of reply.fields) out.push(`  ${f.name.padEnd(width)}  ${f.value}`);
   }
+  // Text after the fields: it introduces the table below (history: "3 changes since then:").
+  if (reply.text) out.push(reply.text);
   if (reply.table) out.push(renderTable(reply.table.columns, reply.table.rows));
   if (reply.hint) out.push(dim(reply.outcome === 'confirm' ? `To confirm, run: ${reply.hint}` : reply.hint));
   for (const a of reply.attachments ?? []) out.push(dim(`[attachment ${a.filename}]`));
@@ -23,6 +24,7 @@ export function renderText(reply: Reply, opts: { color?: boolean } = {}): string
 
 /** Terminal cell width: emoji take two cells, variation selectors none. */
 const len = (s: string) => {
+  if (/^[\x20-\x7e]*$/.test(s)) return s.length; // the common case, without a per-character look
   let n = 0;
   for (const ch of s) n += /\p{Extended_Pictographic}/u.test(ch) ? 2 : /[\u{FE00}-\u{FE0F}\u{200D}]/u.test(ch) ? 0 : 1;
   return n;
