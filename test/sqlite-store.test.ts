@@ -48,6 +48,25 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('runs a command\'s other writes in its transaction: once, never for a duplicate, all or nothing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'infrabot-store-'));
+    const file = join(dir, 'x.db');
+    const side = new Database(file);
+    const store = await createSqliteStore({ db: side });
+    side.exec('CREATE TABLE notes (text TEXT NOT NULL)');
+    const note = (text: string) => () => void side.prepare('INSERT INTO notes (text) VALUES (?)').run(text);
+    const notes = () => side.prepare('SELECT text FROM notes').pluck().all();
+
+    await store.commit({ expectedSeq: 0, events: [], audit: audit(1), invocationKey: 'k1', reply, effects: [note('first')] });
+    await store.commit({ expectedSeq: 0, events: [], audit: audit(2), invocationKey: 'k1', reply, effects: [note('redelivered')] });
+    const broken = store.commit({ expectedSeq: 0, events: [], audit: audit(3), invocationKey: 'k3', reply, effects: [note('half'), () => { throw new Error('boom'); }] });
+    await expect(broken).rejects.toThrow('boom');
+    expect(notes()).toEqual(['first']);
+    expect(await store.verifyAudit()).toEqual({ ok: true, count: 1 });
+    expect(await store.findInvocationReply('k3')).toBeUndefined();
+    await store.close();
+  });
+
   it('reports a missing chain head as tampering', async () => {
     dir = mkdtempSync(join(tmpdir(), 'infrabot-store-'));
     const file = join(dir, 'x.db');

@@ -20,6 +20,12 @@ export interface CommandContext {
   now(): Date;
   /** A button that runs `command` as whoever clicks it (authorized again on click). */
   button(label: string, command: string, opts?: { style?: ReplyButton['style']; confirmed?: boolean }): Promise<ReplyButton>;
+  /**
+   * Registers a write that must commit atomically with this command's audit record (and control events):
+   * the store runs it inside the same transaction, only if the handler succeeds, and never for a duplicate
+   * delivery. Throwing from it aborts the whole command. For SQLite-backed services the effect is synchronous.
+   */
+  transactional(effect: () => void): void;
   /** Optional services wired by the app (e.g. the health monitor); absent when the process runs without them. */
   services?: CommandServices;
 }

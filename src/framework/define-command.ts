@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { subjectProblem } from '../auth/subjects.js';
 import type { Role } from '../auth/roles.js';
 import type { HandlerReply } from './reply.js';
-import type { CommandContext } from './command-context.js';
+import type { CommandContext, CommandServices } from './command-context.js';
 
 /**
  * A subcommand is data: name, summary, options as a zod object, the role it needs and a handler.
@@ -16,8 +16,11 @@ export interface SubcommandDef<S extends z.ZodObject = z.ZodObject> {
   positionals?: readonly (keyof z.infer<S> & string)[];
   /** The role needed; 'anyone' for commands that must work before a user has a role (help, whoami). */
   role: Role | 'anyone';
-  /** Which cluster the role is checked on; omitted means the role is needed globally. */
-  clusterOf?: (args: z.infer<S>) => string | undefined;
+  /**
+   * Which cluster the role is checked on; omitted (or undefined) means the role is needed globally. May look
+   * the cluster up (an alert or incident id → its cluster) through the app's services.
+   */
+  clusterOf?: (args: z.infer<S>, lookup: { services?: CommandServices }) => string | undefined | Promise<string | undefined>;
   /** Dangerous actions ask for confirmation before running. */
   dangerous?: (args: z.infer<S>) => string | undefined;
   /** Changes control state: the reply is posted in channel and handed the team. */

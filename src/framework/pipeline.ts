@@ -115,8 +115,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
         let cluster: string | undefined;
         try {
-          cluster = parsed.sub.clusterOf?.(parsed.args);
-        } catch {
+          cluster = await parsed.sub.clusterOf?.(parsed.args, deps.services ? { services: deps.services } : {});
+        } catch (err) {
+          // Unknown ids and the like: the command then needs the role globally, and the handler will say what is wrong.
+          if (!(err instanceof UserError)) rlog.warn({ err }, 'cluster lookup failed; checking the role globally');
           cluster = undefined;
         }
         const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
@@ -141,6 +143,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
 
         const change = engine.change(state, inv.user.id);
+        const effects: (() => void)[] = [];
         const ctx: CommandContext = {
           invocation: inv,
           engine,
@@ -152,6 +155,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           now: () => engine.clock.now(),
           button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
           ...(deps.services ? { services: deps.services } : {}),
+          transactional: (effect) => {
+            effects.push(effect);
+          },
         };
         let reply: Reply;
         let outcome: Outcome = 'ok';
@@ -177,14 +183,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           }
         }
         const events = outcome === 'ok' ? change.events : [];
-        const result = await store.commit({
-          expectedSeq: state.seq,
-          events,
-          state: change.state,
-          audit: draft(outcome, parsed, error, cluster),
-          invocationKey: key,
-          reply,
-        });
+        let result;
+        try {
+          result = await store.commit({
+            expectedSeq: state.seq,
+            events,
+            state: change.state,
+            audit: draft(outcome, parsed, error, cluster),
+            invocationKey: key,
+            reply,
+            ...(outcome === 'ok' && effects.length ? { effects } : {}),
+          });
+        } catch (err) {
+          // The transaction failed as a whole (a broken effect, a full disk): nothing of it was kept. Say so,
+          // and record the failure on its own if the store still takes writes.
+          rlog.error({ err, command: parsed.name }, 'commit failed; nothing was changed');
+          return answer(internalError(traceId), draft('failed', parsed, err instanceof Error ? err.message : String(err), cluster));
+        }
         if (result.ok) {
           if (events.length > 0) rlog.info({ command: parsed.name, events: events.map((e) => e.event.type) }, 'control state changed');
           return reply;

@@ -115,6 +115,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     if (input.events.length > 0 && (stored?.seq ?? 0) !== input.expectedSeq) {
       throw new ConflictSignal(); // rolls back this commit's savepoint, including the invocation row
     }
+    for (const effect of input.effects ?? []) effect();
     const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
     const row = toAuditRow((head?.last_id ?? 0) + 1, input.audit, head?.last_hash ?? GENESIS_HASH);
     q.insertAudit.run(row);

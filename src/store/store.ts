@@ -23,6 +23,12 @@ export interface CommitInput {
    */
   invocationKey?: string;
   reply?: Reply;
+  /**
+   * Writes of other stores (incidents, silences, alert acks) that belong to this command: run inside the
+   * same transaction after the duplicate and conflict checks, so they happen exactly once and never
+   * without their audit record.
+   */
+  effects?: ReadonlyArray<() => void>;
 }
 
 export type CommitResult =

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatRateLimitedError } from '../../src/chat/chat-sink.js';
 import type { Reply } from '../../src/framework/reply.js';
-import { BOT_TOKEN, CHANNEL_ID, type FakeMessage } from './fake-discord.js';
+import { APP_ID, BOT_TOKEN, CHANNEL_ID, type FakeMessage } from './fake-discord.js';
 import { autocomplete, buttonClick, slashCommand } from './interactions.js';
 import { NOBODY, ONCALL_ROLE, OPERATOR, startGatewayWorld, type GatewayWorld } from './setup.js';
 
@@ -99,7 +99,7 @@ describe('Discord over the gateway (discord.js Client against a fake Discord)', 
     expect((cb.body.data!.embeds as FakeMessage['embeds'])![0]!.title).toBe('3 clusters');
   });
 
-  it('confirms a dangerous action with a button; the click updates the message in place', async () => {
+  it('confirms a dangerous action with a button; the result is posted in the channel, the private prompt resolved', async () => {
     world = await startGatewayWorld();
     const { fake, app } = world;
     const i = slashCommand('cluster', 'disable', [clusterOpt('api'), reasonOpt('bad deploy, rolling back')], { userId: OPERATOR });
@@ -114,13 +114,71 @@ describe('Discord over the gateway (discord.js Client against a fake Discord)', 
     const click = buttonClick(buttons[0]!.custom_id, { id: confirmMsg.id, flags: EPHEMERAL }, { userId: OPERATOR });
     fake.dispatchInteraction(click);
     const update = await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === click.id));
+    // The ephemeral prompt cannot become public: it is resolved with a note, its buttons gone…
     expect(update.body.type).toBe(7);
-    const updated = fake.messages.get(confirmMsg.id)!;
-    expect(updated.embeds![0]!.title).toBe('🔴 Cluster api disabled');
-    expect(updated.components).toEqual([]); // the Confirm button is gone
+    const prompt = fake.messages.get(confirmMsg.id)!;
+    expect(prompt).toMatchObject({ content: '✅ Confirmed — posted in the channel.', embeds: [], components: [], flags: EPHEMERAL });
+    // …and the team sees the change in a public follow-up.
+    const result = await fake.waitFor(() => fake.messagesFor(click.token)[0]);
+    expect(result.flags).toBe(0);
+    expect(result.embeds![0]!.title).toBe('🔴 Cluster api disabled');
+    expect(result.content).toBe(`Confirmed by <@${OPERATOR}>`);
+    const followUp = fake.requests.find((r) => r.method === 'POST' && r.path === `/webhooks/${APP_ID}/${click.token}`)!;
+    expect(followUp.body).toMatchObject({ allowed_mentions: { parse: [] } });
+    expect((followUp.body as { flags?: number }).flags ?? 0).toBe(0);
     expect((await app.engine.state()).clusters.api!.enabled).toBe(false);
     const audit = await app.store.searchAudit({ limit: 5 });
     expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(['confirm', 'ok']));
+  });
+
+  it('posts a slow confirmed result in the channel too (deferred update, then a public follow-up)', async () => {
+    world = await startGatewayWorld({ deferAfterMs: 0 });
+    const { fake, app } = world;
+    const i = slashCommand('cluster', 'disable', [clusterOpt('web'), reasonOpt('load test')], { userId: OPERATOR });
+    fake.dispatchInteraction(i);
+    const prompt = await fake.waitFor(() => fake.messagesFor(i.token).find((m) => m.components?.length));
+    expect(prompt.flags).toBe(EPHEMERAL);
+    const click = buttonClick(prompt.components![0]!.components[0]!.custom_id, { id: prompt.id, flags: EPHEMERAL }, { userId: OPERATOR });
+    fake.dispatchInteraction(click);
+    const result = await fake.waitFor(() => fake.messagesFor(click.token)[0]);
+    expect(fake.callbacks.find((c) => c.interactionId === click.id)!.body.type).toBe(6);
+    expect(result).toMatchObject({ flags: 0, content: `Confirmed by <@${OPERATOR}>` });
+    expect(result.embeds![0]!.title).toBe('🔴 Cluster web disabled');
+    await fake.waitFor(() => fake.messages.get(prompt.id)!.content === '✅ Confirmed — posted in the channel.');
+    expect(fake.messages.get(prompt.id)).toMatchObject({ embeds: [], components: [], flags: EPHEMERAL });
+    expect((await app.engine.state()).clusters.web!.enabled).toBe(false);
+  });
+
+  it('replaces the prompt with the pipeline\'s "Cancelled" reply when Cancel is clicked, and runs nothing', async () => {
+    world = await startGatewayWorld();
+    const { fake, app } = world;
+    const i = slashCommand('cluster', 'disable', [clusterOpt('api'), reasonOpt('bad deploy')], { userId: OPERATOR });
+    fake.dispatchInteraction(i);
+    await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === i.id));
+    const prompt = fake.messagesFor(i.token)[0]!;
+    const [confirm, cancel] = prompt.components![0]!.components;
+
+    const click = buttonClick(cancel!.custom_id, { id: prompt.id, flags: EPHEMERAL }, { userId: OPERATOR });
+    fake.dispatchInteraction(click);
+    const cb = await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === click.id));
+    expect(cb.body.type).toBe(7);
+    const updated = fake.messages.get(prompt.id)!;
+    expect(updated.flags).toBe(EPHEMERAL);
+    expect(updated.embeds![0]!.title).toBe('Cancelled');
+    expect(updated.embeds![0]!.description).toContain('Nothing was changed: `cluster disable api --reason "bad deploy"` was not run.');
+    expect(updated.components).toEqual([]);
+    expect(fake.messagesFor(click.token)).toEqual([]); // nothing posted in the channel
+
+    // The confirmation is answered: a late Confirm (say, from a second tab) is refused and runs nothing.
+    const late = buttonClick(confirm!.custom_id, { id: prompt.id, flags: EPHEMERAL }, { userId: OPERATOR });
+    fake.dispatchInteraction(late);
+    await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === late.id));
+    expect(fake.messages.get(prompt.id)!.embeds![0]!.title).toBe('Already answered');
+    expect((await app.engine.state()).clusters.api!.enabled).toBe(true);
+    const audit = await app.store.searchAudit({ limit: 5 });
+    expect(audit.map((a) => [a.rawText, a.outcome])).toEqual(
+      expect.arrayContaining([['cancel: cluster disable api --reason "bad deploy"', 'ok']]),
+    );
   });
 
   it('re-authorises a button click as the clicker, not the author', async () => {
@@ -147,6 +205,39 @@ describe('Discord over the gateway (discord.js Client against a fake Discord)', 
     fake.dispatchInteraction(i);
     const cb = await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === i.id));
     expect(cb.body).toEqual({ type: 8, data: { choices: [{ name: 'web', value: 'web' }] } });
+  });
+
+  it('suggests no cluster names to a member with no role, and all of them once they hold one anywhere', async () => {
+    world = await startGatewayWorld();
+    const { fake, app } = world;
+    const ask = async (who: { userId: string; roles?: string[] }) => {
+      const i = autocomplete('cluster', 'disable', [{ name: 'cluster', type: 3, value: '', focused: true }], who);
+      fake.dispatchInteraction(i);
+      return (await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === i.id))).body;
+    };
+    const names = (body: { data?: Record<string, unknown> }) => (body.data!.choices as { value: string }[]).map((c) => c.value);
+
+    expect(await ask({ userId: NOBODY })).toEqual({ type: 8, data: { choices: [] } });
+    expect(names(await ask({ userId: NOBODY, roles: [ONCALL_ROLE] }))).toEqual([]);
+
+    await app.run(`role grant discord-role:${ONCALL_ROLE} viewer --cluster db`);
+    expect(names(await ask({ userId: NOBODY, roles: [ONCALL_ROLE] }))).toEqual(['api', 'db', 'web']);
+    expect(names(await ask({ userId: NOBODY }))).toEqual([]);
+    expect(names(await ask({ userId: OPERATOR }))).toEqual(['api', 'db', 'web']);
+  });
+
+  it('offers "global" for the history scope', async () => {
+    world = await startGatewayWorld();
+    const { fake } = world;
+    const ask = async (value: string, userId = OPERATOR) => {
+      const i = autocomplete('history', undefined, [{ name: 'scope', type: 3, value, focused: true }], { userId });
+      fake.dispatchInteraction(i);
+      const cb = await fake.waitFor(() => fake.callbacks.find((c) => c.interactionId === i.id));
+      return (cb.body.data!.choices as { value: string }[]).map((c) => c.value);
+    };
+    expect(await ask('')).toEqual(['api', 'db', 'global', 'web']);
+    expect(await ask('gl')).toEqual(['global']);
+    expect(await ask('', NOBODY)).toEqual([]);
   });
 });
 

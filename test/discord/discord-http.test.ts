@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startDiscordAdapter, type DiscordAdapter } from '../../src/chat/discord/discord-adapter.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeDiscord, type FakeDiscord, type FakeMessage } from './fake-discord.js';
-import { slashCommand } from './interactions.js';
+import { buttonClick, slashCommand } from './interactions.js';
 import { OPERATOR } from './setup.js';
 import { makeSigningKey, signedHeaders } from './signing.js';
 
@@ -67,6 +67,31 @@ describe('Discord HTTP interactions endpoint', () => {
     expect(await res.json()).toEqual({ type: 5 });
     const edit = await fake!.waitFor(() => fake!.requests.find((r) => r.method === 'PATCH' && r.path.endsWith(`${interaction.token}/messages/@original`)));
     expect((edit.body as { embeds: { title: string }[] }).embeds[0]!.title).toMatch(/db/);
+  });
+
+  it('posts a confirmed result in the channel and resolves the private prompt inline', async () => {
+    const url = await start();
+    const command = slashCommand('cluster', 'disable', [{ name: 'cluster', type: 3, value: 'api' }, { name: 'reason', type: 3, value: 'bad deploy' }], { userId: OPERATOR });
+    const commandBody = JSON.stringify(command);
+    const prompt = (await (await post(url, commandBody, signedHeaders(key.privateKey, commandBody))).json()) as {
+      data: { flags: number; components: { components: { custom_id: string }[] }[] };
+    };
+    expect(prompt.data.flags).toBe(64);
+    const confirmId = prompt.data.components[0]!.components[0]!.custom_id;
+
+    const click = buttonClick(confirmId, { id: '1300000000000000001', flags: 64 }, { userId: OPERATOR });
+    fake!.rememberInteraction(click);
+    const clickBody = JSON.stringify(click);
+    const res = await post(url, clickBody, signedHeaders(key.privateKey, clickBody));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      type: 7,
+      data: { content: '✅ Confirmed — posted in the channel.', embeds: [], components: [], allowed_mentions: { parse: [] } },
+    });
+    const result = await fake!.waitFor(() => fake!.messagesFor(click.token)[0]);
+    expect(result.flags).toBe(0);
+    expect(result.embeds![0]!.title).toBe('🔴 Cluster api disabled');
+    expect((await app!.engine.state()).clusters.api!.enabled).toBe(false);
   });
 
   it('refuses a forged signature with 401', async () => {

@@ -106,9 +106,32 @@ describe('renderSlackReply (golden files in test/slack/__golden__)', () => {
     expect(JSON.stringify(message!.blocks[0])).toContain('end*');
   });
 
-  it('escapes &, < and > but keeps mentions and links', () => {
+  it('escapes &, < and > everywhere, mentions and links included: reply text may echo user input', () => {
     expect(escapeMrkdwn('a < b && c > d, ask <@U123> or <!subteam^S1|@oncall>, see <https://x.example/a?b=1|docs>')).toBe(
-      'a &lt; b &amp;&amp; c &gt; d, ask <@U123> or <!subteam^S1|@oncall>, see <https://x.example/a?b=1|docs>',
+      'a &lt; b &amp;&amp; c &gt; d, ask &lt;@U123&gt; or &lt;!subteam^S1|@oncall&gt;, see &lt;https://x.example/a?b=1|docs&gt;',
     );
+  });
+
+  it('leaves no live entity from any part of a reply (title, text, fields, table, hint, fallback text)', () => {
+    const evil = '<!channel> see <https://evil.example|the runbook> <@U1> <#C1> <!subteam^S1>';
+    const pages = renderSlackReply({
+      ...base,
+      title: `x ${evil} ${'long '.repeat(40)}`,
+      text: evil,
+      fields: [{ name: evil, value: evil }],
+      table: { columns: ['c'], rows: [[evil]] },
+      hint: evil,
+      outcome: 'confirm',
+      buttons: [{ label: 'Confirm', actionId: 'a1' }],
+    });
+    const all = JSON.stringify(pages);
+    expect(all).toContain('&lt;!channel&gt;');
+    // The only entity left is the adapter's own date token in the context.
+    expect((all.match(/<[^<>]*>/g) ?? []).filter((e) => !e.startsWith('<!date^'))).toEqual([]);
+    for (const b of pages.flatMap((p) => p.blocks)) {
+      for (const t of [...(b.type === 'section' ? [b.text, ...(b.fields ?? [])] : []), ...(b.type === 'context' ? b.elements : [])]) {
+        if (t && t.type === 'mrkdwn') expect(t.verbatim).toBe(true);
+      }
+    }
   });
 });

@@ -56,14 +56,20 @@ export interface SlackHarness {
   logs: ReturnType<typeof logSink>;
   /** http://127.0.0.1:P/slack/events */
   eventsUrl: string;
+  /** The data dir holding the SQLite file. */
+  dir: string;
   /** Runs a command as a local admin (to set up roles and state). */
   admin(text: string): ReturnType<Pipeline['handle']>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { mode?: 'http' | 'socket'; fake?: FakeSlack } = {}): Promise<SlackHarness> {
+/**
+ * `dir`: an existing data dir to share with another harness (a second replica over the same SQLite file);
+ * the harness that created the dir removes it.
+ */
+export async function startHarness(opts: { mode?: 'http' | 'socket'; fake?: FakeSlack; dir?: string } = {}): Promise<SlackHarness> {
   const fake = opts.fake ?? (await FakeSlack.start());
-  const dir = mkdtempSync(join(tmpdir(), 'infrabot-slack-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'infrabot-slack-'));
   const logs = logSink();
   const log = createLogger({ level: 'debug', destination: logs.stream });
   const config = parseConfig(TEST_CONFIG, 'test.yaml', {});
@@ -83,13 +89,14 @@ export async function startHarness(opts: { mode?: 'http' | 'socket'; fake?: Fake
     store,
     logs,
     eventsUrl: `http://127.0.0.1:${adapter.port ?? 0}/slack/events`,
+    dir,
     admin: (text) =>
       pipeline.handle({ id: `setup-${++n}-${Date.now()}`, platform: 'console', user: { id: 'local:root-admin', displayName: 'root-admin' }, text }),
     close: async () => {
       await adapter.stop().catch(() => undefined);
       await store.close();
       if (!opts.fake) await fake.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -97,6 +97,29 @@ describe('Slack slash command over HTTP (real Bolt receiver, fake Slack)', () =>
     expect(await controlEvents()).toHaveLength(1);
   });
 
+  it('executes a delivery retried to a second replica once, answering it with the first reply', async () => {
+    // The retry lands on another process (a second Bolt app over the same SQLite data dir), whose in-memory
+    // RecentDeliveries has never seen it: only the stored idempotency key can stop it running twice.
+    const replica = await startHarness({ fake: h.fake, dir: h.dir });
+    try {
+      await h.admin('role grant slack:UANA operator');
+      const { body } = slash('ratelimit set api --per-minute 260', { trigger_id: '777.888.otherreplica' });
+      const first = await postSigned(h.eventsUrl, body, { secret: SIGNING_SECRET });
+      const retry = await postSigned(replica.eventsUrl, body, { secret: SIGNING_SECRET, retryNum: 1 });
+
+      expect(first.status).toBe(200);
+      expect(retry.status).toBe(200);
+      expect(headerOf(first.json())).toContain('Rate limits of api changed');
+      expect(retry.json()).toEqual(first.json()); // the same reply, trace id and all
+      const audit = (await h.store.searchAudit({ limit: 100 })).filter((a) => a.invocationId === '777.888.otherreplica');
+      expect(audit).toHaveLength(1);
+      expect(await controlEvents()).toHaveLength(1);
+      expect((await h.admin('ratelimit show api')).table?.rows[0]?.[1]).toBe('260');
+    } finally {
+      await replica.close();
+    }
+  });
+
   it('confirms a dangerous cluster disable with a button, re-authorizing the clicker, and updates the message', async () => {
     await h.admin('role grant slack:UANA operator --cluster api');
     const { body } = slash('cluster disable api --reason "bad deploy"');
@@ -133,6 +156,59 @@ describe('Slack slash command over HTTP (real Bolt receiver, fake Slack)', () =>
       ['slack:UANA', 'ok'],
       ['slack:UEVE', 'denied'],
     ]);
+  });
+
+  it('replaces the prompt with the pipeline\'s "Cancelled" reply when Cancel is clicked', async () => {
+    await h.admin('role grant slack:UANA operator');
+    const prompt = (await postSigned(h.eventsUrl, slash('cluster disable api --reason "bad deploy"').body, { secret: SIGNING_SECRET })).json();
+    const buttons = blocksOf(prompt).find((b) => b.type === 'actions')?.elements ?? [];
+    const [confirm, cancel] = buttons.map((b) => ({ value: String(b.value), label: (b.text as { text: string }).text }));
+    expect(cancel!.label).toBe('Cancel');
+
+    // The click as Slack sends it; what it does and says is the pipeline's answer, not the button's label.
+    const url = 'click-cancel';
+    await postSigned(h.eventsUrl, buttonClickBody({ ...cancel!, response_url: h.fake.responseUrl(url), ephemeral: true }), { secret: SIGNING_SECRET });
+    await h.fake.waitFor('the cancel reply', () => h.fake.responsesTo(url).length > 0);
+    const responses = h.fake.responsesTo(url);
+    expect(responses).toHaveLength(1);
+    expect(responses[0]).toMatchObject({ response_type: 'ephemeral', replace_original: true });
+    expect(headerOf(responses[0]!)).toContain('Cancelled');
+    expect(allText(responses[0]!)).toContain('Nothing was changed: `cluster disable api --reason \\"bad deploy\\"` was not run.');
+    expect(blocksOf(responses[0]!).some((b) => b.type === 'actions')).toBe(false);
+
+    // The confirmation is answered: a late Confirm is refused privately and runs nothing.
+    const late = 'click-late';
+    await postSigned(h.eventsUrl, buttonClickBody({ ...confirm!, response_url: h.fake.responseUrl(late), ephemeral: true }), { secret: SIGNING_SECRET });
+    await h.fake.waitFor('the refusal', () => h.fake.responsesTo(late).length > 0);
+    expect(h.fake.responsesTo(late)[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(headerOf(h.fake.responsesTo(late)[0]!)).toContain('Already answered');
+    expect(await controlEvents()).toHaveLength(0);
+  });
+
+  // What Slack sends for `--reason "@channel see <https://evil.example|the runbook>"` (should_escape: @channel
+  // becomes an entity, typed angle brackets arrive HTML-escaped), and the fully escaped form.
+  it.each([
+    ['as Slack escapes it', 'cluster disable api --reason "<!channel> see &lt;https://evil.example|the runbook&gt;"'],
+    ['fully HTML-escaped', 'cluster disable api --reason "&lt;!channel&gt; see &lt;https://evil.example|the runbook&gt;"'],
+  ])('never turns user text into a live @channel or link (%s)', async (_, text) => {
+    await h.admin('role grant slack:UANA operator');
+    const live = /<!channel>|<https?:\/\//;
+    const prompt = (await postSigned(h.eventsUrl, slash(text).body, { secret: SIGNING_SECRET })).json();
+    expect(prompt.response_type).toBe('ephemeral');
+    expect(allText(prompt)).toContain('&lt;!channel&gt; see &lt;https://evil.example|the runbook&gt;'); // shown, as text
+    expect(allText(prompt)).not.toMatch(live);
+
+    const confirm = (blocksOf(prompt).find((b) => b.type === 'actions')?.elements ?? [])[0]!;
+    const url = 'click-inject';
+    await postSigned(h.eventsUrl, buttonClickBody({ value: String(confirm.value), label: 'Confirm', response_url: h.fake.responseUrl(url), ephemeral: true }), { secret: SIGNING_SECRET });
+    await h.fake.waitFor('the result', () => h.fake.responsesTo(url).length >= 2);
+    const result = h.fake.responsesTo(url)[1]!;
+    expect(result).toMatchObject({ response_type: 'in_channel' });
+    expect(allText(result)).toContain('Reason: &lt;!channel&gt; see &lt;https://evil.example|the runbook&gt;');
+    expect(allText(result)).not.toMatch(live);
+    expect(allText(result)).toContain('Confirmed by <@UANA>'); // the one mention, made by the adapter on purpose
+    const [event] = await controlEvents();
+    expect(JSON.stringify(event!.event)).toContain('<!channel> see <https://evil.example|the runbook>'); // stored as typed
   });
 
   it('answers an @infrabot mention inside an incident thread', async () => {
@@ -176,8 +252,8 @@ describe('Slack slash command over HTTP (real Bolt receiver, fake Slack)', () =>
     await h.admin('role grant slack-group:S0ONCALL viewer');
     const res = await postSigned(h.eventsUrl, slash('status', { user_id: 'UBOB', user_name: 'bob' }).body, { secret: SIGNING_SECRET });
     const ack = res.json();
-    expect(headerOf(ack)).not.toContain('Not allowed');
-    expect(allText(ack)).toContain('api');
+    expect(headerOf(ack)).toBe(':information_source: infrabot status');
+    expect(allText(ack)).toMatch(/api[\s\S]*db[\s\S]*web/);
     expect(h.fake.callsTo('usergroups.list')[0]?.params).toMatchObject({ include_users: true });
   });
 
@@ -185,7 +261,8 @@ describe('Slack slash command over HTTP (real Bolt receiver, fake Slack)', () =>
     h.fake.failNext('usergroups.list', { status: 500 }, 10);
     await h.admin('role grant slack:UANA viewer');
     const ack = (await postSigned(h.eventsUrl, slash('status').body, { secret: SIGNING_SECRET })).json();
-    expect(headerOf(ack)).not.toContain('Not allowed');
+    expect(headerOf(ack)).toBe(':information_source: infrabot status');
+    expect(allText(ack)).toMatch(/api[\s\S]*db[\s\S]*web/);
   });
 
   it('never logs the tokens or the signing secret', async () => {

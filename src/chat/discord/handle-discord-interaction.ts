@@ -12,13 +12,15 @@ import {
 } from '@discordjs/core/http-only';
 import type { RawFile } from '@discordjs/rest';
 import type { Logger } from 'pino';
+import { effectiveRole } from '../../auth/authorize.js';
+import { roleRank } from '../../auth/roles.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseCommand } from '../../framework/parse-command.js';
 import type { Pipeline } from '../../framework/pipeline.js';
 import type { Reply } from '../../framework/reply.js';
 import { ROOT_COMMAND } from './build-discord-commands.js';
-import { interactionToInvocation } from './interaction-to-invocation.js';
-import { focusedOption, interactionToText } from './interaction-to-text.js';
+import { interactionToInvocation, interactionUser } from './interaction-to-invocation.js';
+import { focusedOption, interactionToText, resolveCommandPath } from './interaction-to-text.js';
 import { BUTTON_PREFIX, isEphemeralReply, renderDiscordReply, replyFlags, type DiscordMessage } from './render-discord-reply.js';
 import { safeError } from './safe-error.js';
 
@@ -57,6 +59,17 @@ const notice = (content: string): APIInteractionResponse => ({
   type: InteractionResponseType.ChannelMessageWithSource,
   data: { content, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } },
 });
+
+/** What a private confirmation prompt turns into once its result is posted in the channel: no buttons left. */
+const PUBLISHED_NOTE: DiscordMessage = { content: '✅ Confirmed — posted in the channel.', embeds: [], components: [], files: [], allowed_mentions: { parse: [] } };
+
+/** Says who confirmed above a result posted in the channel; the mention is built here and pings nobody. */
+function attributed(messages: DiscordMessage[], i: APIInteraction): DiscordMessage[] {
+  const user = interactionUser(i);
+  if (!user) return messages;
+  const [first, ...rest] = messages;
+  return [{ ...first!, content: `Confirmed by <@${user.id}>` }, ...rest];
+}
 
 /** The reply, or undefined if it is not ready within `ms`. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
@@ -146,44 +159,84 @@ export function createInteractionHandler(deps: InteractionHandlerDeps): Interact
     await deliverDeferred(i, await work, deferredEphemeral);
   }
 
+  /**
+   * A click's reply. Whatever the pipeline answers is rendered as is (a result, "Cancelled", a refusal);
+   * button labels mean nothing here. Where it goes depends on the reply's visibility and the clicked message:
+   * - a private reply on a shared message is a new ephemeral message (it must not replace what the channel sees);
+   * - a channel reply on a private prompt (a confirmed action) cannot become public in place: the prompt is
+   *   resolved with a short note and the reply is posted in the channel as a public follow-up;
+   * - otherwise the clicked message is updated in place.
+   */
   async function onComponent(i: APIMessageComponentInteraction, r: InteractionResponder) {
     const customId = i.data.custom_id;
     if (!customId.startsWith(BUTTON_PREFIX)) return r.respond({ type: InteractionResponseType.DeferredMessageUpdate });
     const { text: _text, ...invocation } = interactionToInvocation(i, '');
     // The clicker runs the stored action; the pipeline re-authorises and audits it.
     const work = pipeline.handleAction(customId.slice(BUTTON_PREFIX.length), invocation);
-    const onPublicMessage = ((i.message.flags ?? 0) & MessageFlags.Ephemeral) === 0;
+    const onPrivateMessage = ((i.message.flags ?? 0) & MessageFlags.Ephemeral) !== 0;
+    const route = (reply: Reply) =>
+      isEphemeralReply(reply) ? (onPrivateMessage ? 'update' : 'private') : onPrivateMessage ? 'publish' : 'update';
     const early = await within(work, deferAfterMs);
     if (early) {
       const messages = renderDiscordReply(early);
       const flags = replyFlags(early);
-      if (isEphemeralReply(early) && onPublicMessage) {
-        // A denial for one clicker must not replace the message the whole channel sees.
-        await r.respond({ type: InteractionResponseType.ChannelMessageWithSource, data: body(messages[0]!, flags) }, messages[0]!.files);
-      } else {
-        await r.respond({ type: InteractionResponseType.UpdateMessage, data: body(messages[0]!) }, messages[0]!.files);
+      switch (route(early)) {
+        case 'private':
+          await r.respond({ type: InteractionResponseType.ChannelMessageWithSource, data: body(messages[0]!, flags) }, messages[0]!.files);
+          return followUps(i, messages.slice(1), flags);
+        case 'publish':
+          await r.respond({ type: InteractionResponseType.UpdateMessage, data: body(PUBLISHED_NOTE) });
+          return followUps(i, attributed(messages, i), 0);
+        case 'update':
+          await r.respond({ type: InteractionResponseType.UpdateMessage, data: body(messages[0]!) }, messages[0]!.files);
+          return followUps(i, messages.slice(1), flags);
       }
-      return followUps(i, messages.slice(1), flags);
     }
     await r.respond({ type: InteractionResponseType.DeferredMessageUpdate });
     const reply = await work;
     const messages = renderDiscordReply(reply);
     const flags = replyFlags(reply);
-    if (isEphemeralReply(reply) && onPublicMessage) return followUps(i, messages, flags);
-    await editOriginal(i, messages[0]!);
-    await followUps(i, messages.slice(1), flags);
+    switch (route(reply)) {
+      case 'private':
+        return followUps(i, messages, flags);
+      case 'publish':
+        await editOriginal(i, PUBLISHED_NOTE);
+        return followUps(i, attributed(messages, i), 0);
+      case 'update':
+        await editOriginal(i, messages[0]!);
+        return followUps(i, messages.slice(1), flags);
+    }
   }
 
+  /** Whether the user holds any role (viewer or more), globally or on some cluster: who may see cluster names. */
+  function holdsAnyRole(i: APIInteraction, state: Awaited<ReturnType<Engine['state']>>): boolean {
+    const { user } = interactionToInvocation(i, '');
+    const principal = { id: user.id, groups: user.groups ?? [] };
+    const sources = { grants: state.grants, bootstrapAdmins: engine.bootstrapAdmins() };
+    const scopes = new Set<string | undefined>([undefined, ...Object.keys(state.clusters), ...state.grants.map((g) => g.cluster)]);
+    return [...scopes].some((cluster) => {
+      const role = effectiveRole(principal, sources, cluster);
+      return role !== undefined && roleRank(role) >= roleRank('viewer');
+    });
+  }
+
+  /** Cluster names (and `global` where a scope takes it), only for users who could look at them anyway. */
   async function onAutocomplete(i: APIInteraction & { type: InteractionType.ApplicationCommandAutocomplete }, r: InteractionResponder) {
-    const focused = focusedOption(registry, i.data as APIChatInputApplicationCommandInteractionData);
+    const data = i.data as APIChatInputApplicationCommandInteractionData;
+    const focused = focusedOption(registry, data);
     let names: string[] = [];
     if (focused?.descriptor?.infraType === 'cluster') {
-      const typed = focused.value.toLowerCase();
       const state = await engine.state();
-      names = Object.keys(state.clusters)
-        .sort()
-        .filter((n) => n.includes(typed))
-        .slice(0, AUTOCOMPLETE_LIMIT);
+      if (holdsAnyRole(i, state)) {
+        const typed = focused.value.toLowerCase();
+        const candidates = Object.keys(state.clusters);
+        // `history <scope>` also takes "global" (the kill-switch).
+        if (resolveCommandPath(registry, data)?.group.name === 'history' && focused.descriptor.name === 'scope') candidates.push('global');
+        names = candidates
+          .sort()
+          .filter((n) => n.includes(typed))
+          .slice(0, AUTOCOMPLETE_LIMIT);
+      }
     }
     await r.respond({
       type: InteractionResponseType.ApplicationCommandAutocompleteResult,

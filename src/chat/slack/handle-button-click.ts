@@ -37,25 +37,24 @@ export function createButtonClickHandler(deps: SlackHandlerDeps) {
         }
         return;
       }
-      const label = action.text.text;
-      const cancelled = /^cancel$/i.test(label);
-      const { messages } = cancelled ? { messages: [cancelledMessage(body.user.id)] } : prepareSlackReply(reply);
-      const stamped = messages.map((m, i) => (i === 0 ? withClickNote(m, label, body.user.id) : m));
+      // Render whatever the pipeline answered (a result, or "Cancelled"); button labels mean nothing here.
       const ephemeral = body.container['is_ephemeral'] === true;
-      await respondReplacing(respond, stamped, cancelled ? { visibility: 'ephemeral' } : reply, { ephemeral });
+      const { messages } = prepareSlackReply(reply);
+      const stamped = reply.visibility === 'channel' ? messages.map((m, i) => (i === 0 ? withClickNote(m, body.user.id, ephemeral) : m)) : messages;
+      await respondReplacing(respond, stamped, reply, { ephemeral });
     } catch (err) {
       log.error({ err, traceId: reply.traceId }, 'could not update the message after a button click');
     }
   };
 }
 
-function cancelledMessage(userId: string): SlackMessage {
-  return { text: `Cancelled by <@${userId}>; nothing changed.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: ':heavy_multiplication_x: Cancelled; nothing changed.' } }] };
-}
-
-/** "✅ Confirmed by @ana" above the result, so the thread shows who pressed what. */
-function withClickNote(message: SlackMessage, label: string, userId: string): SlackMessage {
-  const verb = /^confirm$/i.test(label) ? 'Confirmed' : /^cancel$/i.test(label) ? 'Cancelled' : label;
+/**
+ * "✅ Confirmed by @ana" under a result the click put in the channel, so the channel sees who pressed it.
+ * A private prompt whose click yields a channel reply is a confirmation; a click on a shared message is
+ * only attributed. The mention is built here, never taken from reply text (which is escaped).
+ */
+function withClickNote(message: SlackMessage, userId: string, fromPrivatePrompt: boolean): SlackMessage {
+  const verb = fromPrivatePrompt ? 'Confirmed' : 'Clicked';
   const note: SlackBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: `:white_check_mark: ${verb} by <@${userId}>` }] };
   return { text: `${message.text}\n${verb} by <@${userId}>`, blocks: [...message.blocks, note].slice(-50) };
 }

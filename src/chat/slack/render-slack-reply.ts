@@ -84,7 +84,7 @@ function fieldBlocks(reply: Reply): SlackBlock[] {
   const out: SlackBlock[] = [];
   let batch: string[] = [];
   const flush = () => {
-    if (batch.length) out.push({ type: 'section', fields: batch.map((text) => ({ type: 'mrkdwn', text })) });
+    if (batch.length) out.push({ type: 'section', fields: batch.map((text) => mrkdwn(text)) });
     batch = [];
   };
   for (const f of reply.fields ?? []) {
@@ -129,8 +129,8 @@ function tailBlocks(reply: Reply): SlackBlock[] {
     });
   }
   const notes: string[] = [];
-  if (reply.hint) notes.push(reply.outcome === 'confirm' ? `Or type: \`/infra ${reply.hint}\`` : reply.hint);
-  for (const a of reply.attachments ?? []) notes.push(`:paperclip: ${a.filename} (attached)`);
+  if (reply.hint) notes.push(reply.outcome === 'confirm' ? `Or type: \`/infra ${escapeMrkdwn(reply.hint)}\`` : escapeMrkdwn(reply.hint));
+  for (const a of reply.attachments ?? []) notes.push(`:paperclip: ${escapeMrkdwn(a.filename)} (attached)`);
   const elements = [...notes.map((n) => mrkdwn(clip(n, L.sectionText))), mrkdwn(`ref \`${reply.traceId}\` · ${slackDate(reply.time)}`)];
   out.push({ type: 'context', elements: elements.slice(-L.contextElements) });
   return out;
@@ -142,12 +142,14 @@ function continuation(reply: Reply, index: number, total: number): SlackBlock {
 
 function fallbackText(reply: Reply, index: number, total: number): string {
   const page = total > 1 ? ` (${index + 1}/${total})` : '';
-  const first = index === 0 && reply.text ? `\n${clip(reply.text, 500)}` : '';
-  return `${decoratedTitle(reply)}${page}${first}`;
+  const first = index === 0 && reply.text ? `\n${escapeMrkdwn(clip(reply.text, 500))}` : '';
+  // Notifications and old clients show `text` as mrkdwn: escaped like the blocks.
+  return `${escapeMrkdwn(decoratedTitle(reply))}${page}${first}`;
 }
 
 const section = (text: string): SlackBlock => ({ type: 'section', text: mrkdwn(text) });
-const mrkdwn = (text: string) => ({ type: 'mrkdwn' as const, text });
+/** `verbatim` stops Slack from auto-linking bare URLs, #channels and @mentions in the (escaped) reply text. */
+const mrkdwn = (text: string) => ({ type: 'mrkdwn' as const, text, verbatim: true });
 
 /** Slack's date token shows the time in each reader's own time zone; the ISO string is the fallback. */
 function slackDate(iso: string): string {
@@ -155,19 +157,14 @@ function slackDate(iso: string): string {
   return Number.isFinite(unix) ? `<!date^${unix}^{date_short_pretty} {time_secs}|${iso}>` : iso;
 }
 
-/** Slack's own entities (<@U1>, <#C1>, <!here>, <!subteam^S1>, <!date^…>, <https://…|label>) pass through. */
-const SLACK_ENTITY = /<(?:[@#!][^<>\s][^<>]*|https?:\/\/[^<>\s]+(?:\|[^<>]*)?)>/g;
-
-/** Slack mrkdwn needs &, < and > escaped; mentions and links that handlers emit on purpose are kept. */
+/**
+ * Escapes &, < and > so Slack shows the text literally. Every string of a Reply may echo user input (a
+ * `--reason`, a cluster name), and Slack hands us what the user typed with its entities intact (`<!channel>`,
+ * `<https://…|label>`), so nothing from a Reply may reach Slack as a live mention or link. Mentions the
+ * adapter means to make ("Confirmed by <@U1>") are built outside this function.
+ */
 export function escapeMrkdwn(text: string): string {
-  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  let out = '';
-  let last = 0;
-  for (const m of text.matchAll(SLACK_ENTITY)) {
-    out += escape(text.slice(last, m.index)) + m[0];
-    last = m.index + m[0].length;
-  }
-  return out + escape(text.slice(last));
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Short labels only (buttons, titles in markers); marked with an ellipsis so the cut is visible. */
