@@ -9,6 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App as BoltApp, LogLevel } from '@slack/bolt';
 import { pino } from 'pino';
 import { createApp } from '../src/app.js';
 import { startSlackAdapter } from '../src/chat/slack/start-slack-adapter.js';
@@ -24,15 +27,21 @@ const ROUNDS = 15;
 const WARMUP_ROUNDS = 2;
 const CLUSTERS = ['api', 'web', 'db'];
 
-/** What each request runs; the first is the target scenario, the second isolates the adapter from the store. */
+/**
+ * What each request runs; the first is the target scenario, the second isolates the adapter from the store,
+ * the third is the peer: a bare Bolt app whose handler only acks, i.e. the floor any Bolt-based bot pays.
+ */
 const SCENARIOS = {
   'state-changing (ratelimit set)': (i: number) => `ratelimit set ${CLUSTERS[i % CLUSTERS.length]} --per-minute ${100 + (i % 800)}`,
   'read-only (status)': () => 'status',
+  'peer: bare Bolt app, handler only acks': () => 'status',
 } as const;
+const PEER: ScenarioName = 'peer: bare Bolt app, handler only acks';
 type ScenarioName = keyof typeof SCENARIOS;
 
 interface LoadJob {
   url: string;
+  peerUrl: string;
   responseUrl: string;
 }
 interface LoadResult {
@@ -60,12 +69,24 @@ async function runServer() {
     settings: { mode: 'http', botToken: 'xoxb-bench', signingSecret: SECRET, port: 0, apiUrl: fake.apiUrl },
     log,
   });
+  const peer = new BoltApp({
+    token: 'xoxb-bench', signingSecret: SECRET, clientOptions: { slackApiUrl: fake.apiUrl }, convoStore: false,
+    deferInitialization: true, logLevel: LogLevel.ERROR,
+  });
+  peer.command('/infra', async ({ ack }) => ack({ response_type: 'ephemeral', text: 'ok' }));
+  await peer.init();
+  const peerServer = (await peer.start(0)) as Server;
+  const peerPort = (peerServer.address() as AddressInfo).port;
   try {
     // Loader hooks (tsx) do not reach worker threads on Node 20: the worker registers tsx, then loads this file.
     const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
     const worker = new Worker(boot, {
       eval: true,
-      workerData: { url: `http://127.0.0.1:${adapter.port}/slack/events`, responseUrl: fake.responseUrl('bench') } satisfies LoadJob,
+      workerData: {
+        url: `http://127.0.0.1:${adapter.port}/slack/events`,
+        peerUrl: `http://127.0.0.1:${peerPort}/slack/events`,
+        responseUrl: fake.responseUrl('bench'),
+      } satisfies LoadJob,
     });
     const results = await new Promise<LoadResult[]>((resolve, reject) => {
       worker.once('message', resolve);
@@ -87,7 +108,13 @@ async function runServer() {
       }
       if (r.failures > 0) process.exitCode = 1;
     }
+    const p99 = (name: ScenarioName) => {
+      const l = results.find((r) => r.scenario === name)!.latencies;
+      return l[Math.min(l.length - 1, Math.ceil(0.99 * l.length) - 1)]!;
+    };
+    console.log(`\n  p99 ratio infrabot / bare Bolt: state-changing ${(p99('state-changing (ratelimit set)') / p99(PEER)).toFixed(2)}×, read-only ${(p99('read-only (status)') / p99(PEER)).toFixed(2)}×`);
   } finally {
+    await peer.stop();
     await adapter.stop();
     await app.close();
     await fake.close();
@@ -109,7 +136,7 @@ async function runLoad(job: LoadJob) {
         response_url: job.responseUrl,
       });
       const started = performance.now();
-      const res = await postSigned(job.url, body, { secret: SECRET });
+      const res = await postSigned(scenario === PEER ? job.peerUrl : job.url, body, { secret: SECRET });
       const ms = performance.now() - started;
       const ack = res.status === 200 ? res.json() : {};
       const outcomeOk = res.status === 200 && !/Internal error|Not allowed|Cannot do that/.test(String(ack.text));

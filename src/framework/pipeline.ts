@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { authorize, type RoleSources } from '../auth/authorize.js';
 import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
-import type { Store } from '../store/store.js';
+import type { CommitResult, NewEvent, Store } from '../store/store.js';
+import type { ControlState } from '../engine/control-state.js';
 import { shortId } from '../util/ids.js';
 import type { CommandContext, CommandServices } from './command-context.js';
 import { UserError } from './errors.js';
@@ -50,6 +51,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { registry, engine, store, log } = deps;
   const localAdmins = deps.localAdmins ?? [];
   const exclusive = createMutex();
+  /** State the latest queued state-changing commit will leave, while it is in flight; see decideAndCommit. */
+  let pendingState: ControlState | undefined;
 
   async function handle(inv: Invocation): Promise<Reply> {
     const traceId = shortId();
@@ -104,96 +107,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return answer(reply, draft(reply.outcome, parsed, help.ok ? undefined : help.reply.title));
     }
 
-    // Commands that change state run one at a time in this process: decided together they would all be
-    // decided on the same state and all but one would conflict. Correctness does not rest on this (the
-    // store's optimistic check does); it only spares one busy process from retrying in vain.
-    return parsed.sub.mutates ? exclusive(() => decideAndCommit(parsed)) : decideAndCommit(parsed);
+    return decideAndCommit(parsed);
 
+    /**
+     * Decides the command on the current state and commits it, deciding again if another writer changed the
+     * state first. State-changing commands are decided one at a time in this process, each on the state the
+     * previous one will leave (its commit may still be queued), so a burst of changes commits in one group
+     * instead of conflicting. Correctness rests on the store's optimistic check, not on this ordering.
+     */
     async function decideAndCommit(parsed: Extract<ParsedCommand, { kind: 'command' }>): Promise<Reply> {
       for (let attempt = 1; ; attempt++) {
-        const state = await engine.state();
-        const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
-        let cluster: string | undefined;
-        try {
-          cluster = await parsed.sub.clusterOf?.(parsed.args, deps.services ? { services: deps.services } : {});
-        } catch (err) {
-          // Unknown ids and the like: the command then needs the role globally, and the handler will say what is wrong.
-          if (!(err instanceof UserError)) rlog.warn({ err }, 'cluster lookup failed; checking the role globally');
-          cluster = undefined;
-        }
-        const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
-        if (!decision.ok) {
-          rlog.info({ command: parsed.name, needed: parsed.sub.role, cluster }, 'denied');
-          const reply = finish(traceId, 'denied', { title: 'Not allowed', text: decision.message, severity: 'warning' });
-          return answer(reply, draft('denied', parsed, decision.message, cluster));
-        }
-
-        const danger = parsed.sub.dangerous?.(parsed.args);
-        if (danger && !(inv.confirmed || parsed.confirmed)) {
-          const command = inv.text.trim().replace(/^\/?infra\s+/i, '');
-          const [confirm, cancel] = await confirmationButtons(inv, command);
-          const reply = finish(traceId, 'confirm', {
-            title: 'Please confirm',
-            text: `${danger}\nThis is a dangerous action.`,
-            severity: 'warning',
-            buttons: [confirm, cancel],
-            hint: `${command} --yes`,
-          });
-          return answer(reply, draft('confirm', parsed, undefined, cluster));
-        }
-
-        const change = engine.change(state, inv.user.id);
-        const effects: (() => void)[] = [];
-        const ctx: CommandContext = {
-          invocation: inv,
-          engine,
-          state,
-          change,
-          store,
-          registry,
-          roles,
-          now: () => engine.clock.now(),
-          button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
-          ...(deps.services ? { services: deps.services } : {}),
-          transactional: (effect) => {
-            effects.push(effect);
-          },
-        };
-        let reply: Reply;
-        let outcome: Outcome = 'ok';
-        let error: string | undefined;
-        try {
-          const out: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
-          const changed = change.events.length > 0;
-          reply = finish(traceId, 'ok', {
-            severity: changed ? 'success' : 'info',
-            visibility: changed ? 'channel' : 'ephemeral',
-            ...out,
-          });
-        } catch (err) {
-          if (err instanceof UserError) {
-            outcome = 'invalid';
-            error = err.message;
-            reply = userErrorReply(traceId, err);
-          } else {
-            outcome = 'failed';
-            error = err instanceof Error ? err.message : String(err);
-            rlog.error({ err, command: parsed.name }, 'command failed');
-            reply = internalError(traceId);
-          }
-        }
-        const events = outcome === 'ok' ? change.events : [];
+        const decided = parsed.sub.mutates ? await exclusive(() => decide(parsed, true)) : await decide(parsed, false);
+        if ('final' in decided) return decided.final;
+        const { commit, reply, events, cluster } = decided;
         let result;
         try {
-          result = await store.commit({
-            expectedSeq: state.seq,
-            events,
-            state: change.state,
-            audit: draft(outcome, parsed, error, cluster),
-            invocationKey: key,
-            reply,
-            ...(outcome === 'ok' && effects.length ? { effects } : {}),
-          });
+          result = await commit;
         } catch (err) {
           // The transaction failed as a whole (a broken effect, a full disk): nothing of it was kept. Say so,
           // and record the failure on its own if the store still takes writes.
@@ -218,8 +147,103 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           });
           return answer(busy, draft('failed', parsed, 'control state kept changing', cluster));
         }
+        pendingState = undefined; // whatever was chained on the old state will conflict too; start from the store
         rlog.debug({ attempt }, 'state changed concurrently; deciding again');
       }
+    }
+
+    /** Authorize, confirm or run the handler, and hand the outcome to the store without waiting for it. */
+    async function decide(
+      parsed: Extract<ParsedCommand, { kind: 'command' }>,
+      chained: boolean,
+    ): Promise<{ final: Promise<Reply> } | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; cluster?: string }> {
+      const state = (chained && pendingState) || (await engine.state());
+      const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
+      let cluster: string | undefined;
+      try {
+        cluster = await parsed.sub.clusterOf?.(parsed.args, deps.services ? { services: deps.services } : {});
+      } catch (err) {
+        // Unknown ids and the like: the command then needs the role globally, and the handler will say what is wrong.
+        if (!(err instanceof UserError)) rlog.warn({ err }, 'cluster lookup failed; checking the role globally');
+        cluster = undefined;
+      }
+      const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
+      if (!decision.ok) {
+        rlog.info({ command: parsed.name, needed: parsed.sub.role, cluster }, 'denied');
+        const reply = finish(traceId, 'denied', { title: 'Not allowed', text: decision.message, severity: 'warning' });
+        return { final: answer(reply, draft('denied', parsed, decision.message, cluster)) };
+      }
+
+      const danger = parsed.sub.dangerous?.(parsed.args);
+      if (danger && !(inv.confirmed || parsed.confirmed)) {
+        const command = inv.text.trim().replace(/^\/?infra\s+/i, '');
+        const [confirm, cancel] = await confirmationButtons(inv, command);
+        const reply = finish(traceId, 'confirm', {
+          title: 'Please confirm',
+          text: `${danger}\nThis is a dangerous action.`,
+          severity: 'warning',
+          buttons: [confirm, cancel],
+          hint: `${command} --yes`,
+        });
+        return { final: answer(reply, draft('confirm', parsed, undefined, cluster)) };
+      }
+
+      const change = engine.change(state, inv.user.id);
+      const effects: (() => void)[] = [];
+      const ctx: CommandContext = {
+        invocation: inv,
+        engine,
+        state,
+        change,
+        store,
+        registry,
+        roles,
+        now: () => engine.clock.now(),
+        button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
+        ...(deps.services ? { services: deps.services } : {}),
+        transactional: (effect) => {
+          effects.push(effect);
+        },
+      };
+      let reply: Reply;
+      let outcome: Outcome = 'ok';
+      let error: string | undefined;
+      try {
+        const out: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
+        const changed = change.events.length > 0;
+        reply = finish(traceId, 'ok', { severity: changed ? 'success' : 'info', visibility: changed ? 'channel' : 'ephemeral', ...out });
+      } catch (err) {
+        if (err instanceof UserError) {
+          outcome = 'invalid';
+          error = err.message;
+          reply = userErrorReply(traceId, err);
+        } else {
+          outcome = 'failed';
+          error = err instanceof Error ? err.message : String(err);
+          rlog.error({ err, command: parsed.name }, 'command failed');
+          reply = internalError(traceId);
+        }
+      }
+      const events = outcome === 'ok' ? change.events : [];
+      // Event sequence numbers are contiguous, so the state after this commit is known before it lands.
+      const after: ControlState = { ...change.state, seq: state.seq + events.length };
+      const commit = store.commit({
+        expectedSeq: state.seq,
+        events,
+        state: after,
+        audit: draft(outcome, parsed, error, cluster),
+        invocationKey: key,
+        reply,
+        ...(outcome === 'ok' && effects.length ? { effects } : {}),
+      });
+      if (chained && events.length > 0) {
+        pendingState = after;
+        const settle = () => {
+          if (pendingState === after) pendingState = undefined; // landed (the store has it) or failed (it never will)
+        };
+        commit.then(settle, settle);
+      }
+      return { commit, reply, events, ...(cluster ? { cluster } : {}) };
     }
   }
 
