@@ -11,16 +11,18 @@ RUN npm ci && npm prune --omit=dev
 
 # Runtime stage: no compilers, non-root, data on a volume.
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production INFRABOT_DATA_DIR=/app/data
+# The config lives outside the data volume, so mounting a volume at /app/data never hides it.
+ENV NODE_ENV=production INFRABOT_DATA_DIR=/app/data INFRABOT_CONFIG=/app/config/infrabot.yaml
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY package.json ./
-COPY data/infrabot.example.yaml ./data/infrabot.example.yaml
+COPY data/infrabot.example.yaml ./config/infrabot.yaml
 RUN mkdir -p /app/data && chown -R node:node /app/data
 USER node
 VOLUME ["/app/data"]
-# Slack/Discord credentials come from the environment; with none set, `start` runs the console on stdin (use -it).
+# Slack/Discord credentials come from the environment; with none set, `start` runs the console on stdin
+# (docker run -it). Mount your own config over /app/config/infrabot.yaml.
 ENTRYPOINT ["node", "bin/infrabot.js"]
 CMD ["start"]
