@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { healthOf } from '../src/engine/health-services.js';
-import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
+import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
+import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import type { HealthBatch } from '../src/store/health-store.js';
 import { formatDuration } from '../src/util/duration.js';
 
 const id = z.string().min(1).describe('Alert id, or the notification id shown on a combined alert');
@@ -12,16 +13,24 @@ export default defineGroup({
   subcommands: [
     defineSubcommand({
       name: 'list',
-      summary: 'Firing alerts, or recently resolved ones with --resolved.',
-      options: z.object({ resolved: z.boolean().default(false).describe('Show resolved alerts of the last 24 h instead') }),
+      summary: 'Firing alerts, or recently resolved ones with --resolved; --cluster needs the role only on that cluster.',
+      options: z.object({
+        resolved: z.boolean().default(false).describe('Show resolved alerts of the last 24 h instead'),
+        cluster: opt.cluster('Only this cluster').optional(),
+      }),
       role: 'viewer',
-      examples: ['alert list', 'alert list --resolved'],
-      handler: async ({ resolved }, ctx) => {
+      clusterOf: (a) => a.cluster,
+      examples: ['alert list', 'alert list --resolved', 'alert list --cluster api'],
+      handler: async ({ resolved, cluster }, ctx) => {
         const h = healthOf(ctx);
+        if (cluster) ctx.engine.cluster(ctx.state, cluster);
         const now = ctx.now().getTime();
-        const list = await h.health.alerts(resolved ? { status: 'resolved', since: new Date(now - 86_400_000).toISOString() } : { status: 'firing' });
+        const list = await h.health.alerts({
+          ...(resolved ? { status: 'resolved' as const, since: new Date(now - 86_400_000).toISOString() } : { status: 'firing' as const }),
+          ...(cluster ? { cluster } : {}),
+        });
         return {
-          title: resolved ? 'Alerts resolved in the last 24 h' : `${list.length} firing alert(s)`,
+          title: resolved ? `Alerts resolved in the last 24 h${cluster ? ` on ${cluster}` : ''}` : `${list.length} firing alert(s)${cluster ? ` on ${cluster}` : ''}`,
           severity: !resolved && list.some((a) => a.severity === 'critical') ? 'critical' : 'info',
           table: {
             columns: ['id', 'cluster', 'check', 'severity', 'summary', 'age', 'status'],
@@ -40,10 +49,13 @@ export default defineGroup({
       options: z.object({ id }),
       positionals: ['id'],
       role: 'operator',
+      clusterOf: clusterVia((a: { id: string }) => ({ alert: a.id })),
       mutates: true,
       examples: ['alert ack k3v9qa'],
       handler: async ({ id }, ctx) => {
-        const acked = await healthOf(ctx).alerts.ack(id, ctx.invocation.user.id);
+        const b: HealthBatch = {};
+        const acked = await healthOf(ctx).alerts.ack(id, ctx.invocation.user.id, b);
+        commitWithCommand(ctx, b);
         return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
       },
     }),
@@ -53,10 +65,13 @@ export default defineGroup({
       options: z.object({ id }),
       positionals: ['id'],
       role: 'operator',
+      clusterOf: clusterVia((a: { id: string }) => ({ alert: a.id })),
       mutates: true,
       examples: ['alert resolve k3v9qa'],
       handler: async ({ id }, ctx) => {
-        const done = await healthOf(ctx).alerts.resolve(id, ctx.invocation.user.id);
+        const b: HealthBatch = {};
+        const done = await healthOf(ctx).alerts.resolve(id, ctx.invocation.user.id, b);
+        commitWithCommand(ctx, b);
         return { title: `✅ Resolved ${done.length} alert(s)`, text: done.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
       },
     }),

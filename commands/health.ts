@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { healthOf } from '../src/engine/health-services.js';
+import { clusterVia, commandWriter, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/framework/errors.js';
 import type { CheckState } from '../src/store/health-store.js';
-import { parseDuration } from '../src/util/duration.js';
+import { parseDuration, shiftTime } from '../src/util/duration.js';
 
 const ICON: Record<CheckState['status'], string> = { unknown: '⚪ unknown', up: '🟢 up', down: '🔴 DOWN', degraded: '🟡 degraded' };
 const ms = (v?: number) => (v === undefined ? '-' : `${Math.round(v)} ms`);
@@ -54,9 +54,11 @@ export default defineGroup({
       options: z.object({ check: z.string().min(1).describe('Check name') }),
       positionals: ['check'],
       role: 'operator',
+      clusterOf: clusterVia((a: { check: string }) => ({ check: a.check })),
       examples: ['health run api-http'],
       handler: async ({ check }, ctx) => {
-        const { outcome, state } = await healthOf(ctx).runCheck(check);
+        // The result (and any alert it raises) commits with this command's audit record, once.
+        const { outcome, state } = await healthOf(ctx).runCheck(check, commandWriter(ctx));
         return {
           title: `${outcome.ok ? '✅' : '❌'} ${check}: ${outcome.ok ? 'ok' : outcome.error}`,
           severity: outcome.ok ? 'success' : 'warning',
@@ -75,13 +77,15 @@ export default defineGroup({
       options: z.object({ check: z.string().min(1).describe('Check name'), since: opt.duration('How far back, e.g. 24h').default('24h') }),
       positionals: ['check'],
       role: 'viewer',
+      clusterOf: clusterVia((a: { check: string }) => ({ check: a.check })),
       examples: ['health history api-http', 'health history api-http --since 7d'],
       handler: async ({ check, since }, ctx) => {
         const h = healthOf(ctx);
         h.find(check);
         const span = parseDuration(since);
-        if (span === undefined) throw usage(`--since takes a duration such as 24h or 7d, not "${since}".`);
-        const from = new Date(ctx.now().getTime() - span).toISOString();
+        const start = span === undefined ? undefined : shiftTime(ctx.now(), -span);
+        if (!start) throw usage(`--since takes a duration such as 24h or 7d, not "${since}".`);
+        const from = start.toISOString();
         const [results, stats] = await Promise.all([h.health.results(check, from, 50), h.health.stats(check, from)]);
         return {
           title: `History of ${check} (last ${since})`,

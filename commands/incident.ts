@@ -1,14 +1,26 @@
 import { z } from 'zod';
-import { healthOf } from '../src/engine/health-services.js';
+import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
 import { incidentStats, writePostmortem } from '../src/engine/incidents/write-postmortem.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/framework/errors.js';
+import type { CommandContext } from '../src/framework/command-context.js';
 import type { HandlerReply } from '../src/framework/reply.js';
-import type { Incident } from '../src/store/health-store.js';
-import { formatDuration, parseDuration } from '../src/util/duration.js';
+import type { HealthBatch, Incident } from '../src/store/health-store.js';
+import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.js';
 
 const id = z.number().int().positive().describe('Incident number (INC-<n>)');
 const stamp = (iso?: string) => (iso ? iso.slice(0, 16).replace('T', ' ') + 'Z' : '-');
+/** Incident commands are authorized on the incident's cluster (globally when it has none). */
+const onIncident = clusterVia((a: { id: number }) => ({ incident: a.id }));
+
+/** Runs a mutator on a fresh batch that commits with the command's audit record. */
+async function write(ctx: CommandContext, fn: (b: HealthBatch) => Promise<Incident>): Promise<Incident> {
+  const b: HealthBatch = {};
+  const inc = await fn(b);
+  commitWithCommand(ctx, b);
+  return inc;
+}
+
 const done = (verb: string, inc: Incident): HandlerReply => ({
   title: `INC-${inc.id} ${verb}`,
   text: `[SEV${inc.sev}] ${inc.title} · ${inc.status}`,
@@ -27,22 +39,25 @@ export default defineGroup({
       options: z.object({ title: z.string().min(3).describe('What is wrong'), sev: z.number().int().min(1).max(4).describe('Severity 1 (worst) to 4'), cluster: opt.cluster('Affected cluster').optional() }),
       positionals: ['title'],
       role: 'operator',
+      clusterOf: (a) => a.cluster,
       mutates: true,
       examples: ['incident declare "Checkout errors" --sev 2 --cluster api'],
       handler: async (a, ctx) => {
         if (a.cluster) ctx.engine.cluster(ctx.state, a.cluster);
-        const inc = await healthOf(ctx).incidents.declare({ title: a.title, sev: a.sev, ...(a.cluster ? { cluster: a.cluster } : {}), actor: ctx.invocation.user.id });
+        const inc = await write(ctx, (b) => healthOf(ctx).incidents.declare({ title: a.title, sev: a.sev, ...(a.cluster ? { cluster: a.cluster } : {}), actor: ctx.invocation.user.id }, b));
         return { ...done('declared', inc), title: `🔥 INC-${inc.id} declared`, hint: `incident ack ${inc.id}  |  incident assign ${inc.id} commander <user>` };
       },
     }),
     defineSubcommand({
       name: 'list',
-      summary: 'Incidents, newest last; --open for those not resolved.',
-      options: z.object({ open: z.boolean().default(false).describe('Only incidents not yet resolved') }),
+      summary: 'Incidents, newest last; --open for those not resolved; --cluster needs the role only on that cluster.',
+      options: z.object({ open: z.boolean().default(false).describe('Only incidents not yet resolved'), cluster: opt.cluster('Only incidents of this cluster').optional() }),
       role: 'viewer',
-      examples: ['incident list --open'],
-      handler: async ({ open }, ctx) => {
-        const list = await healthOf(ctx).incidents.list({ open });
+      clusterOf: (a) => a.cluster,
+      examples: ['incident list --open', 'incident list --cluster api'],
+      handler: async ({ open, cluster }, ctx) => {
+        if (cluster) ctx.engine.cluster(ctx.state, cluster);
+        const list = await healthOf(ctx).incidents.list({ open, ...(cluster ? { cluster } : {}) });
         return {
           title: `${list.length} ${open ? 'open ' : ''}incident(s)`,
           table: { columns: ['id', 'sev', 'status', 'cluster', 'title', 'declared', 'commander'], rows: list.map((i) => [`INC-${i.id}`, `SEV${i.sev}`, i.status, i.cluster ?? '-', i.title, stamp(i.declaredAt), i.commander ?? '-']) },
@@ -55,6 +70,7 @@ export default defineGroup({
       options: z.object({ id }),
       positionals: ['id'],
       role: 'viewer',
+      clusterOf: onIncident,
       examples: ['incident show 3'],
       handler: async ({ id }, ctx) => {
         const i = await healthOf(ctx).incidents.get(id);
@@ -76,46 +92,46 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'ack', summary: 'Acknowledge: you are on it (and commander if none is assigned).', options: z.object({ id }), positionals: ['id'],
-      role: 'operator', mutates: true, examples: ['incident ack 3'],
-      handler: async ({ id }, ctx) => done('acknowledged', await healthOf(ctx).incidents.ack(id, ctx.invocation.user.id)),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident ack 3'],
+      handler: async ({ id }, ctx) => done('acknowledged', await write(ctx, (b) => healthOf(ctx).incidents.ack(id, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'update', summary: 'Post a status update to the incident thread and timeline.',
       options: z.object({ id, text: z.string().min(1).describe('The update') }), positionals: ['id', 'text'],
-      role: 'operator', mutates: true, examples: ['incident update 3 "rolled back to v41, error rate falling"'],
-      handler: async ({ id, text }, ctx) => done('updated', await healthOf(ctx).incidents.update(id, text, ctx.invocation.user.id)),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident update 3 "rolled back to v41, error rate falling"'],
+      handler: async ({ id, text }, ctx) => done('updated', await write(ctx, (b) => healthOf(ctx).incidents.update(id, text, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'assign', summary: 'Assign the commander or comms role.',
       options: z.object({ id, role: z.enum(['commander', 'comms']).describe('Role'), user: opt.user() }), positionals: ['id', 'role', 'user'],
-      role: 'operator', mutates: true, examples: ['incident assign 3 commander @alice'],
-      handler: async ({ id, role, user }, ctx) => done(`${role} is ${user}`, await healthOf(ctx).incidents.assign(id, role, user, ctx.invocation.user.id)),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident assign 3 commander @alice'],
+      handler: async ({ id, role, user }, ctx) => done(`${role} is ${user}`, await write(ctx, (b) => healthOf(ctx).incidents.assign(id, role, user, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'severity', summary: 'Change the severity.',
       options: z.object({ id, sev: z.number().int().min(1).max(4).describe('Severity 1 to 4') }), positionals: ['id', 'sev'],
-      role: 'operator', mutates: true, examples: ['incident severity 3 1'],
-      handler: async ({ id, sev }, ctx) => done(`is now SEV${sev}`, await healthOf(ctx).incidents.setSeverity(id, sev, ctx.invocation.user.id)),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident severity 3 1'],
+      handler: async ({ id, sev }, ctx) => done(`is now SEV${sev}`, await write(ctx, (b) => healthOf(ctx).incidents.setSeverity(id, sev, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'mitigate', summary: 'Impact is stopped; the cause may not be fixed yet.', options: z.object({ id }), positionals: ['id'],
-      role: 'operator', mutates: true, examples: ['incident mitigate 3'],
-      handler: async ({ id }, ctx) => done('mitigated', await healthOf(ctx).incidents.mitigate(id, ctx.invocation.user.id)),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident mitigate 3'],
+      handler: async ({ id }, ctx) => done('mitigated', await write(ctx, (b) => healthOf(ctx).incidents.mitigate(id, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'resolve', summary: 'Resolve with a summary (it opens the post-mortem).',
       options: z.object({ id, summary: z.string().min(3).describe('What happened and what fixed it') }), positionals: ['id'],
-      role: 'operator', mutates: true, examples: ['incident resolve 3 --summary "bad deploy rolled back"'],
-      handler: async ({ id, summary }, ctx) => ({ ...done('resolved', await healthOf(ctx).incidents.resolve(id, summary, ctx.invocation.user.id)), hint: `incident postmortem ${id}` }),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident resolve 3 --summary "bad deploy rolled back"'],
+      handler: async ({ id, summary }, ctx) => ({ ...done('resolved', await write(ctx, (b) => healthOf(ctx).incidents.resolve(id, summary, ctx.invocation.user.id, b))), hint: `incident postmortem ${id}` }),
     }),
     defineSubcommand({
       name: 'reopen', summary: 'Reopen a resolved incident.', options: z.object({ id }), positionals: ['id'],
-      role: 'operator', mutates: true, examples: ['incident reopen 3'],
-      handler: async ({ id }, ctx) => done('reopened', await healthOf(ctx).incidents.reopen(id, ctx.invocation.user.id)),
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident reopen 3'],
+      handler: async ({ id }, ctx) => done('reopened', await write(ctx, (b) => healthOf(ctx).incidents.reopen(id, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'timeline', summary: 'Everything that happened: status, roles, updates, alerts and control changes of its cluster.',
-      options: z.object({ id }), positionals: ['id'], role: 'viewer', examples: ['incident timeline 3'],
+      options: z.object({ id }), positionals: ['id'], role: 'viewer', clusterOf: onIncident, examples: ['incident timeline 3'],
       handler: async ({ id }, ctx) => {
         const rows = await healthOf(ctx).incidents.timeline(id);
         return { title: `Timeline of INC-${id}`, table: { columns: ['time', 'actor', 'what'], rows: rows.map((t) => [stamp(t.at), t.actor, t.text]) } };
@@ -123,7 +139,7 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'postmortem', summary: 'A Markdown post-mortem draft, as a file attachment.',
-      options: z.object({ id }), positionals: ['id'], role: 'viewer', examples: ['incident postmortem 3'],
+      options: z.object({ id }), positionals: ['id'], role: 'viewer', clusterOf: onIncident, examples: ['incident postmortem 3'],
       handler: async ({ id }, ctx) => {
         const h = healthOf(ctx);
         const inc = await h.incidents.get(id);
@@ -141,11 +157,13 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'stats', summary: 'Count, MTTA and MTTR per cluster and severity.',
-      options: z.object({ since: opt.duration('Period, e.g. 30d').default('30d') }), role: 'viewer', examples: ['incident stats --since 90d'],
-      handler: async ({ since }, ctx) => {
+      options: z.object({ since: opt.duration('Period, e.g. 30d').default('30d'), cluster: opt.cluster('Only this cluster').optional() }),
+      role: 'viewer', clusterOf: (a) => a.cluster, examples: ['incident stats --since 90d', 'incident stats --cluster api'],
+      handler: async ({ since, cluster }, ctx) => {
         const span = parseDuration(since);
-        if (span === undefined) throw usage(`--since takes a duration such as 30d, not "${since}".`);
-        const list = await healthOf(ctx).health.incidents({ since: new Date(ctx.now().getTime() - span).toISOString() });
+        const start = span === undefined ? undefined : shiftTime(ctx.now(), -span);
+        if (!start) throw usage(`--since takes a duration such as 30d, not "${since}".`);
+        const list = await healthOf(ctx).health.incidents({ since: start.toISOString(), ...(cluster ? { cluster } : {}) });
         const f = (ms?: number) => (ms === undefined ? '-' : formatDuration(ms));
         return {
           title: `Incidents in the last ${since}: ${list.length}`,

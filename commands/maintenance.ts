@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { openWindow, windowPattern } from '../src/engine/alerts/maintenance-windows.js';
-import { healthOf } from '../src/engine/health-services.js';
+import { commitWithCommand, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/framework/errors.js';
+import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 
 const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ') + 'Z';
@@ -24,7 +25,9 @@ export default defineGroup({
         ctx.engine.cluster(ctx.state, a.cluster);
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
-        const s = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id });
+        const b: HealthBatch = {};
+        const s = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
+        commitWithCommand(ctx, b);
         return { title: `🛠️ Maintenance on ${a.cluster} until ${stamp(s.endsAt)}`, text: `${a.reason}. Checks keep running; notifications are held back. End with \`maintenance end ${a.cluster}\`.`, severity: 'success', visibility: 'channel' };
       },
     }),
@@ -38,7 +41,9 @@ export default defineGroup({
       mutates: true,
       examples: ['maintenance end api'],
       handler: async ({ cluster }, ctx) => {
-        await healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id);
+        const b: HealthBatch = {};
+        await healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id, b);
+        commitWithCommand(ctx, b, { release: true });
         return { title: `✅ Maintenance on ${cluster} ended`, severity: 'success', visibility: 'channel' };
       },
     }),

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { healthOf } from '../src/engine/health-services.js';
+import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/framework/errors.js';
+import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 
 const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ') + 'Z';
@@ -21,25 +22,33 @@ export default defineGroup({
       }),
       positionals: ['target'],
       role: 'operator',
+      clusterOf: clusterVia((a: { target: string }) => ({ target: a.target })),
       mutates: true,
       examples: ['silence api --for 2h --reason "known issue, fix deploying"', 'silence api-http --for 30m --reason flaky'],
       handler: async (a, ctx) => {
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
-        const s = await healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id });
+        const b: HealthBatch = {};
+        const s = await healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
+        commitWithCommand(ctx, b);
         return { title: `🔕 ${a.target} silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id}: ${a.reason}. End it early with \`silence end ${s.id}\`.`, severity: 'success', visibility: 'channel' };
       },
     }),
     defineSubcommand({
       name: 'list',
-      summary: 'Active silences and maintenance windows started from chat.',
-      options: z.object({}),
+      summary: 'Active silences and maintenance windows started from chat; --cluster needs the role only on that cluster.',
+      options: z.object({ cluster: opt.cluster('Only silences of this cluster and its checks').optional() }),
       role: 'viewer',
-      examples: ['silence list'],
-      handler: async (_a, ctx) => {
-        const list = await healthOf(ctx).health.silences({ activeAt: ctx.now().toISOString() });
+      clusterOf: (a) => a.cluster,
+      examples: ['silence list', 'silence list --cluster api'],
+      handler: async ({ cluster }, ctx) => {
+        const h = healthOf(ctx);
+        if (cluster) ctx.engine.cluster(ctx.state, cluster);
+        const all = await h.health.silences({ activeAt: ctx.now().toISOString() });
+        const list = [];
+        for (const s of all) if (!cluster || (await h.clusterOf({ target: s.target })) === cluster) list.push(s);
         return {
-          title: `${list.length} active silence(s)`,
+          title: `${list.length} active silence(s)${cluster ? ` on ${cluster}` : ''}`,
           table: { columns: ['id', 'kind', 'target', 'until', 'by', 'reason'], rows: list.map((s) => [s.id, s.kind, s.target, stamp(s.endsAt), s.createdBy, s.reason]) },
         };
       },
@@ -50,10 +59,13 @@ export default defineGroup({
       options: z.object({ target: z.string().min(1).describe('Silence id, cluster or check') }),
       positionals: ['target'],
       role: 'operator',
+      clusterOf: clusterVia((a: { target: string }) => ({ target: a.target })),
       mutates: true,
       examples: ['silence end api'],
       handler: async ({ target }, ctx) => {
-        const ended = await healthOf(ctx).endSilences(target, 'silence', ctx.invocation.user.id);
+        const b: HealthBatch = {};
+        const ended = await healthOf(ctx).endSilences(target, 'silence', ctx.invocation.user.id, b);
+        commitWithCommand(ctx, b, { release: true });
         return { title: `🔔 Ended ${ended.length} silence(s) of ${target}`, text: 'Alerts still firing are notified now.', severity: 'success', visibility: 'channel' };
       },
     }),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { subjectProblem } from '../auth/subjects.js';
+import { checkPattern } from '../engine/alerts/maintenance-windows.js';
 import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema } from './health-config-schema.js';
 
 const duration = z
@@ -43,7 +44,7 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
       .default({ level: 'info' }),
-    health: healthSchema.default({ enabled: true, concurrency: 64, rawRetention: '48h', rollupRetention: '90d' }),
+    health: healthSchema.default(healthSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     incidents: incidentsSchema.default(incidentsSchema.parse({})),
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
@@ -56,6 +57,13 @@ export const configSchema = z
       cc.checks.forEach((check, i) => {
         if (seen.has(check.name)) ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'checks', i, 'name'], message: `duplicate check name "${check.name}"` });
         seen.add(check.name);
+      });
+      // A pattern croner refuses would otherwise throw on every alert of the cluster and in housekeeping.
+      cc.maintenance.forEach((w, i) => {
+        const problem = checkPattern(w);
+        if (problem) {
+          ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'maintenance', i, w.cron !== undefined ? 'cron' : 'start'], message: `invalid maintenance window pattern: ${problem}` });
+        }
       });
     }
   });

@@ -153,6 +153,13 @@ export const healthSchema = z
     /** Raw results kept this long, then folded into hourly roll-ups kept for `rollupRetention`. */
     rawRetention: duration.default('48h'),
     rollupRetention: duration.default('90d'),
+    /**
+     * Resolved alerts and their events, delivered alert notifications, ended silences and alert buttons are
+     * deleted this long after they ended (buttons on older messages then answer "expired").
+     */
+    historyRetention: durationAtLeast('1d').default('30d'),
+    /** A notification no process could deliver for this long is given up (dead-lettered, logged as an error). */
+    outboxMaxAge: durationAtLeast('1h').default('24h'),
   })
   .strict();
 

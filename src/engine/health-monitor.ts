@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { CheckConfig } from '../config/health-config-schema.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
 import { notFound, UserError } from '../framework/errors.js';
-import type { CheckState, HealthBatch, HealthStore, Silence } from '../store/health-store.js';
+import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
 import { createAlertManager, type AlertManager } from './alerts/alert-manager.js';
 import { systemReply } from './alerts/render-notification.js';
+import { channelTargets } from './alerts/route-alert.js';
 import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-deliverer.js';
 import { evaluateCheck, initialCheckState } from './checks/evaluate-check.js';
 import { runProbe, type ProbeOutcome } from './checks/run-probe.js';
@@ -28,17 +29,38 @@ export interface HealthMonitor {
   readonly incidents: IncidentService;
   readonly deliverer: OutboxDeliverer;
   find(name: string): MonitoredCheck;
-  /** Probes one check now, records the result and acts on any state change. */
-  runCheck(name: string): Promise<{ outcome: ProbeOutcome; state: CheckState }>;
+  /**
+   * Probes one check now, records the result and acts on any state change. With `write`, the decision is
+   * handed to it (a command's transaction) instead of committed here, guarded against a concurrent change.
+   */
+  runCheck(name: string, write?: BatchWriter): Promise<{ outcome: ProbeOutcome; state: CheckState }>;
   /** Probes every check whose time has come (by the clock), at most `concurrency` at once; resolves when done. */
   runDue(): Promise<number>;
   /** One round of everything time-driven: due probes, reminders, released silences, remediation, delivery. */
   tick(): Promise<void>;
-  addSilence(input: { kind: Silence['kind']; target: string; forMs: number; reason: string; actor: string }): Promise<Silence>;
-  endSilences(target: string, kind: Silence['kind'], actor: string): Promise<Silence[]>;
+  /** Adds the silence to `batch` (a command's; see healthOf/commitWithCommand). */
+  addSilence(input: { kind: Silence['kind']; target: string; forMs: number; reason: string; actor: string }, batch: HealthBatch): Promise<Silence>;
+  endSilences(target: string, kind: Silence['kind'], actor: string, batch: HealthBatch): Promise<Silence[]>;
+  /**
+   * The cluster a reference belongs to, for per-cluster authorization: a check, an alert or notification id,
+   * an incident number, or a silence target (cluster, check or silence id). Undefined when unknown.
+   */
+  clusterOf(ref: ClusterRef): Promise<string | undefined>;
+  /** After a command's batch committed: deliver what it queued; `release` notifies alerts a silence held. */
+  afterCommand(opts?: { release?: boolean }): void;
   start(): void;
   stop(): Promise<void>;
 }
+
+export interface ClusterRef {
+  check?: string;
+  alert?: string;
+  incident?: number;
+  target?: string;
+}
+
+/** Takes a decided batch for writing elsewhere (inside a command's transaction). */
+export type BatchWriter = (batch: HealthBatch, at: string) => void;
 
 export interface HealthMonitorDeps {
   config: InfrabotConfig;
@@ -65,7 +87,11 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   );
   const byName = new Map(checks.map((c) => [c.check.name, c]));
 
-  const deliverer = createOutboxDeliverer({ health, store, clock, timers, log: log.child({ component: 'outbox' }) });
+  const outboxMaxAgeMs = parseDuration(config.health.outboxMaxAge) ?? 86_400_000;
+  const historyMs = parseDuration(config.health.historyRetention) ?? 30 * 86_400_000;
+  const deliverer = createOutboxDeliverer({
+    health, store, clock, timers, log: log.child({ component: 'outbox' }), maxAgeMs: outboxMaxAgeMs, buttonTtlMs: historyMs,
+  });
   const onEnqueued = () => deliverer.kick();
   const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued });
   const alerts = createAlertManager({
@@ -100,30 +126,47 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const nextDue = new Map(checks.map((c) => [c.check.name, startMs + spreadOffset(c.check.name, c.intervalMs)]));
   const inFlight = new Set<string>();
 
-  async function record(m: MonitoredCheck, outcome: ProbeOutcome): Promise<CheckState> {
+  async function record(m: MonitoredCheck, outcome: ProbeOutcome, write?: BatchWriter): Promise<CheckState> {
     return serial(async () => {
-      const at = clock.now().toISOString();
-      const prev = (await health.checkState(m.check.name)) ?? initialCheckState(m.check, m.cluster, at);
-      const { state, transitions } = evaluateCheck(m.check, prev, outcome, at);
-      const batch: HealthBatch = {
-        results: [{ check: m.check.name, at, ok: outcome.ok, latencyMs: outcome.latencyMs, ...(outcome.error ? { error: outcome.error } : {}) }],
-        states: [state],
-      };
-      if (transitions.length) await alerts.apply(batch, m.cluster, m.check, transitions);
-      await health.commit(batch, at);
-      if (transitions.length) {
-        log.info({ check: m.check.name, status: state.status, transitions: transitions.map((t) => `${t.type}:${t.kind}`) }, 'check state changed');
-        if (batch.outbox?.length) deliverer.kick();
+      // Every write is guarded by the state it was decided on: a `health run` committing with its command
+      // can land between this read and this commit, and must not be overwritten (decided again instead).
+      for (let attempt = 1; ; attempt++) {
+        const at = clock.now().toISOString();
+        const stored = await health.checkState(m.check.name);
+        const prev = stored ?? initialCheckState(m.check, m.cluster, at);
+        const { state, transitions } = evaluateCheck(m.check, prev, outcome, at);
+        const batch: HealthBatch = {
+          results: [{ check: m.check.name, at, ok: outcome.ok, latencyMs: outcome.latencyMs, ...(outcome.error ? { error: outcome.error } : {}) }],
+          states: [state],
+          expectStates: [{ check: m.check.name, state: stored }],
+        };
+        if (transitions.length) await alerts.apply(batch, m.cluster, m.check, transitions);
+        if (write) {
+          // Committed later, with the command; refused (the command fails, nothing changed) if a scheduled
+          // probe recorded in between.
+          write(batch, at);
+          return state;
+        }
+        try {
+          await health.commit(batch, at);
+        } catch (err) {
+          if (err instanceof StaleHealthStateError && attempt < 3) continue;
+          throw err;
+        }
+        if (transitions.length) {
+          log.info({ check: m.check.name, status: state.status, transitions: transitions.map((t) => `${t.type}:${t.kind}`) }, 'check state changed');
+          if (batch.outbox?.length) deliverer.kick();
+        }
+        return state;
       }
-      return state;
     });
   }
 
-  async function probeAndRecord(m: MonitoredCheck) {
+  async function probeAndRecord(m: MonitoredCheck, write?: BatchWriter) {
     inFlight.add(m.check.name);
     try {
       const outcome = await withSlot(() => runProbe(m.check, () => clock.now()));
-      const state = await record(m, outcome);
+      const state = await record(m, outcome, write);
       return { outcome, state };
     } finally {
       inFlight.delete(m.check.name);
@@ -169,22 +212,54 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
 
   let lastCompaction = 0;
 
-  /** Reminders, released silences, incident reminders, remediation, and hourly compaction. */
-  async function housekeeping(): Promise<void> {
-    await serial(async () => {
-      await alerts.tick();
-      await incidents.tick();
-      await remediate();
-    });
+  /** Hourly: roll-ups, history retention, dead-lettering of notifications nobody could deliver. */
+  async function compact(): Promise<void> {
     const now = clock.now().getTime();
-    if (now - lastCompaction > 3_600_000) {
-      lastCompaction = now;
-      await health.compact(
-        new Date(now - (parseDuration(config.health.rawRetention) ?? 172_800_000)).toISOString(),
-        new Date(now - (parseDuration(config.health.rollupRetention) ?? 7_776_000_000)).toISOString(),
-      );
+    if (now - lastCompaction <= 3_600_000) return;
+    lastCompaction = now;
+    const iso = (ms: number) => new Date(now - ms).toISOString();
+    const r = await health.compact(iso(parseDuration(config.health.rawRetention) ?? 172_800_000), iso(parseDuration(config.health.rollupRetention) ?? 7_776_000_000), {
+      historyBefore: iso(historyMs),
+      deadLetterBefore: iso(outboxMaxAgeMs),
+      now: iso(0),
+    });
+    for (const d of r.deadLettered) {
+      log.error({ seq: d.seq, notification: d.notificationId, platform: d.platform, channel: d.channel, createdAt: d.createdAt }, 'notification given up: no process delivered it in time');
+    }
+    if (r.pruned) log.debug({ pruned: r.pruned }, 'history retention applied');
+  }
+
+  /** Reminders, released silences, incident reminders, remediation, compaction, and an outbox drain. */
+  async function housekeeping(): Promise<void> {
+    if (config.health.enabled) {
+      await serial(async () => {
+        await alerts.tick();
+        await incidents.tick();
+        await remediate();
+      });
+    } else {
+      // Without checks there are no alerts to remind of, but incidents declared from chat still need theirs.
+      await serial(() => incidents.tick());
+    }
+    await compact();
+    // A drain that failed left no timer behind; this is the safety net.
+    await deliverer.drain();
+  }
+  /** Routes to a platform no adapter here serves would wait in the outbox silently; say so at start-up. */
+  function warnUnservedPlatforms(): void {
+    const served = new Set(deliverer.platforms());
+    const routed = [
+      ...config.alerts.routes.flatMap((r) => channelTargets(r.channels)),
+      ...channelTargets(config.alerts.defaultChannels),
+      ...channelTargets(config.incidents.channels),
+    ];
+    for (const platform of new Set(routed.map((t) => t.platform))) {
+      if (!served.has(platform)) {
+        log.warn({ platform, served: [...served] }, 'notifications are routed to a platform no running adapter serves; they wait in the outbox until a process that serves it delivers them');
+      }
     }
   }
+
   let loopTimer: unknown;
   let houseTimer: unknown;
   let running = false;
@@ -196,7 +271,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       if (!m) throw notFound(`No check named "${name}".`, `Checks: ${[...byName.keys()].sort().join(', ') || 'none configured'}`);
       return m;
     },
-    runCheck: (name) => probeAndRecord(monitor.find(name)),
+    runCheck: (name, write) => probeAndRecord(monitor.find(name), write),
     async runDue() {
       const now = clock.now().getTime();
       const due = checks.filter((m) => !inFlight.has(m.check.name) && nextDue.get(m.check.name)! <= now);
@@ -206,7 +281,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
         const next = prev + m.intervalMs;
         nextDue.set(m.check.name, next > now ? next : now + m.intervalMs - ((now - prev) % m.intervalMs));
       }
-      await Promise.all(due.map(probeAndRecord));
+      await Promise.all(due.map((m) => probeAndRecord(m)));
       return due.length;
     },
     async tick() {
@@ -214,30 +289,49 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       await housekeeping();
       await deliverer.drain();
     },
-    async addSilence({ kind, target, forMs, reason, actor }) {
-      const known = target in config.clusters || byName.has(target);
+    async addSilence({ kind, target, forMs, reason, actor }, batch) {
+      // Own keys only: `__proto__` or `constructor` are not clusters.
+      const known = Object.hasOwn(config.clusters, target) || byName.has(target);
       if (!known) throw notFound(`No cluster or check named "${target}".`);
       const now = clock.now();
-      const s: Silence = { id: shortId(6), kind, target, reason, createdBy: actor, startsAt: now.toISOString(), endsAt: new Date(now.getTime() + forMs).toISOString() };
-      await health.commit({ silences: [s] }, now.toISOString());
+      const endsAt = new Date(now.getTime() + forMs);
+      if (!Number.isFinite(endsAt.getTime())) throw new UserError('infra_usage', 'That duration is too long.', 'Use something like 2h or 7d.');
+      const s: Silence = { id: shortId(6), kind, target, reason, createdBy: actor, startsAt: now.toISOString(), endsAt: endsAt.toISOString() };
+      (batch.silences ??= []).push(s);
       return s;
     },
-    async endSilences(target, kind, actor) {
+    async endSilences(target, kind, actor, batch) {
       const now = clock.now().toISOString();
       const active = (await health.silences({ activeAt: now, kind })).filter((s) => s.target === target || s.id === target);
       if (active.length === 0) throw new UserError('infra_invalid_state', `No active ${kind} for "${target}".`);
       const ended = active.map((s) => ({ ...s, endedAt: now, reason: `${s.reason} (ended by ${actor})` }));
-      await health.commit({ silences: ended }, now);
-      // Alerts held back by it are released on the next tick.
-      void serial(() => alerts.tick()).catch((err) => log.error({ err }, 'releasing held alerts failed'));
+      (batch.silences ??= []).push(...ended);
       return ended;
     },
+    async clusterOf({ check, alert, incident, target }) {
+      if (check !== undefined) return byName.get(check)?.cluster;
+      if (alert !== undefined) return alerts.clusterOf(alert);
+      if (incident !== undefined) return (await health.incident(incident))?.cluster;
+      if (target !== undefined) {
+        if (Object.hasOwn(config.clusters, target)) return target;
+        if (byName.has(target)) return byName.get(target)!.cluster;
+        const s = await health.silence(target);
+        return s && s.target !== target ? monitor.clusterOf({ target: s.target }) : undefined;
+      }
+      return undefined;
+    },
+    afterCommand(opts) {
+      deliverer.kick();
+      // Alerts held back by an ended silence are notified now rather than at the next housekeeping round.
+      if (opts?.release) void serial(() => alerts.tick()).catch((err) => log.error({ err }, 'releasing held alerts failed'));
+    },
     start() {
-      if (running || !config.health.enabled) return;
+      if (running) return;
       running = true;
+      // The deliverer and incident reminders run even with checks disabled: incidents are declared from chat.
       deliverer.start();
       const wake = () => {
-        if (!running) return;
+        if (!running || !config.health.enabled) return;
         void monitor.runDue().catch((err) => log.error({ err }, 'probe round failed'));
         const soonest = Math.min(...[...nextDue.values()], clock.now().getTime() + 1000);
         loopTimer = timers.setTimeout(wake, Math.max(5, soonest - clock.now().getTime()));
@@ -249,7 +343,8 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       };
       wake();
       house();
-      log.info({ checks: checks.length }, 'health monitor started');
+      warnUnservedPlatforms();
+      log.info({ checks: config.health.enabled ? checks.length : 0, probing: config.health.enabled }, 'health monitor started');
     },
     async stop() {
       running = false;

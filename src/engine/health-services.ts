@@ -1,6 +1,7 @@
 import { UserError } from '../framework/errors.js';
-import type { CommandContext } from '../framework/command-context.js';
-import type { HealthMonitor } from './health-monitor.js';
+import type { CommandContext, CommandServices } from '../framework/command-context.js';
+import type { HealthBatch } from '../store/health-store.js';
+import type { BatchWriter, ClusterRef, HealthMonitor } from './health-monitor.js';
 
 declare module '../framework/command-context.js' {
   interface CommandServices {
@@ -14,3 +15,33 @@ export function healthOf(ctx: CommandContext): HealthMonitor {
   if (!h) throw new UserError('infra_invalid_state', 'Health monitoring is not available in this process (it needs the SQLite store).');
   return h;
 }
+
+/**
+ * A writer that commits a health batch inside the command's own transaction (with its audit record and
+ * invocation key): a duplicate delivery writes nothing, and a crash cannot leave an unaudited change.
+ */
+export function commandWriter(ctx: CommandContext, opts?: { release?: boolean }): BatchWriter {
+  const h = healthOf(ctx);
+  return (batch, at) =>
+    ctx.transactional(() => {
+      h.health.commitSync(batch, at);
+      // Effects run synchronously inside the transaction; a microtask runs only once it has finished.
+      queueMicrotask(() => h.afterCommand(opts));
+    });
+}
+
+/** Registers `batch` to commit with the command (see commandWriter); a no-op when it is empty. */
+export function commitWithCommand(ctx: CommandContext, batch: HealthBatch, opts?: { release?: boolean }): void {
+  if (Object.values(batch).some((v) => Array.isArray(v) && v.length > 0)) commandWriter(ctx, opts)(batch, ctx.now().toISOString());
+}
+
+/**
+ * `clusterOf` for a subcommand: the cluster an option refers to, looked up through the health service, so
+ * a role granted on that cluster suffices. Unknown ids give undefined (the role is then checked globally).
+ */
+export const clusterVia =
+  <A>(ref: (args: A) => ClusterRef | undefined) =>
+  async (args: A, lookup: { services?: CommandServices }): Promise<string | undefined> => {
+    const r = ref(args);
+    return r ? lookup.services?.health?.clusterOf(r) : undefined;
+  };

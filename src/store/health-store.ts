@@ -157,8 +157,45 @@ export interface HealthBatch {
   notifications?: Notification[];
   outbox?: OutboxDraft[];
   silences?: Silence[];
+  /** Updates of existing incidents. */
   incidents?: Incident[];
+  /**
+   * New incidents, inserted with a plain INSERT: if another writer took the id meanwhile the whole batch
+   * fails instead of overwriting that incident (ids are predicted with nextIncidentId before the commit).
+   */
+  declared?: Incident[];
   timeline?: TimelineEntry[];
+  /**
+   * Optimistic guard: the batch is refused (StaleHealthStateError) unless each check's stored state is
+   * still exactly `state` (undefined: none stored yet). Lets a command write a decision made on a read.
+   */
+  expectStates?: { check: string; state: CheckState | undefined }[];
+}
+
+/** A guarded batch found the state it was decided on changed meanwhile; nothing was written. */
+export class StaleHealthStateError extends Error {
+  constructor(check: string) {
+    super(`the state of check ${check} changed while this was being decided; nothing was written`);
+    this.name = 'StaleHealthStateError';
+  }
+}
+
+/** What compaction should prune besides raw results and roll-ups (ISO times; each optional). */
+export interface RetentionCutoffs {
+  /** Resolved alerts, their events, delivered alert notifications and their deliveries, ended silences. */
+  historyBefore?: string;
+  /** Pending outbox jobs written before this are dead-lettered. */
+  deadLetterBefore?: string;
+  /** Now: expired buttons are deleted. */
+  now?: string;
+}
+
+export interface CompactResult {
+  folded: number;
+  /** Rows deleted by the history retention (all tables together). */
+  pruned: number;
+  /** Jobs given up on in this run (for logging). */
+  deadLettered: { seq: number; notificationId: string; platform: string; channel: string; createdAt: string }[];
 }
 
 export interface LatencyStats {
@@ -170,6 +207,11 @@ export interface LatencyStats {
 
 export interface HealthStore {
   commit(batch: HealthBatch, at: string): Promise<void>;
+  /**
+   * Writes the batch synchronously inside the caller's open transaction (a command's `ctx.transactional`
+   * effect on the shared SQLite handle), so it commits or rolls back with the audit record.
+   */
+  commitSync(batch: HealthBatch, at: string): void;
 
   checkState(check: string): Promise<CheckState | undefined>;
   checkStates(): Promise<CheckState[]>;
@@ -177,10 +219,10 @@ export interface HealthStore {
   /** Uptime counts over raw results and roll-ups; percentiles over raw results only. */
   stats(check: string, since: string): Promise<LatencyStats>;
   /**
-   * Folds raw results older than `rawBefore` into hourly roll-ups, drops roll-ups older than `rollupBefore`,
-   * and gives up on outbox jobs older than `rawBefore` that no process could deliver.
+   * Folds raw results older than `rawBefore` into hourly roll-ups, drops roll-ups older than `rollupBefore`
+   * and delivered outbox jobs older than `rawBefore`; applies the other cutoffs given (see RetentionCutoffs).
    */
-  compact(rawBefore: string, rollupBefore: string): Promise<{ folded: number }>;
+  compact(rawBefore: string, rollupBefore: string, cutoffs?: RetentionCutoffs): Promise<CompactResult>;
 
   alert(id: string): Promise<Alert | undefined>;
   firingAlert(dedupKey: string): Promise<Alert | undefined>;
@@ -197,7 +239,10 @@ export interface HealthStore {
   claimOutbox(now: string, platforms: readonly string[], limit: number, leaseUntil: string): Promise<OutboxJob[]>;
   completeOutbox(seq: number): Promise<void>;
   retryOutbox(seq: number, nextAttemptAt: string, error: string, dead: boolean): Promise<void>;
-  /** Pending jobs (for the given platforms, if any) and the earliest time one is due. */
+  /**
+   * Pending jobs (for the given platforms, if any) and the earliest time one could be claimed: only jobs
+   * at the head of their message's queue count, each at the later of its retry time and its lease's end.
+   */
   pendingOutbox(platforms?: readonly string[]): Promise<{ count: number; nextAttemptAt?: string }>;
 
   silences(query: { activeAt?: string; kind?: Silence['kind'] }): Promise<Silence[]>;
@@ -205,6 +250,7 @@ export interface HealthStore {
 
   incident(id: number): Promise<Incident | undefined>;
   incidents(query: { open?: boolean; since?: string; cluster?: string }): Promise<Incident[]>;
+  /** A prediction (MAX + 1): the plain INSERT of `declared` makes a stale one fail rather than overwrite. */
   nextIncidentId(): Promise<number>;
   timeline(incidentId: number): Promise<TimelineEntry[]>;
 }

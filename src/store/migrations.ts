@@ -117,8 +117,11 @@ export const MIGRATIONS: readonly Migration[] = [
         status TEXT NOT NULL,
         fired_at TEXT NOT NULL,
         resolved_at TEXT,
+        notification_id TEXT,
         doc TEXT NOT NULL
       );
+      CREATE INDEX alerts_notification ON alerts (notification_id);
+      CREATE INDEX alerts_status_resolved ON alerts (status, resolved_at);
       CREATE UNIQUE INDEX alerts_one_firing_per_key ON alerts (dedup_key) WHERE status = 'firing';
       CREATE INDEX alerts_cluster_fired ON alerts (cluster, fired_at);
 
@@ -132,6 +135,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX alert_events_cluster_at ON alert_events (cluster, at);
       CREATE INDEX alert_events_alert ON alert_events (alert_id);
+      CREATE INDEX alert_events_at ON alert_events (at);
 
       CREATE TABLE notifications (
         id TEXT PRIMARY KEY,
@@ -167,6 +171,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX outbox_status_next ON outbox (status, next_attempt_at);
       CREATE INDEX outbox_target ON outbox (notification_id, platform, channel, seq);
+      CREATE INDEX outbox_created ON outbox (created_at);
 
       CREATE TABLE silences (
         id TEXT PRIMARY KEY,
@@ -179,6 +184,7 @@ export const MIGRATIONS: readonly Migration[] = [
         ended_at TEXT
       );
       CREATE INDEX silences_ends ON silences (ends_at);
+      CREATE INDEX silences_ended ON silences (ended_at);
 
       CREATE TABLE incidents (
         id BIGINT PRIMARY KEY,

@@ -1,17 +1,20 @@
 import type Database from 'better-sqlite3';
-import type {
-  Alert,
-  AlertEvent,
-  CheckResult,
-  CheckState,
-  Delivery,
-  HealthBatch,
-  HealthStore,
-  Incident,
-  Notification,
-  OutboxJob,
-  Silence,
-  TimelineEntry,
+import {
+  StaleHealthStateError,
+  type Alert,
+  type AlertEvent,
+  type CheckResult,
+  type CheckState,
+  type Delivery,
+  type HealthBatch,
+  type HealthStore,
+  type Incident,
+  type Notification,
+  type OutboxJob,
+  type Silence,
+  type TimelineEntry,
+  type CompactResult,
+  type RetentionCutoffs,
 } from './health-store.js';
 import type { Reply } from '../framework/reply.js';
 import { migrate } from './sqlite-store.js';
@@ -40,8 +43,9 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     insertResult: db.prepare('INSERT INTO check_results (check_name, at, ok, latency_ms, error) VALUES (?, ?, ?, ?, ?)'),
     upsertState: db.prepare('INSERT INTO check_state (check_name, doc) VALUES (?, ?) ON CONFLICT (check_name) DO UPDATE SET doc = excluded.doc'),
     upsertAlert: db.prepare(
-      `INSERT INTO alerts (id, dedup_key, cluster, check_name, status, fired_at, resolved_at, doc) VALUES (@id, @dedupKey, @cluster, @check, @status, @firedAt, @resolvedAt, @doc)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = excluded.resolved_at, doc = excluded.doc`,
+      `INSERT INTO alerts (id, dedup_key, cluster, check_name, status, fired_at, resolved_at, notification_id, doc)
+       VALUES (@id, @dedupKey, @cluster, @check, @status, @firedAt, @resolvedAt, @notificationId, @doc)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = excluded.resolved_at, notification_id = excluded.notification_id, doc = excluded.doc`,
     ),
     insertAlertEvent: db.prepare('INSERT INTO alert_events (alert_id, at, cluster, type, actor, detail) VALUES (?, ?, ?, ?, ?, ?)'),
     upsertNotification: db.prepare(
@@ -56,6 +60,9 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
       `INSERT INTO silences (id, kind, target, reason, created_by, starts_at, ends_at, ended_at) VALUES (@id, @kind, @target, @reason, @createdBy, @startsAt, @endsAt, @endedAt)
        ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, ended_at = excluded.ended_at`,
     ),
+    // No ON CONFLICT: two writers that predicted the same id must not overwrite each other's incident.
+    insertIncident: db.prepare('INSERT INTO incidents (id, status, cluster, declared_at, doc) VALUES (?, ?, ?, ?, ?)'),
+    stateDoc: db.prepare('SELECT doc FROM check_state WHERE check_name = ?').pluck(),
     upsertIncident: db.prepare(
       'INSERT INTO incidents (id, status, cluster, declared_at, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc',
     ),
@@ -63,14 +70,21 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
   };
 
   const commitTx = db.transaction((b: HealthBatch, at: string) => {
+    for (const e of b.expectStates ?? []) {
+      const stored = q.stateDoc.get(e.check) as string | undefined;
+      if ((stored === undefined ? undefined : JSON.stringify(JSON.parse(stored))) !== (e.state ? JSON.stringify(e.state) : undefined)) {
+        throw new StaleHealthStateError(e.check);
+      }
+    }
     for (const r of b.results ?? []) q.insertResult.run(r.check, r.at, r.ok ? 1 : 0, r.latencyMs, r.error ?? null);
     for (const s of b.states ?? []) q.upsertState.run(s.check, JSON.stringify(s));
-    for (const a of b.alerts ?? []) q.upsertAlert.run({ ...a, resolvedAt: a.resolvedAt ?? null, doc: JSON.stringify(a) });
+    for (const a of b.alerts ?? []) q.upsertAlert.run({ ...a, resolvedAt: a.resolvedAt ?? null, notificationId: a.notificationId ?? null, doc: JSON.stringify(a) });
     for (const e of b.alertEvents ?? []) q.insertAlertEvent.run(e.alertId, e.at, e.cluster, e.type, e.actor, e.detail);
     for (const n of b.notifications ?? []) q.upsertNotification.run(n.id, n.kind, n.cluster ?? null, n.createdAt, JSON.stringify(n));
     let seq = q.maxOutbox.get() as number;
     for (const o of b.outbox ?? []) q.insertOutbox.run(++seq, o.notificationId, o.platform, o.channel, o.op, o.body ? JSON.stringify(o.body) : null, at, at);
     for (const s of b.silences ?? []) q.upsertSilence.run({ ...s, endedAt: s.endedAt ?? null });
+    for (const i of b.declared ?? []) q.insertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const i of b.incidents ?? []) q.upsertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const t of b.timeline ?? []) q.insertTimeline.run(t.incidentId, t.at, t.actor, t.type, t.text);
   });
@@ -96,7 +110,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     }));
   });
 
-  const compactTx = db.transaction((rawBefore: string, rollupBefore: string) => {
+  const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): CompactResult => {
     const old = db.prepare('SELECT * FROM check_results WHERE at < ? ORDER BY check_name, at').all(rawBefore) as ResultRow[];
     const buckets = new Map<string, { check: string; hour: string; total: number; ok: number; sum: number; lat: number[] }>();
     for (const r of old) {
@@ -119,14 +133,47 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     for (const b of buckets.values()) upsert.run(b.check, b.hour, b.total, b.ok, b.sum, percentile(b.lat.sort((x, y) => x - y), 95) ?? 0);
     db.prepare('DELETE FROM check_results WHERE at < ?').run(rawBefore);
     db.prepare('DELETE FROM check_rollups WHERE hour < ?').run(rollupBefore);
-    db.prepare("DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?").run(rawBefore);
-    db.prepare("UPDATE outbox SET status = 'dead', last_error = 'no process delivered it in time' WHERE status = 'pending' AND created_at < ?").run(rawBefore);
-    return { folded: old.length };
+    db.prepare("DELETE FROM outbox WHERE status = 'done' AND created_at < ?").run(rawBefore);
+    let deadLettered: CompactResult['deadLettered'] = [];
+    if (cut.deadLetterBefore) {
+      deadLettered = (
+        db
+          .prepare("SELECT seq, notification_id, platform, channel, created_at FROM outbox WHERE status = 'pending' AND created_at < ? ORDER BY seq")
+          .all(cut.deadLetterBefore) as { seq: number; notification_id: string; platform: string; channel: string; created_at: string }[]
+      ).map((r) => ({ seq: r.seq, notificationId: r.notification_id, platform: r.platform, channel: r.channel, createdAt: r.created_at }));
+      db.prepare("UPDATE outbox SET status = 'dead', last_error = 'no process delivered it in time' WHERE status = 'pending' AND created_at < ?").run(cut.deadLetterBefore);
+    }
+    let pruned = 0;
+    const h = cut.historyBefore;
+    if (h) {
+      const run = (sql: string, ...p: string[]) => (pruned += db.prepare(sql).run(...p).changes);
+      run("DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < ?", h);
+      run("DELETE FROM alert_events WHERE at < ? AND alert_id NOT IN (SELECT id FROM alerts WHERE status = 'firing')", h);
+      run("DELETE FROM outbox WHERE status = 'dead' AND created_at < ?", h);
+      // Alert notifications no alert refers to any more and with nothing left to deliver, then their messages.
+      run(
+        `DELETE FROM notifications WHERE kind = 'alert' AND created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.notification_id = notifications.id)
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = notifications.id AND o.status = 'pending')`,
+        h,
+      );
+      run('DELETE FROM deliveries WHERE notification_id NOT IN (SELECT id FROM notifications)');
+      run('DELETE FROM silences WHERE COALESCE(ended_at, ends_at) < ?', h);
+      // Notification buttons written before they had an expiry.
+      run("DELETE FROM actions WHERE created_by = 'system' AND expires_at IS NULL AND created_at < ?", h);
+    }
+    // An expired button is refused exactly like an unknown one, so its row can go.
+    if (cut.now) pruned += db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?').run(cut.now).changes;
+    return { folded: old.length, pruned, deadLettered };
   });
 
   const store: HealthStore = {
     async commit(batch, at) {
       commitTx.immediate(batch, at);
+    },
+    commitSync(batch, at) {
+      // Inside the caller's transaction better-sqlite3 runs this as a savepoint; outside, as its own transaction.
+      commitTx(batch, at);
     },
     async checkState(check) {
       return doc<CheckState>(db.prepare('SELECT doc FROM check_state WHERE check_name = ?').get(check) as { doc: string } | undefined);
@@ -153,8 +200,8 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
         ...(p95 !== undefined ? { p95 } : {}),
       };
     },
-    async compact(rawBefore, rollupBefore) {
-      return compactTx.immediate(rawBefore, rollupBefore);
+    async compact(rawBefore, rollupBefore, cutoffs) {
+      return compactTx.immediate(rawBefore, rollupBefore, cutoffs ?? {});
     },
 
     async alert(id) {
@@ -169,10 +216,11 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
       if (status) where.push('status = ?') && params.push(status);
       if (cluster) where.push('cluster = ?') && params.push(cluster);
       if (since) where.push('fired_at >= ?') && params.push(since);
-      const rows = docs<Alert>(
+      // Filtered in SQL (indexed): a filter after the LIMIT would miss a notification's alerts once history grows.
+      if (notificationId) where.push('notification_id = ?') && params.push(notificationId);
+      return docs<Alert>(
         db.prepare(`SELECT doc FROM alerts ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY fired_at, id LIMIT ?`).all(...params, limit ?? 1000),
       );
-      return notificationId ? rows.filter((a) => a.notificationId === notificationId) : rows;
     },
     async alertEvents({ cluster, alertId, after, until }) {
       const where: string[] = [];
@@ -225,11 +273,20 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
       );
     },
     async pendingOutbox(platforms) {
-      const only = platforms ? ` AND platform IN (${platforms.map(() => '?').join(', ') || "''"})` : '';
-      const r = db
-        .prepare(`SELECT COUNT(*) AS count, MIN(next_attempt_at) AS next FROM outbox WHERE status = 'pending'${only}`)
-        .get(...(platforms ?? [])) as { count: number; next: string | null };
-      return { count: r.count, ...(r.next ? { nextAttemptAt: r.next } : {}) };
+      const only = platforms ? ` AND o.platform IN (${platforms.map(() => '?').join(', ') || "''"})` : '';
+      const count = db.prepare(`SELECT COUNT(*) FROM outbox o WHERE o.status = 'pending'${only}`).pluck().get(...(platforms ?? [])) as number;
+      // A job behind another of the same message cannot be claimed before that one is done (the drain after
+      // it completes looks again), and a leased job not before its lease ends: waking earlier only spins.
+      const next = db
+        .prepare(
+          `SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.locked_until, ''))) FROM outbox o
+           WHERE o.status = 'pending'${only}
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.notification_id = o.notification_id
+                               AND p.platform = o.platform AND p.channel = o.channel AND p.seq < o.seq)`,
+        )
+        .pluck()
+        .get(...(platforms ?? [])) as string | null;
+      return { count, ...(next ? { nextAttemptAt: next } : {}) };
     },
 
     async silences({ activeAt, kind }) {
@@ -246,8 +303,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
       }));
     },
     async silence(id) {
-      const all = await store.silences({});
-      return all.find((s) => s.id === id);
+      return (await store.silences({})).find((s) => s.id === id);
     },
 
     async incident(id) {

@@ -31,3 +31,9 @@ export function parseTimeRef(text: string, now: Date): Date | undefined {
   const d = new Date(text.trim());
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
+
+/** `now` moved by `ms` (negative: into the past), or undefined when that is beyond representable dates. */
+export function shiftTime(now: Date, ms: number): Date | undefined {
+  const d = new Date(now.getTime() + ms);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

@@ -18,9 +18,14 @@ export interface AlertManager {
   heldBy(cluster: string, check: string): Promise<string | undefined>;
   /** Reminders, and notifications released when a silence ends; returns jobs queued. */
   tick(): Promise<number>;
-  /** `id` is an alert id or a notification id (acks every firing alert in it). */
-  ack(id: string, actor: string): Promise<Alert[]>;
-  resolve(id: string, actor: string): Promise<Alert[]>;
+  /**
+   * `id` is an alert id or a notification id (acks every firing alert in it). Adds to `batch` (the
+   * command's, committed with its audit record) and never commits itself.
+   */
+  ack(id: string, actor: string, batch: HealthBatch): Promise<Alert[]>;
+  resolve(id: string, actor: string, batch: HealthBatch): Promise<Alert[]>;
+  /** The cluster an alert or notification id belongs to (for per-cluster authorization). */
+  clusterOf(id: string): Promise<string | undefined>;
 }
 
 export interface AlertManagerDeps {
@@ -48,7 +53,15 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     const hit = active.find((s) => s.target === cluster || s.target === check);
     if (hit) return `${hit.kind} ${hit.id} until ${hit.endsAt.slice(0, 16).replace('T', ' ')}Z (${hit.reason})`;
     for (const w of deps.windows[cluster] ?? []) {
-      const open = openWindow(w, now);
+      let open;
+      try {
+        open = openWindow(w, now);
+      } catch (err) {
+        // Fail safe: a window that cannot be evaluated counts as closed (alerts are notified), and the config
+        // validation should have refused it in the first place.
+        deps.log.error({ err, cluster, window: w.name }, 'maintenance window cannot be evaluated; treating it as closed');
+        continue;
+      }
       if (open) return `maintenance window "${w.name}" until ${open.until.toISOString().slice(0, 16).replace('T', ' ')}Z`;
     }
     return undefined;
@@ -142,9 +155,21 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
             if (n) await mirrorToIncident(b, cluster, `✅ Alert resolved: ${t.summary}`, now);
           } else {
             const up: Alert = { ...existing, severity: t.severity, summary: t.summary };
-            (b.alerts ??= []).push(up);
             event(b, up, 'escalated', 'system', t.summary, at);
-            for (const tg of n?.targets ?? []) (b.outbox ??= []).push({ ...tg, notificationId: n!.id, op: 'sync' });
+            // The new severity may route to more targets (a critical-only channel): the notification is widened
+            // to them, so they get the message (posted) while its existing messages are updated in place.
+            let shown = n;
+            if (n) {
+              const extra = routeAlert(config, cluster, t.severity).filter((r) => !n.targets.some((x) => x.platform === r.platform && x.channel === r.channel));
+              if (extra.length) {
+                shown = { ...n, targets: [...n.targets, ...extra] };
+                const queued = (b.notifications ??= []).findIndex((x) => x.id === n.id);
+                if (queued >= 0) b.notifications[queued] = shown;
+                else b.notifications.push(shown);
+              }
+            }
+            for (const tg of shown?.targets ?? []) (b.outbox ??= []).push({ ...tg, notificationId: shown!.id, op: 'sync' });
+            (b.alerts ??= []).push(up);
           }
         }
       }
@@ -167,7 +192,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
         if (a.reminders >= config.reminder.max) continue;
         const n = await health.notification(a.notificationId);
         const up: Alert = { ...a, reminders: a.reminders + 1 };
-        if (up.reminders < config.reminder.max) up.nextReminderAt = new Date(Date.parse(a.nextReminderAt) + reminderMs).toISOString();
+        // From now, not from the missed time: after downtime one reminder goes out, not a burst of them.
+        if (up.reminders < config.reminder.max) up.nextReminderAt = new Date(now.getTime() + reminderMs).toISOString();
         else delete up.nextReminderAt;
         (b.alerts ??= []).push(up);
         event(b, up, 'reminded', 'system', `reminder ${up.reminders} of ${config.reminder.max}`, at);
@@ -191,15 +217,20 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
       return queued;
     },
 
-    async ack(id, actor) {
+    async clusterOf(id) {
+      return (await health.alert(id))?.cluster ?? (await health.notification(id))?.cluster;
+    },
+
+    async ack(id, actor, b) {
       const firing = await targetAlerts(id);
       const now = clock.now();
-      const b: HealthBatch = {};
+      const acked: Alert[] = [];
       const notifications = new Set<string>();
       for (const a of firing) {
         const up: Alert = { ...a, ackedAt: now.toISOString(), ackedBy: actor };
         delete up.nextReminderAt;
         (b.alerts ??= []).push(up);
+        acked.push(up);
         event(b, up, 'acked', actor, `acknowledged by ${actor}`, now.toISOString());
         if (a.notificationId) notifications.add(a.notificationId);
       }
@@ -210,22 +241,18 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
           b.outbox.push({ ...t, notificationId: nid, op: 'reply', body: systemReply({ title: `👀 Acknowledged by ${actor}`, severity: 'info' }, now) });
         }
       }
-      await health.commit(b, now.toISOString());
-      deps.onEnqueued();
-      return b.alerts!;
+      return acked;
     },
 
-    async resolve(id, actor) {
+    async resolve(id, actor, b) {
       const firing = await targetAlerts(id);
       const now = clock.now();
-      const b: HealthBatch = {};
+      const before = b.alerts?.length ?? 0;
       for (const a of firing) {
         const n = a.notificationId ? await health.notification(a.notificationId) : undefined;
         resolveInto(b, a, actor, `${a.check} ${a.kind} resolved by hand`, now, n);
       }
-      await health.commit(b, now.toISOString());
-      deps.onEnqueued();
-      return b.alerts!;
+      return b.alerts!.slice(before);
     },
   };
   return manager;

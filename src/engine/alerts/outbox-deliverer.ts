@@ -8,6 +8,8 @@ import { renderNotification } from './render-notification.js';
 
 export interface OutboxDeliverer {
   addSink(sink: ChatSink): void;
+  /** Platforms this process can deliver to (those with a sink). */
+  platforms(): string[];
   /** Delivers every job due now (in order per message); returns how many were handed to a sink. */
   drain(): Promise<number>;
   /** Asks for a drain soon (coalesced); called right after a commit that wrote outbox rows. */
@@ -24,12 +26,35 @@ export interface OutboxDelivererDeps {
   log: Logger;
   /** Give up on a job this long after it was written (ms). */
   maxAgeMs?: number;
+  /** How long the buttons on an alert message stay valid (ms). */
+  buttonTtlMs?: number;
+  /** A sink call not settled by then counts as failed (retryable); must be shorter than the lease (ms). */
+  deliverTimeoutMs?: number;
   /** Called after each successful hand-off (benchmarks measure it). */
   onDelivered?: (job: OutboxJob) => void;
 }
 
 const LEASE_MS = 60_000;
+/** Well inside the lease, so a job is never delivered by two processes because one hung past its lease. */
+const DELIVER_TIMEOUT_MS = 30_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
+
+export class DeliveryTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`chat API did not answer within ${ms} ms`);
+    this.name = 'DeliveryTimeoutError';
+  }
+}
+
+/** Rejects after `ms` if `work` has not settled; the hung call is abandoned (its late result ignored). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeliveryTimeoutError(ms)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Delivers the durable outbox: each job posts or updates an alert/incident message, or replies in its
@@ -40,6 +65,7 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
   const { health, clock, timers, log } = deps;
   const sinks = new Map<string, ChatSink>();
   const maxAgeMs = deps.maxAgeMs ?? 24 * 3_600_000;
+  const deliverTimeoutMs = Math.min(deps.deliverTimeoutMs ?? DELIVER_TIMEOUT_MS, LEASE_MS / 2);
   let running: Promise<number> | undefined;
   let again = false;
   let timer: unknown;
@@ -52,7 +78,7 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
     if (job.op === 'sync') {
       const n = await health.notification(job.notificationId);
       if (!n) return;
-      const reply = await renderNotification(n, { health, store: deps.store, now });
+      const reply = await renderNotification(n, { health, store: deps.store, now, ...(deps.buttonTtlMs ? { buttonTtlMs: deps.buttonTtlMs } : {}) });
       if (existing) {
         await sink.update({ platform: existing.platform, channel: existing.channel, messageId: existing.messageId, ...(existing.threadId ? { threadId: existing.threadId } : {}) }, reply);
       } else {
@@ -85,7 +111,8 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
       await Promise.all(
         jobs.map(async (job) => {
           try {
-            await deliver(job);
+            // Real time, not the injectable clock: this bounds a hung network call.
+            await withDeadline(deliver(job), deliverTimeoutMs);
             await health.completeOutbox(job.seq);
             delivered++;
             deps.onDelivered?.(job);
@@ -121,6 +148,7 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
     addSink(sink) {
       sinks.set(sink.platform, sink);
     },
+    platforms: () => [...sinks.keys()],
     async drain() {
       if (running) {
         again = true;
@@ -133,12 +161,16 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
             again = false;
             n += await drainOnce();
           } while (again);
-          await schedule();
         } catch (err) {
           log.error({ err }, 'outbox drain failed');
         } finally {
           running = undefined;
         }
+        // Also after a failed drain: otherwise nothing would retry until the next commit kicks it.
+        await schedule().catch((err: unknown) => {
+          log.error({ err }, 'outbox could not schedule its next drain; retrying in 5 s');
+          if (started) timer = timers.setTimeout(() => ((timer = undefined), void deliverer.drain()), 5000);
+        });
         return n;
       })();
       return running;

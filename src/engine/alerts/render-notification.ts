@@ -20,7 +20,7 @@ function alertLine(a: Alert, now: Date): string {
 }
 
 /** Renders a notification from the store's current state, so an update always shows the latest truth. */
-export async function renderNotification(n: Notification, deps: { health: HealthStore; store: Store; now: Date }): Promise<Reply> {
+export async function renderNotification(n: Notification, deps: { health: HealthStore; store: Store; now: Date; buttonTtlMs?: number }): Promise<Reply> {
   if (n.kind === 'incident') {
     const inc = n.incidentId !== undefined ? await deps.health.incident(n.incidentId) : undefined;
     if (!inc) return systemReply({ title: 'Incident not found', severity: 'warning' }, deps.now);
@@ -42,7 +42,9 @@ export async function renderNotification(n: Notification, deps: { health: Health
   if (firing.length > 0) {
     const save = async (label: string, command: string, style?: ReplyButton['style']): Promise<ReplyButton> => {
       const id = shortId(12);
-      await deps.store.saveAction({ id, command, confirmed: false, createdBy: 'system', createdAt: deps.now.toISOString() });
+      // Every render makes new buttons; an expiry lets compaction delete them (an old message's then answer "expired").
+      const expiresAt = new Date(deps.now.getTime() + (deps.buttonTtlMs ?? 30 * 86_400_000)).toISOString();
+      await deps.store.saveAction({ id, command, confirmed: false, createdBy: 'system', createdAt: deps.now.toISOString(), expiresAt });
       return { label, actionId: id, ...(style ? { style } : {}) };
     };
     const ack = `alert ack ${n.id}`;

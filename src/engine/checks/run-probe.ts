@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -116,16 +116,65 @@ async function probe(check: CheckConfig, timeoutMs: number, now: () => Date): Pr
       return undefined;
     }
     case 'command':
-      return new Promise((resolve) => {
-        execFile(check.command, check.args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : err.killed ? 'timeout' : (err.code ?? 'error')) : 0;
-          if (code === check.expectExit) return resolve(undefined);
-          if (code === 'timeout') return resolve(`timed out after ${timeoutMs} ms`);
-          const tail = String(stderr).trim().split('\n').pop()?.slice(0, 200);
-          resolve(`exit ${code} (expected ${check.expectExit})${tail ? `: ${tail}` : ''}`);
-        });
-      });
+      return runCommand(check.command, check.args, check.expectExit, timeoutMs);
   }
+}
+
+/** Only what a probe command needs: chat tokens and other secrets in the bot's environment are not passed on. */
+function probeEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'LANG'] as const) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
+
+/** Kills the probe's whole process group (a shell's background children too); it may be gone already. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left to kill.
+  }
+}
+
+/**
+ * Runs a command check in its own process group. The result is decided when the command itself exits
+ * (not when its output closes, which a background child could hold open), and on timeout the whole group
+ * is killed.
+ */
+function runCommand(command: string, args: readonly string[], expectExit: number, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let settled = false;
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: probeEnv() });
+    const finish = (result: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      killGroup(child.pid); // leftovers of the probe (background jobs) must not outlive it
+      child.stderr?.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(`timed out after ${timeoutMs} ms`), timeoutMs);
+    child.stderr?.on('data', (c: Buffer) => {
+      if (stderr.length < 4096) stderr += c.toString('utf8');
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => finish(`exit ${err.code ?? 'error'} (expected ${expectExit})${err.message ? `: ${err.message.slice(0, 200)}` : ''}`));
+    let stderrDone = false;
+    child.stderr?.once('end', () => (stderrDone = true));
+    child.once('exit', (code, signal) => {
+      const got = code ?? signal ?? 'error';
+      if (got === expectExit) return finish(undefined);
+      const report = () => {
+        const tail = stderr.trim().split('\n').pop()?.slice(0, 200);
+        finish(`exit ${got} (expected ${expectExit})${tail ? `: ${tail}` : ''}`);
+      };
+      // 'exit' can come before the last stderr bytes; wait briefly for them, not for a background child.
+      if (stderrDone || !child.stderr) return report();
+      child.stderr.once('end', report);
+      setTimeout(report, 100).unref();
+    });
+  });
 }
 
 // Keep-alive agents: probing every few seconds should not open a new connection each time.

@@ -11,20 +11,25 @@ import type { Clock } from '../engine.js';
 import { channelTargets } from '../alerts/route-alert.js';
 import { systemReply } from '../alerts/render-notification.js';
 
+/**
+ * Incident lifecycle. Mutators add their writes to `batch` and never commit it: a command hands the batch
+ * to its own transaction (with the audit record), the alert manager to the check's.
+ */
 export interface IncidentService {
-  declare(input: { title: string; sev: number; cluster?: string; actor: string; sourceAlertId?: string }, batch?: HealthBatch): Promise<Incident>;
+  /** The id is predicted (MAX + 1) and inserted with a plain INSERT, so a stale prediction fails the commit. */
+  declare(input: { title: string; sev: number; cluster?: string; actor: string; sourceAlertId?: string }, batch: HealthBatch): Promise<Incident>;
   get(id: number): Promise<Incident>;
-  list(query: { open?: boolean; since?: string }): Promise<Incident[]>;
-  ack(id: number, actor: string): Promise<Incident>;
-  update(id: number, text: string, actor: string): Promise<Incident>;
-  assign(id: number, role: 'commander' | 'comms', user: string, actor: string): Promise<Incident>;
-  setSeverity(id: number, sev: number, actor: string): Promise<Incident>;
-  mitigate(id: number, actor: string): Promise<Incident>;
-  resolve(id: number, summary: string, actor: string): Promise<Incident>;
-  reopen(id: number, actor: string): Promise<Incident>;
+  list(query: { open?: boolean; since?: string; cluster?: string }): Promise<Incident[]>;
+  ack(id: number, actor: string, batch: HealthBatch): Promise<Incident>;
+  update(id: number, text: string, actor: string, batch: HealthBatch): Promise<Incident>;
+  assign(id: number, role: 'commander' | 'comms', user: string, actor: string, batch: HealthBatch): Promise<Incident>;
+  setSeverity(id: number, sev: number, actor: string, batch: HealthBatch): Promise<Incident>;
+  mitigate(id: number, actor: string, batch: HealthBatch): Promise<Incident>;
+  resolve(id: number, summary: string, actor: string, batch: HealthBatch): Promise<Incident>;
+  reopen(id: number, actor: string, batch: HealthBatch): Promise<Incident>;
   /** Stored entries merged with alert events and control changes of its cluster while it was open. */
   timeline(id: number): Promise<TimelineEntry[]>;
-  /** Adds timeline rows for an open incident of `cluster`, if any, into `batch` (used by the alert manager). */
+  /** The newest open incident of `cluster`, if any (the alert manager mirrors alerts into its thread). */
   openFor(cluster: string): Promise<Incident | undefined>;
   /** Status-update reminders to the commander; returns how many were queued. */
   tick(): Promise<number>;
@@ -53,11 +58,10 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
     return inc;
   }
 
-  /** Writes the incident, a timeline row, a header refresh and a thread message in one transaction. */
-  async function change(inc: Incident, actor: string, type: string, text: string, thread: string | undefined, batch?: HealthBatch): Promise<Incident> {
+  /** Adds the incident, a timeline row, a header refresh and a thread message to one batch. */
+  function change(inc: Incident, actor: string, type: string, text: string, thread: string | undefined, b: HealthBatch): Incident {
     const now = clock.now();
     const at = now.toISOString();
-    const b: HealthBatch = batch ?? {};
     const next = { ...inc, lastUpdateAt: at, nextReminderAt: new Date(now.getTime() + cadence(inc.sev)).toISOString() };
     (b.incidents ??= []).push(next);
     (b.timeline ??= []).push({ incidentId: inc.id, at, actor, type, text });
@@ -66,10 +70,6 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
         (b.outbox ??= []).push({ ...t, notificationId: next.notificationId, op: 'sync' });
         if (thread) b.outbox.push({ ...t, notificationId: next.notificationId, op: 'reply', body: threadMessage(thread, `${actor}`, now) });
       }
-    }
-    if (!batch) {
-      await health.commit(b, at);
-      deps.onEnqueued();
     }
     return next;
   }
@@ -82,7 +82,7 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
   };
 
   const service: IncidentService = {
-    async declare({ title, sev, cluster, actor, sourceAlertId }, batch) {
+    async declare({ title, sev, cluster, actor, sourceAlertId }, b) {
       const now = clock.now();
       const at = now.toISOString();
       const id = await health.nextIncidentId();
@@ -92,65 +92,60 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
         nextReminderAt: new Date(now.getTime() + cadence(sev)).toISOString(), notificationId,
         ...(cluster ? { cluster } : {}), ...(sourceAlertId ? { sourceAlertId } : {}),
       };
-      const b: HealthBatch = batch ?? {};
-      (b.incidents ??= []).push(inc);
+      (b.declared ??= []).push(inc);
       (b.notifications ??= []).push({ id: notificationId, kind: 'incident', createdAt: at, targets: targets(), incidentId: id, ...(cluster ? { cluster } : {}) });
       (b.timeline ??= []).push({ incidentId: id, at, actor, type: 'declared', text: `declared SEV${sev}: ${title}${sourceAlertId ? ` (from alert ${sourceAlertId})` : ''}` });
       for (const t of targets()) {
         (b.outbox ??= []).push({ ...t, notificationId, op: 'sync' });
         b.outbox.push({ ...t, notificationId, op: 'reply', body: threadMessage(`Incident thread for INC-${id}: updates go here.`, actor, now) });
       }
-      if (!batch) {
-        await health.commit(b, at);
-        deps.onEnqueued();
-      }
       return inc;
     },
     get,
     list: (query) => health.incidents(query),
-    async ack(id, actor) {
+    async ack(id, actor, b) {
       const inc = await get(id);
       requireOpen(inc);
       if (inc.ackedAt) throw new UserError('infra_invalid_state', `INC-${id} was already acknowledged by ${inc.ackedBy}.`);
       const at = clock.now().toISOString();
       const status = inc.status === 'open' ? 'acknowledged' : inc.status;
-      return change({ ...inc, status, ackedAt: at, ackedBy: actor, commander: inc.commander ?? actor }, actor, 'acknowledged', `acknowledged by ${actor}${inc.commander ? '' : ' (now commander)'}`, `${STATUS_ICON.acknowledged} Acknowledged by ${actor}`);
+      return change({ ...inc, status, ackedAt: at, ackedBy: actor, commander: inc.commander ?? actor }, actor, 'acknowledged', `acknowledged by ${actor}${inc.commander ? '' : ' (now commander)'}`, `${STATUS_ICON.acknowledged} Acknowledged by ${actor}`, b);
     },
-    async update(id, text, actor) {
+    async update(id, text, actor, b) {
       const inc = await get(id);
       requireOpen(inc);
-      return change(inc, actor, 'update', text, `📝 ${text}`);
+      return change(inc, actor, 'update', text, `📝 ${text}`, b);
     },
-    async assign(id, role, user, actor) {
+    async assign(id, role, user, actor, b) {
       const inc = await get(id);
       requireOpen(inc);
-      return change({ ...inc, [role]: user }, actor, 'assigned', `${role} is ${user}`, `👤 ${user} is now ${role}`);
+      return change({ ...inc, [role]: user }, actor, 'assigned', `${role} is ${user}`, `👤 ${user} is now ${role}`, b);
     },
-    async setSeverity(id, sev, actor) {
+    async setSeverity(id, sev, actor, b) {
       const inc = await get(id);
-      return change({ ...inc, sev }, actor, 'severity', `severity SEV${inc.sev} → SEV${sev}`, `Severity changed to SEV${sev}`);
+      return change({ ...inc, sev }, actor, 'severity', `severity SEV${inc.sev} → SEV${sev}`, `Severity changed to SEV${sev}`, b);
     },
-    async mitigate(id, actor) {
+    async mitigate(id, actor, b) {
       const inc = await get(id);
       requireOpen(inc);
       const at = clock.now().toISOString();
-      return change({ ...inc, status: 'mitigated', mitigatedAt: at, ackedAt: inc.ackedAt ?? at, ackedBy: inc.ackedBy ?? actor }, actor, 'status', 'status → mitigated', `${STATUS_ICON.mitigated} Mitigated`);
+      return change({ ...inc, status: 'mitigated', mitigatedAt: at, ackedAt: inc.ackedAt ?? at, ackedBy: inc.ackedBy ?? actor }, actor, 'status', 'status → mitigated', `${STATUS_ICON.mitigated} Mitigated`, b);
     },
-    async resolve(id, summary, actor) {
+    async resolve(id, summary, actor, b) {
       const inc = await get(id);
       requireOpen(inc);
       const at = clock.now().toISOString();
       const took = formatDuration(Date.parse(at) - Date.parse(inc.declaredAt));
       return change(
         { ...inc, status: 'resolved', resolvedAt: at, summary, ackedAt: inc.ackedAt ?? at, ackedBy: inc.ackedBy ?? actor },
-        actor, 'status', `status → resolved: ${summary}`, `${STATUS_ICON.resolved} Resolved after ${took}: ${summary}`,
+        actor, 'status', `status → resolved: ${summary}`, `${STATUS_ICON.resolved} Resolved after ${took}: ${summary}`, b,
       );
     },
-    async reopen(id, actor) {
+    async reopen(id, actor, b) {
       const inc = await get(id);
       if (inc.status !== 'resolved') throw new UserError('infra_invalid_state', `INC-${id} is not resolved (it is ${inc.status}).`);
       const { resolvedAt: _r, ...rest } = inc;
-      return change({ ...rest, status: 'open' }, actor, 'status', 'status → open (reopened)', `${STATUS_ICON.open} Reopened by ${actor}`);
+      return change({ ...rest, status: 'open' }, actor, 'status', 'status → open (reopened)', `${STATUS_ICON.open} Reopened by ${actor}`, b);
     },
     async timeline(id) {
       const inc = await get(id);
