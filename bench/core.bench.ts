@@ -95,7 +95,7 @@ async function auditAtScale() {
   line(`seeded ${AUDIT_RECORDS.toLocaleString('en-US')} chained audit records`, `${seeded.toFixed(1)} s`);
   const store = await createSqliteStore({ file });
   const end = Date.parse('2026-11-21T00:00:00Z');
-  const samples = { userDay: [] as number[], userWeek: [] as number[], clusterDay: [] as number[], action: [] as number[] };
+  const samples = { userDay: [] as number[], userWeek: [] as number[], clusterDay: [] as number[], action: [] as number[], anyoneDay: [] as number[] };
   for (let i = 0; i < 600; i++) {
     const userId = `slack:U${(i * 37) % 1000}`;
     const dayStart = new Date(end - ((i * 13) % 80) * 86_400_000 - 86_400_000).toISOString();
@@ -107,6 +107,7 @@ async function auditAtScale() {
     await time(samples.userDay, () => store.searchAudit({ userId, since: dayStart, until: new Date(Date.parse(dayStart) + 86_400_000).toISOString(), limit: 20 }));
     await time(samples.userWeek, () => store.searchAudit({ userId, since: new Date(end - 7 * 86_400_000).toISOString(), limit: 20 }));
     await time(samples.clusterDay, () => store.searchAudit({ cluster: `cluster-${i % 20}`, since: dayStart, limit: 20 }));
+    await time(samples.anyoneDay, () => store.searchAudit({ since: dayStart, until: new Date(Date.parse(dayStart) + 86_400_000).toISOString(), limit: 20 }));
     await time(samples.action, () => store.searchAudit({ command: 'cluster', userId, since: new Date(end - 30 * 86_400_000).toISOString(), limit: 50 }));
   }
   for (const [name, s] of Object.entries(samples)) {

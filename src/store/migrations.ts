@@ -52,6 +52,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_user_at ON audit (user_id, at);
       CREATE INDEX audit_cluster_at ON audit (cluster, at);
       CREATE INDEX audit_command_at ON audit (command, at);
+      CREATE INDEX audit_at ON audit (at);
 
       CREATE TABLE audit_head (
         id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -230,10 +230,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       }
       if (query.since) where.push('at >= ?') && params.push(query.since);
       if (query.until) where.push('at <= ?') && params.push(query.until);
-      // Newest first. Filtered by user, cluster or command, the (x, at) index gives time order and the LIMIT
-      // stops the walk early; unfiltered, ids (assigned in commit order) give the same order without an index.
-      const order = query.userId || query.cluster || query.command ? 'at DESC, id DESC' : 'id DESC';
-      const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
+      // Newest first; every filter has an (x, at) index, so the walk is in time order and stops at the LIMIT.
+      const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY at DESC, id DESC LIMIT ?`;
       return (db.prepare(sql).all(...params, query.limit) as AuditRow[]).map(fromAuditRow);
     },
 
