@@ -47,6 +47,12 @@ describe('parseCommand', () => {
     expect(args('cluster disable api --reason disk is full --yes')).toMatchObject({ args: { reason: 'disk is full' }, confirmed: true });
   });
 
+  it('takes quoted words as values, never as flags', () => {
+    expect(args('cluster disable api --reason "--yes"')).toMatchObject({ args: { reason: '--yes' }, confirmed: false });
+    expect(args('cluster disable api --reason "--help" please')).toMatchObject({ args: { reason: '--help please' } });
+    expect(args('cluster disable "api" --reason "-y means yes"')).toMatchObject({ args: { cluster: 'api', reason: '-y means yes' }, confirmed: false });
+  });
+
   it('parses every command group with its examples', () => {
     for (const g of COMMAND_GROUPS) {
       for (const s of g.subcommands) {

@@ -3,7 +3,7 @@ import type { CommandGroupDef, SubcommandDef } from './define-command.js';
 import { describeOptions, toFlag, usageLine, type OptionDescriptor } from './describe-options.js';
 import { UserError, usage } from './errors.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
-import { tokenize } from './tokenize.js';
+import { tokenizeWords } from './tokenize.js';
 import { suggest } from '../util/suggest.js';
 import { normalizeSubject } from '../auth/subjects.js';
 
@@ -25,11 +25,13 @@ const LEADING = /^\/?infra$/i;
  * the option and what was expected, with the usage line as a hint; it never throws anything else.
  */
 export function parseCommand(registry: Registry, text: string, callerPlatform: string): ParsedCommand {
-  const words = tokenize(text);
+  const tokens = tokenizeWords(text);
+  // Quoted words are values as typed: marked so that "--yes" or "--help" in quotes is never taken as a flag.
+  const words = tokens.map((t) => (t.literal ? LITERAL + t.text : t.text));
   if (words[0] !== undefined && LEADING.test(words[0])) words.shift();
-  const first = words.shift();
+  const first = words.shift()?.replace(LITERAL_PREFIX, '');
   if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
-    return { kind: 'help', ...(words[0] ? { topic: words.join(' ') } : {}) };
+    return { kind: 'help', ...(words[0] ? { topic: words.map(unmark).join(' ') } : {}) };
   }
   const group = registry.group(first.toLowerCase());
   if (!group) {
@@ -40,13 +42,13 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
       'Type `help` to list commands.',
     );
   }
-  const named = words[0] !== undefined ? group.subcommands.find((s) => s.name === words[0]!.toLowerCase()) : undefined;
+  const named = words[0] !== undefined ? group.subcommands.find((s) => s.name === unmark(words[0]!).toLowerCase()) : undefined;
   let sub: SubcommandDef | undefined = named;
   if (named) words.shift();
   else if (group.defaultSubcommand) sub = group.subcommands.find((s) => s.name === group.defaultSubcommand);
   if (!sub) {
     const names = group.subcommands.map((s) => s.name);
-    const given = words[0];
+    const given = words[0] !== undefined ? unmark(words[0]) : undefined;
     const guess = given ? suggest(given, names) : undefined;
     throw usage(
       given
@@ -98,19 +100,19 @@ function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: strin
         // Free-text values may run over several unquoted words ("--reason disk is full"), up to the next flag.
         const takesWords = o.type === 'string' && !o.choices && !o.infraType;
         const values: string[] = [];
-        while (i + 1 < words.length && !isFlag(words[i + 1]!) && (takesWords || values.length === 0)) values.push(words[++i]!);
+        while (i + 1 < words.length && !isFlag(words[i + 1]!) && (takesWords || values.length === 0)) values.push(unmark(words[++i]!));
         if (values.length === 0) fail(`${o.flag} needs a value.`);
         raw[o.name] = values.join(' ');
       }
       continue;
     }
     const o = positional[nextPositional];
-    if (!o) fail(`unexpected "${word}". Quote values that contain spaces.`);
+    if (!o) fail(`unexpected "${unmark(word)}". Quote values that contain spaces.`);
     else {
       // The last positional of free text takes the rest of the bare words (`incident declare Database down`).
       const rest = o === positional.at(-1) && o.type === 'string' && !o.choices && !o.infraType;
-      const values = [word];
-      while (rest && i + 1 < words.length && !isFlag(words[i + 1]!)) values.push(words[++i]!);
+      const values = [unmark(word)];
+      while (rest && i + 1 < words.length && !isFlag(words[i + 1]!)) values.push(unmark(words[++i]!));
       raw[o.name] = values.join(' ');
       nextPositional++;
     }
@@ -128,6 +130,11 @@ function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: strin
 }
 
 const isFlag = (w: string) => (w.startsWith('--') && w.length > 2) || w === '-y';
+
+/** Marks a quoted word; no typed text starts with this control character, and it is removed before use. */
+const LITERAL = '\u0000';
+const LITERAL_PREFIX = /^\u0000/;
+const unmark = (w: string) => w.replace(LITERAL_PREFIX, '');
 
 function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) => never, callerPlatform: string): unknown {
   const label = o.position !== undefined ? `<${o.name}>` : o.flag;
