@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { usage } from '../src/framework/errors.js';
+import { usage } from '../src/user-error.js';
 import { parseTimeRef } from '../src/util/duration.js';
 
 export default defineGroup({

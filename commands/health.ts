@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { clusterVia, commandWriter, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { usage } from '../src/framework/errors.js';
+import { usage } from '../src/user-error.js';
 import type { CheckState } from '../src/store/health-store.js';
 import { parseDuration, shiftTime } from '../src/util/duration.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
-import { usage } from '../src/framework/errors.js';
+import { usage } from '../src/user-error.js';
 import { describeEvent } from '../src/engine/control-events.js';
 import { breakerIcon, describeChange, describeLimits } from '../src/engine/describe-state.js';
 import { breakerView } from '../src/engine/control-state.js';

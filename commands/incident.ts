@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
 import { incidentStats, writePostmortem } from '../src/engine/incidents/write-postmortem.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { usage } from '../src/framework/errors.js';
+import { usage } from '../src/user-error.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import type { HandlerReply } from '../src/framework/reply.js';
 import type { HealthBatch, Incident } from '../src/store/health-store.js';

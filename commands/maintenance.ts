@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { openWindow, windowPattern } from '../src/engine/alerts/maintenance-windows.js';
 import { commitWithCommand, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { usage } from '../src/framework/errors.js';
+import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 

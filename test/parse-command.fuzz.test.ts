@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_GROUPS } from '../commands/index.js';
-import { UserError } from '../src/framework/errors.js';
+import { UserError } from '../src/user-error.js';
 import { parseCommand } from '../src/framework/parse-command.js';
 import { createRegistry } from '../src/framework/registry.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMAND_GROUPS } from '../commands/index.js';
-import { UserError } from '../src/framework/errors.js';
+import { UserError } from '../src/user-error.js';
 import { parseCommand } from '../src/framework/parse-command.js';
 import { createRegistry } from '../src/framework/registry.js';
 import { tokenize } from '../src/framework/tokenize.js';

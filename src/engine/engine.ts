@@ -1,6 +1,6 @@
 import type { Role, RoleGrant } from '../auth/roles.js';
 import type { InfrabotConfig, RateLimits } from '../config/config-schema.js';
-import { UserError, notFound } from '../framework/errors.js';
+import { UserError, notFound } from '../user-error.js';
 import type { NewEvent, Store } from '../store/store.js';
 import { eventScope, type ControlEvent, type StoredEvent } from './control-events.js';
 import {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CheckConfig } from '../config/health-config-schema.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
-import { notFound, UserError } from '../framework/errors.js';
+import { notFound, UserError } from '../user-error.js';
 import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
 import { parseDuration } from '../util/duration.js';

@@ -1,4 +1,4 @@
-import { UserError } from '../framework/errors.js';
+import { UserError } from '../user-error.js';
 import type { CommandContext, CommandServices } from '../framework/command-context.js';
 import type { HealthBatch } from '../store/health-store.js';
 import type { BatchWriter, ClusterRef, HealthMonitor } from './health-monitor.js';

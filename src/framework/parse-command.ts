@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { CommandGroupDef, SubcommandDef } from './define-command.js';
 import { describeOptions, toFlag, usageLine, type OptionDescriptor } from './describe-options.js';
-import { UserError, usage } from './errors.js';
+import { UserError, usage } from '../user-error.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
 import { tokenizeWords } from './tokenize.js';
 import { suggest } from '../util/suggest.js';

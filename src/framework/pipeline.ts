@@ -6,7 +6,7 @@ import type { CommitResult, NewEvent, Store } from '../store/store.js';
 import type { ControlState } from '../engine/control-state.js';
 import { shortId } from '../util/ids.js';
 import type { CommandContext, CommandServices } from './command-context.js';
-import { UserError } from './errors.js';
+import { UserError } from '../user-error.js';
 import { renderHelp } from './render-help.js';
 import type { Invocation } from './invocation.js';
 import { userPlatformPrefix } from './invocation.js';

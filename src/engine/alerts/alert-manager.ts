@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertsConfig, CheckConfig, RecurringWindow } from '../../config/health-config-schema.js';
-import { notFound, UserError } from '../../framework/errors.js';
+import { notFound, UserError } from '../../user-error.js';
 import type { Alert, AlertEvent, HealthBatch, HealthStore, Notification } from '../../store/health-store.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { shortId } from '../../util/ids.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { IncidentsConfig } from '../../config/health-config-schema.js';
-import { notFound, UserError } from '../../framework/errors.js';
+import { notFound, UserError } from '../../user-error.js';
 import type { Reply } from '../../framework/reply.js';
 import type { HealthBatch, HealthStore, Incident, IncidentStatus, TimelineEntry } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';

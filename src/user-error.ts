@@ -1,4 +1,7 @@
-/** Errors a user should see as they are. Anything else is an internal error shown only as a trace id. */
+/**
+ * Errors a user should see as they are (bad input, unknown names, impossible changes). The engine throws them
+ * and the command framework shows them; anything else is an internal error shown only as a trace id.
+ */
 export type UserErrorCode =
   | 'infra_unknown_command'
   | 'infra_usage'
