@@ -85,6 +85,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 
   const q = {
     readState: db.prepare('SELECT seq, doc FROM control_state WHERE id = 1'),
+    stateSeq: db.prepare('SELECT seq FROM control_state WHERE id = 1').pluck(),
     maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck(),
     upsertState: db.prepare(
       'INSERT INTO control_state (id, seq, doc) VALUES (1, @seq, @doc) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc',
@@ -111,8 +112,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     if (input.invocationKey && q.insertInvocation.run(input.invocationKey, input.audit.at, JSON.stringify(input.reply ?? null)).changes === 0) {
       return { ok: false, reason: 'duplicate', reply: JSON.parse(q.invocationReply.get(input.invocationKey) as string) as Reply };
     }
-    const stored = q.readState.get() as { seq: number } | undefined;
-    if (input.events.length > 0 && (stored?.seq ?? 0) !== input.expectedSeq) {
+    if (input.events.length > 0 && ((q.stateSeq.get() as number | undefined) ?? 0) !== input.expectedSeq) {
       throw new ConflictSignal(); // rolls back this commit's savepoint, including the invocation row
     }
     for (const effect of input.effects ?? []) effect();
@@ -163,10 +163,19 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     for (const o of outcomes) (o.result ? o.item.resolve(o.result) : o.item.reject(o.error));
   };
 
+  let parsedState: ControlState | undefined;
+
   const store: Store = {
     async readState() {
-      const row = q.readState.get() as { seq: number; doc: string } | undefined;
-      return row ? (JSON.parse(row.doc) as ControlState) : undefined;
+      // The parsed document is reused while the stored sequence is unchanged (checked on every read, so another
+      // writer's change is always seen); callers treat state as immutable.
+      const seq = q.stateSeq.get() as number | undefined;
+      if (seq === undefined) return undefined;
+      if (parsedState?.seq !== seq) {
+        const row = q.readState.get() as { seq: number; doc: string };
+        parsedState = JSON.parse(row.doc) as ControlState;
+      }
+      return parsedState;
     },
 
     commit(input) {
