@@ -12,6 +12,10 @@ import { createHealthMonitor, type HealthMonitor } from './engine/health-monitor
 import { realTimers, type Timers } from './engine/timers.js';
 import { createSqliteHealthStore } from './store/sqlite-health-store.js';
 
+/** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
+const INVOCATION_MEMORY_MS = 24 * 3_600_000;
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
+
 export interface App {
   config: InfrabotConfig;
   /** The embedded SQLite database, when the app runs on it (undefined with an injected store). */
@@ -55,6 +59,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
     ...(health ? { services: { health } } : {}),
   });
+  // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
+  const clock = opts.clock ?? systemClock;
+  const prune = () =>
+    store
+      .prune(new Date(clock.now().getTime() - INVOCATION_MEMORY_MS).toISOString())
+      .then((n) => n > 0 && opts.log.debug({ rows: n }, 'pruned old invocation keys and expired buttons'))
+      .catch((err: unknown) => opts.log.warn({ err }, 'pruning invocation keys failed; will try again'));
+  const housekeeping = setInterval(prune, HOUSEKEEPING_INTERVAL_MS).unref();
   return {
     config: opts.config,
     ...(db ? { db } : {}),
@@ -64,6 +76,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     log: opts.log,
     ...(health ? { health } : {}),
     close: async () => {
+      clearInterval(housekeeping);
       await health?.stop();
       await store.close();
     },

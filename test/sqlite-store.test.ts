@@ -81,3 +81,20 @@ describe('SQLite store', () => {
     await reopened.close();
   });
 });
+
+describe('SQLite store housekeeping', () => {
+  it('forgets old invocation keys and expired buttons, and keeps recent ones', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'infrabot-store-'));
+    const store = await createSqliteStore({ file: join(dir, 'x.db') });
+    for (let n = 1; n <= 5; n++) await store.commit({ expectedSeq: 0, events: [], audit: audit(n), invocationKey: `k${n}`, reply });
+    await store.saveAction({ id: 'old', command: 'status', confirmed: false, createdBy: 'local:a', createdAt: audit(1).at, expiresAt: audit(2).at });
+    await store.saveAction({ id: 'alert', command: 'alert ack 1', confirmed: false, createdBy: 'system', createdAt: audit(1).at });
+    expect(await store.prune(audit(4).at)).toBe(4); // k1..k3 and the expired button
+    expect(await store.findInvocationReply('k3')).toBeUndefined();
+    expect(await store.findInvocationReply('k4')).toEqual(reply);
+    expect(await store.getAction('old')).toBeUndefined();
+    expect(await store.getAction('alert')).toBeDefined();
+    expect(await store.verifyAudit()).toEqual({ ok: true, count: 5 }); // the audit log itself is never pruned
+    await store.close();
+  });
+});

@@ -106,6 +106,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ),
     getAction: db.prepare('SELECT * FROM actions WHERE id = ?'),
     useActionGroup: db.prepare('UPDATE actions SET used_at = ? WHERE grp = ? AND used_at IS NULL'),
+    // No index on received_at (it would cost every command a page write): old keys sit at the lowest rowids,
+    // so a rowid-order scan finds them first, and small chunks keep each write lock short.
+    pruneInvocations: db.prepare('DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE received_at < ? ORDER BY rowid LIMIT 2000)'),
+    pruneActions: db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?'),
   };
 
   const commitOne = db.transaction((input: CommitInput): CommitResult => {
@@ -222,6 +226,15 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         ...(r.expires_at ? { expiresAt: r.expires_at } : {}),
         ...(r.used_at ? { usedAt: r.used_at } : {}),
       };
+    },
+
+    async prune(before) {
+      let total = q.pruneActions.run(before).changes;
+      for (let n = 2000; n === 2000; total += n) {
+        n = q.pruneInvocations.run(before).changes;
+        await new Promise((resolve) => setImmediate(resolve)); // let commands in between chunks
+      }
+      return total;
     },
 
     async useActionGroup(group, at) {

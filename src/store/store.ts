@@ -70,6 +70,11 @@ export interface Store {
 
   /** The reply already given for an invocation key, if it was handled before. */
   findInvocationReply(key: string): Promise<Reply | undefined>;
+  /**
+   * Forgets invocation keys received before `before` (platforms redeliver within minutes, so a day is ample)
+   * and buttons that expired before it. Returns how many rows went.
+   */
+  prune(before: string): Promise<number>;
 
   saveAction(action: StoredAction): Promise<void>;
   getAction(id: string): Promise<StoredAction | undefined>;
