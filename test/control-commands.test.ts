@@ -54,12 +54,37 @@ describe('control commands', () => {
     ]);
   });
 
+  it('runs a confirmation once when Confirm is clicked twice at once or races Cancel', async () => {
+    app = await createTestApp();
+    const root = { platform: 'console' as const, user: { id: 'local:root-admin', displayName: 'root' } };
+    const prompt = await app.run('cluster disable api --reason "double click"');
+    const [confirm, cancel] = prompt.buttons!;
+    const clicks = await Promise.all([
+      app.pipeline.handleAction(confirm!.actionId, { ...root, id: 'c1' }),
+      app.pipeline.handleAction(confirm!.actionId, { ...root, id: 'c2' }),
+      app.pipeline.handleAction(cancel!.actionId, { ...root, id: 'c3' }),
+    ]);
+    expect(clicks.map((c) => c.title).sort()).toEqual(['Already answered', 'Already answered', '🔴 Cluster api disabled']);
+    expect(await app.store.events({ scope: 'api' })).toHaveLength(1);
+  });
+
+  it('keeps a confirmation usable when the first click came from someone without the role', async () => {
+    app = await createTestApp();
+    const prompt = await app.run('cluster disable api --reason "bad deploy"');
+    const confirm = prompt.buttons!.find((b) => b.label === 'Confirm')!;
+    const eve = await app.pipeline.handleAction(confirm.actionId, { id: 'e1', platform: 'console', user: { id: 'local:eve', displayName: 'eve' } });
+    expect(eve.outcome).toBe('denied');
+    const root = await app.pipeline.handleAction(confirm.actionId, { id: 'r1', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' } });
+    expect(root.outcome).toBe('ok');
+  });
+
   it('finds no cluster behind names that are JavaScript object keys', async () => {
     app = await createTestApp();
     for (const text of ['status constructor', 'breaker trip valueof --yes', 'history constructor', 'role grant bob viewer --cluster hasownproperty']) {
       expect(await app.run(text)).toMatchObject({ outcome: 'invalid', title: 'Not found' });
     }
     expect(await app.run('status __proto__')).toMatchObject({ outcome: 'invalid', text: expect.stringContaining('lower-case letters, digits and dashes') });
+    expect(await app.run('role grant constructor:x viewer')).toMatchObject({ outcome: 'invalid', text: expect.stringContaining('names no known platform') });
   });
 
   it('shows every cluster in status with kill-switch, breaker and limits', async () => {

@@ -18,7 +18,8 @@ export function normalizeSubject(raw: string, callerPlatform: string): string {
 
 /** What a valid id looks like on each platform, so a grant to a subject nobody can ever be is refused. */
 const ID_FORMATS: Record<string, { pattern: RegExp; what: string; hint: string }> = {
-  local: { pattern: /^[a-z_][a-z0-9_.-]{0,63}$/i, what: 'a local user name', hint: 'e.g. local:alice' },
+  // Local names are whatever the OS or directory uses (alice, alice@corp.com, DOMAIN\bob), minus spaces.
+  local: { pattern: /^[^\s:]{1,128}$/u, what: 'a local user name', hint: 'e.g. local:alice' },
   slack: { pattern: /^[UW][A-Z0-9]+$/, what: 'a Slack user id', hint: 'mention the user (@name) so Slack sends their id, or write slack:U…' },
   'slack-group': { pattern: /^S[A-Z0-9]+$/, what: 'a Slack user group id', hint: 'mention the group (@group) or write slack-group:S…' },
   discord: { pattern: /^\d{1,25}$/, what: 'a Discord user id', hint: 'pick the user in the option, mention them, or write discord:<numeric id>' },
@@ -30,7 +31,7 @@ export function subjectProblem(subject: string): string | undefined {
   const i = subject.indexOf(':');
   const prefix = subject.slice(0, i);
   const id = subject.slice(i + 1);
-  const format = ID_FORMATS[prefix];
+  const format = Object.hasOwn(ID_FORMATS, prefix) ? ID_FORMATS[prefix] : undefined; // "constructor:x" is no platform
   if (i <= 0 || !format) {
     return `"${subject}" names no known platform; use ${Object.keys(ID_FORMATS).map((p) => `${p}:`).join(', ')}`;
   }

@@ -3,7 +3,6 @@ import { authorize, type RoleSources } from '../auth/authorize.js';
 import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
 import type { CommitResult, NewEvent, Store } from '../store/store.js';
-import type { ControlState } from '../engine/control-state.js';
 import { shortId } from '../util/ids.js';
 import type { CommandContext, CommandServices } from './command-context.js';
 import { UserError } from '../user-error.js';
@@ -51,8 +50,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { registry, engine, store, log } = deps;
   const localAdmins = deps.localAdmins ?? [];
   const exclusive = createMutex();
-  /** State the latest queued state-changing commit will leave, while it is in flight; see decideAndCommit. */
-  let pendingState: ControlState | undefined;
 
   async function handle(inv: Invocation): Promise<Reply> {
     const traceId = shortId();
@@ -110,20 +107,30 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return decideAndCommit(parsed);
 
     /**
-     * Decides the command on the current state and commits it, deciding again if another writer changed the
-     * state first. State-changing commands are decided one at a time in this process, each on the state the
-     * previous one will leave (its commit may still be queued), so a burst of changes commits in one group
-     * instead of conflicting. Correctness rests on the store's optimistic check, not on this ordering.
+     * Decides the command on the committed state and commits it, deciding again if another writer changed
+     * the state first. State-changing commands run one at a time in this process, commit included: decided
+     * side by side they would all be decided on the same state (and the same incident number, the same
+     * alert record) and all but one would conflict or overwrite. Correctness across replicas rests on the
+     * store's optimistic check, not on this lock.
      */
     async function decideAndCommit(parsed: Extract<ParsedCommand, { kind: 'command' }>): Promise<Reply> {
       for (let attempt = 1; ; attempt++) {
-        const decided = parsed.sub.mutates ? await exclusive(() => decide(parsed, true)) : await decide(parsed, false);
-        if ('final' in decided) return decided.final;
-        const { commit, reply, events, cluster } = decided;
+        type Attempt =
+          | { final: Reply }
+          | { settled: { result: CommitResult } | { error: unknown }; reply: Reply; events: NewEvent[]; cluster?: string };
+        const once = async (): Promise<Attempt> => {
+          const decided = await decide(parsed);
+          if ('final' in decided) return { final: await decided.final };
+          const { commit, ...rest } = decided;
+          return { ...rest, settled: await commit.then((result) => ({ result }), (error: unknown) => ({ error })) };
+        };
+        const outcome = parsed.sub.mutates ? await exclusive(once) : await once();
+        if ('final' in outcome) return outcome.final;
+        const { settled, reply, events, cluster } = outcome;
         let result;
-        try {
-          result = await commit;
-        } catch (err) {
+        if ('result' in settled) result = settled.result;
+        else {
+          const err = settled.error;
           // The transaction failed as a whole (a broken effect, a full disk): nothing of it was kept. Say so,
           // and record the failure on its own if the store still takes writes.
           rlog.error({ err, command: parsed.name }, 'commit failed; nothing was changed');
@@ -147,17 +154,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           });
           return answer(busy, draft('failed', parsed, 'control state kept changing', cluster));
         }
-        pendingState = undefined; // whatever was chained on the old state will conflict too; start from the store
         rlog.debug({ attempt }, 'state changed concurrently; deciding again');
       }
     }
 
-    /** Authorize, confirm or run the handler, and hand the outcome to the store without waiting for it. */
+    /** Authorize, confirm or run the handler, and hand the outcome to the store. */
     async function decide(
       parsed: Extract<ParsedCommand, { kind: 'command' }>,
-      chained: boolean,
     ): Promise<{ final: Promise<Reply> } | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; cluster?: string }> {
-      const state = (chained && pendingState) || (await engine.state());
+      const state = await engine.state();
       const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
       let cluster: string | undefined;
       try {
@@ -225,24 +230,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       }
       const events = outcome === 'ok' ? change.events : [];
-      // Event sequence numbers are contiguous, so the state after this commit is known before it lands.
-      const after: ControlState = { ...change.state, seq: state.seq + events.length };
       const commit = store.commit({
         expectedSeq: state.seq,
         events,
-        state: after,
+        state: change.state,
         audit: draft(outcome, parsed, error, cluster),
         invocationKey: key,
         reply,
         ...(outcome === 'ok' && effects.length ? { effects } : {}),
       });
-      if (chained && events.length > 0) {
-        pendingState = after;
-        const settle = () => {
-          if (pendingState === after) pendingState = undefined; // landed (the store has it) or failed (it never will)
-        };
-        commit.then(settle, settle);
-      }
       return { commit, reply, events, ...(cluster ? { cluster } : {}) };
     }
   }
@@ -308,8 +304,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const reply = finish(traceId, 'ok', { title: 'Cancelled', text: `Nothing was changed: \`${action.command}\` was not run.`, visibility: 'ephemeral' });
         return await recordClick(inv, traceId, `cancel: ${action.command}`, 'ok', reply);
       }
+      if (!action.singleUse) return await handle({ ...inv, text: action.command, confirmed: action.confirmed });
+      // Claim the confirmation before running it, so two quick clicks (or Confirm racing Cancel) run it once.
+      const group = action.group ?? action.id;
+      const claimedAt = now.toISOString();
+      if (!(await store.useActionGroup(group, claimedAt))) {
+        return await refuse('Already answered', 'Someone answered this confirmation first; nothing more was done.');
+      }
       const reply = await handle({ ...inv, text: action.command, confirmed: action.confirmed });
-      if (action.singleUse && reply.outcome === 'ok') await store.useActionGroup(action.group ?? action.id, now.toISOString());
+      // Not done (e.g. the clicker lacks the role): the confirmation stays usable for someone who may.
+      if (reply.outcome !== 'ok') await store.releaseActionGroup(group, claimedAt);
       return reply;
     } catch (err) {
       rlog.error({ err, actionId }, 'button click failed');

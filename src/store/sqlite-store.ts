@@ -106,6 +106,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ),
     getAction: db.prepare('SELECT * FROM actions WHERE id = ?'),
     useActionGroup: db.prepare('UPDATE actions SET used_at = ? WHERE grp = ? AND used_at IS NULL'),
+    releaseActionGroup: db.prepare('UPDATE actions SET used_at = NULL WHERE grp = ? AND used_at = ?'),
     // No index on received_at (it would cost every command a page write): old keys sit at the lowest rowids,
     // so a rowid-order scan finds them first, and small chunks keep each write lock short.
     pruneInvocations: db.prepare('DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE received_at < ? ORDER BY rowid LIMIT 2000)'),
@@ -148,7 +149,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       try {
         return { item, result: commitOne(item.input) };
       } catch (err) {
-        return err instanceof ConflictSignal ? { item, result: { ok: false, reason: 'conflict' } } : { item, error: err };
+        if (err instanceof ConflictSignal) return { item, result: { ok: false, reason: 'conflict' } };
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction: fail the batch as a whole
+        // rather than let the rest of it run as separate autocommits.
+        if (!db.inTransaction) throw err;
+        return { item, error: err };
       }
     }),
   );
@@ -239,6 +244,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 
     async useActionGroup(group, at) {
       return q.useActionGroup.run(at, group).changes > 0;
+    },
+
+    async releaseActionGroup(group, at) {
+      q.releaseActionGroup.run(group, at);
     },
 
     async searchAudit(query: AuditQuery) {

@@ -80,6 +80,8 @@ export interface Store {
   getAction(id: string): Promise<StoredAction | undefined>;
   /** Marks every button of a group used; false when one of them was used already (someone clicked first). */
   useActionGroup(group: string, at: string): Promise<boolean>;
+  /** Undoes useActionGroup(group, at) when the claimed action did not go through. */
+  releaseActionGroup(group: string, at: string): Promise<void>;
 
   searchAudit(query: AuditQuery): Promise<AuditRecord[]>;
   verifyAudit(): Promise<VerifyResult>;
