@@ -133,6 +133,37 @@ describe('control commands', () => {
     }
   });
 
+  it('never lets a command decided on a state that did not land commit, even when another replica fills its sequence number', async () => {
+    app = await createTestApp();
+    const other = await createTestApp({ dir: app.dir });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const mallory = `local:mallory${round}`;
+        await Promise.all([
+          other.run(`killswitch ${round % 2 ? 'off' : 'on'} --reason "other replica" --yes`, { id: `k${round}` }),
+          app.run(`role grant ${mallory} operator`, { id: `g${round}` }),
+          app.run(`cluster disable api --reason "round ${round}" --yes`, { as: mallory, id: `d${round}` }),
+          app.run('cluster enable api', { id: `e${round}` }),
+        ]);
+      }
+      const events = await app.store.events({});
+      const stored = (await app.store.readState())!;
+      const replayed = (await app.engine.stateAt(new Date(Date.now() + 60_000))).state;
+      expect({ ks: stored.killSwitch.on, grants: stored.grants.map((g) => g.subject), api: stored.clusters.api!.enabled }).toEqual({
+        ks: replayed.killSwitch.on,
+        grants: replayed.grants.map((g) => g.subject),
+        api: replayed.clusters.api!.enabled,
+      });
+      // Whatever a mallory did was preceded by the grant that allowed it.
+      for (const e of events.filter((x) => x.actor.startsWith('local:mallory'))) {
+        const granted = events.find((g) => g.event.type === 'role.granted' && g.event.subject === e.actor);
+        expect(granted && granted.seq < e.seq, `${e.actor} acted at seq ${e.seq} without a landed grant`).toBe(true);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('reports no-ops without recording a change', async () => {
     app = await createTestApp();
     const reply = await app.run('cluster enable api');

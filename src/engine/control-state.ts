@@ -25,6 +25,11 @@ export interface ClusterState {
 export interface ControlState {
   /** Sequence number of the last event folded in (0 = none). */
   seq: number;
+  /**
+   * Token of the commit that stored this state (absent before the first one). Unlike seq it never repeats
+   * across writers, so "decided on exactly this state" can be checked even when seq happens to match.
+   */
+  version?: string;
   killSwitch: { on: boolean; change?: Change };
   clusters: Record<string, ClusterState>;
   grants: RoleGrant[];

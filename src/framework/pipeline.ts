@@ -3,6 +3,7 @@ import { authorize, type RoleSources } from '../auth/authorize.js';
 import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
 import type { CommitResult, NewEvent, Store } from '../store/store.js';
+import type { ControlState } from '../engine/control-state.js';
 import { shortId } from '../util/ids.js';
 import type { CommandContext, CommandServices } from './command-context.js';
 import { UserError } from '../user-error.js';
@@ -50,6 +51,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { registry, engine, store, log } = deps;
   const localAdmins = deps.localAdmins ?? [];
   const exclusive = createMutex();
+  /** The state the latest queued state-changing commit will leave, while it is in flight; see decideAndCommit. */
+  let pendingState: ControlState | undefined;
 
   async function handle(inv: Invocation): Promise<Reply> {
     const traceId = shortId();
@@ -107,26 +110,28 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return decideAndCommit(parsed);
 
     /**
-     * Decides the command on the committed state and commits it, deciding again if another writer changed
-     * the state first. State-changing commands run one at a time in this process, commit included: decided
-     * side by side they would all be decided on the same state (and the same incident number, the same
-     * alert record) and all but one would conflict or overwrite. Correctness across replicas rests on the
-     * store's optimistic check, not on this lock.
+     * Decides the command and commits it, deciding again if another writer changed the state first.
+     * State-changing commands are decided one at a time in this process, each on the state the previous one
+     * will leave (its commit may still be queued, so a burst shares one group commit). Such a decision
+     * commits only if the stored state is then exactly the version it was decided on, so nothing is ever
+     * authorized or decided on a state that does not land. Commands that write other stores (incidents,
+     * alerts) keep the lock until their commit lands: their reads of those stores must see the previous one.
      */
     async function decideAndCommit(parsed: Extract<ParsedCommand, { kind: 'command' }>): Promise<Reply> {
       for (let attempt = 1; ; attempt++) {
-        type Attempt =
-          | { final: Reply }
-          | { settled: { result: CommitResult } | { error: unknown }; reply: Reply; events: NewEvent[]; cluster?: string };
-        const once = async (): Promise<Attempt> => {
-          const decided = await decide(parsed);
-          if ('final' in decided) return { final: await decided.final };
-          const { commit, ...rest } = decided;
-          return { ...rest, settled: await commit.then((result) => ({ result }), (error: unknown) => ({ error })) };
-        };
-        const outcome = parsed.sub.mutates ? await exclusive(once) : await once();
-        if ('final' in outcome) return outcome.final;
-        const { settled, reply, events, cluster } = outcome;
+        const settle = (commit: Promise<CommitResult>) => commit.then((result) => ({ result }), (error: unknown) => ({ error }));
+        const chained = Boolean(parsed.sub.mutates);
+        const decided = chained
+          ? await exclusive(async () => {
+              const d = await decide(parsed, true);
+              if ('final' in d) return { final: await d.final };
+              // Writes to other stores: hold the lock until they land. Control events alone: chain on.
+              return d.hasEffects ? { ...d, commit: Promise.resolve(await settle(d.commit)) } : { ...d, commit: settle(d.commit) };
+            })
+          : await decide(parsed, false).then((d) => ('final' in d ? d : { ...d, commit: settle(d.commit) }));
+        if ('final' in decided) return await decided.final;
+        const { reply, events, cluster } = decided;
+        const settled = await decided.commit;
         let result;
         if ('result' in settled) result = settled.result;
         else {
@@ -145,6 +150,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           rlog.info({ invocation: key }, 'concurrent duplicate delivery dropped');
           return result.reply;
         }
+        pendingState = undefined; // what was chained on the old state conflicts too: start from the store
         if (attempt >= MAX_CONFLICT_RETRIES) {
           rlog.error({ command: parsed.name, attempts: attempt }, 'gave up: control state kept changing under this command');
           const busy = finish(traceId, 'failed', {
@@ -161,8 +167,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     /** Authorize, confirm or run the handler, and hand the outcome to the store. */
     async function decide(
       parsed: Extract<ParsedCommand, { kind: 'command' }>,
-    ): Promise<{ final: Promise<Reply> } | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; cluster?: string }> {
-      const state = await engine.state();
+      chained: boolean,
+    ): Promise<{ final: Promise<Reply> } | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; hasEffects: boolean; cluster?: string }> {
+      const state = (chained && pendingState) || (await engine.state());
       const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
       let cluster: string | undefined;
       try {
@@ -230,16 +237,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       }
       const events = outcome === 'ok' ? change.events : [];
+      const hasEffects = outcome === 'ok' && effects.length > 0;
+      const version = events.length > 0 ? shortId(12) : undefined;
+      // Event sequence numbers are contiguous, so the state this commit leaves is known before it lands.
+      const after: ControlState = { ...change.state, seq: state.seq + events.length, ...(version ? { version } : {}) };
       const commit = store.commit({
         expectedSeq: state.seq,
+        ...(chained ? { expectedVersion: state.version ?? '' } : {}),
+        ...(version ? { version } : {}),
         events,
-        state: change.state,
+        state: after,
         audit: draft(outcome, parsed, error, cluster),
         invocationKey: key,
         reply,
-        ...(outcome === 'ok' && effects.length ? { effects } : {}),
+        ...(hasEffects ? { effects } : {}),
       });
-      return { commit, reply, events, ...(cluster ? { cluster } : {}) };
+      if (chained && version) {
+        pendingState = after;
+        const landed = () => {
+          if (pendingState === after) pendingState = undefined; // the store has it now, or never will
+        };
+        commit.then(landed, landed);
+      }
+      return { commit, reply, events, hasEffects, ...(cluster ? { cluster } : {}) };
     }
   }
 

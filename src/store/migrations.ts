@@ -28,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE control_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         seq BIGINT NOT NULL,
+        version TEXT NOT NULL,
         doc TEXT NOT NULL
       );
 

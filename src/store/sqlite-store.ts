@@ -86,9 +86,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   const q = {
     readState: db.prepare('SELECT seq, doc FROM control_state WHERE id = 1'),
     stateSeq: db.prepare('SELECT seq FROM control_state WHERE id = 1').pluck(),
+    stateHead: db.prepare('SELECT seq, version FROM control_state WHERE id = 1'),
     maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck(),
     upsertState: db.prepare(
-      'INSERT INTO control_state (id, seq, doc) VALUES (1, @seq, @doc) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc',
+      'INSERT INTO control_state (id, seq, version, doc) VALUES (1, @seq, @version, @doc) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, version = excluded.version, doc = excluded.doc',
     ),
     insertEvent: db.prepare('INSERT INTO events (seq, at, actor, scope, type, data, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     head: db.prepare('SELECT last_id, last_hash FROM audit_head WHERE id = 1'),
@@ -117,7 +118,15 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     if (input.invocationKey && q.insertInvocation.run(input.invocationKey, input.audit.at, JSON.stringify(input.reply ?? null)).changes === 0) {
       return { ok: false, reason: 'duplicate', reply: JSON.parse(q.invocationReply.get(input.invocationKey) as string) as Reply };
     }
-    if (input.events.length > 0 && ((q.stateSeq.get() as number | undefined) ?? 0) !== input.expectedSeq) {
+    const current =
+      input.events.length > 0 || input.expectedVersion !== undefined
+        ? ((q.stateHead.get() as { seq: number; version: string } | undefined) ?? { seq: 0, version: '' })
+        : undefined;
+    const moved =
+      current !== undefined &&
+      ((input.events.length > 0 && current.seq !== input.expectedSeq) ||
+        (input.expectedVersion !== undefined && current.version !== input.expectedVersion));
+    if (moved) {
       throw new ConflictSignal(); // rolls back this commit's savepoint, including the invocation row
     }
     for (const effect of input.effects ?? []) effect();
@@ -132,7 +141,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       q.insertEvent.run(seq, input.audit.at, e.actor, e.scope, e.event.type, JSON.stringify(e.event), row.id);
       events.push({ seq, at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event });
     }
-    if (input.state && input.events.length > 0) q.upsertState.run({ seq, doc: JSON.stringify({ ...input.state, seq }) });
+    if (input.state && input.events.length > 0) {
+      const version = input.version ?? `v${seq}`;
+      q.upsertState.run({ seq, version, doc: JSON.stringify({ ...input.state, seq, version }) });
+    }
     return { ok: true, audit: fromAuditRow(row), events };
   });
 

@@ -12,6 +12,13 @@ export interface NewEvent {
 export interface CommitInput {
   /** The state sequence the events were decided on; a different head means another writer won. */
   expectedSeq: number;
+  /**
+   * When given, the commit goes through only if the stored state is still exactly this version (events or
+   * not): for commands decided on a state whose own commit may still be queued.
+   */
+  expectedVersion?: string;
+  /** Version token to store with the new state (events only); the caller may chain decisions on it. */
+  version?: string;
   events: NewEvent[];
   /** State after the events, stored as the current projection. */
   state?: ControlState;
