@@ -154,6 +154,9 @@ describe('control commands', () => {
         grants: replayed.grants.map((g) => g.subject),
         api: replayed.clusters.api!.enabled,
       });
+      // Down to who changed what and when.
+      expect(stored.killSwitch).toEqual(replayed.killSwitch);
+      expect(stored.clusters.api).toEqual(replayed.clusters.api);
       // Whatever a mallory did was preceded by the grant that allowed it.
       for (const e of events.filter((x) => x.actor.startsWith('local:mallory'))) {
         const granted = events.find((g) => g.event.type === 'role.granted' && g.event.subject === e.actor);

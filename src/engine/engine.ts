@@ -108,10 +108,14 @@ export class ControlChange {
     private readonly engine: Engine,
     readonly base: ControlState,
     private readonly actor: string,
-    private readonly clock: Clock,
+    clock: Clock,
   ) {
     this.current = base;
+    this.at = clock.now().toISOString();
   }
+
+  /** One time for all of this command's events, also used for its audit record, so replay matches the state. */
+  readonly at: string;
 
   get state(): ControlState {
     return this.current;
@@ -121,7 +125,7 @@ export class ControlChange {
     this.events.push({ actor: this.actor, scope: eventScope(event), event });
     this.current = applyEvent(this.current, {
       seq: this.current.seq,
-      at: this.clock.now().toISOString(),
+      at: this.at,
       actor: this.actor,
       scope: eventScope(event),
       event,

@@ -73,8 +73,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function run(inv: Invocation, traceId: string, key: string, rlog: Logger): Promise<Reply> {
-    const draft = (outcome: Outcome, parsed?: ParsedCommand, error?: string, cluster?: string): AuditDraft => ({
-      at: engine.clock.now().toISOString(),
+    const draft = (outcome: Outcome, parsed?: ParsedCommand, error?: string, cluster?: string, at?: string): AuditDraft => ({
+      at: at ?? engine.clock.now().toISOString(),
       platform: inv.platform,
       userId: inv.user.id,
       userName: inv.user.displayName,
@@ -247,7 +247,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         ...(version ? { version } : {}),
         events,
         state: after,
-        audit: draft(outcome, parsed, error, cluster),
+        audit: draft(outcome, parsed, error, cluster, change.at),
         invocationKey: key,
         reply,
         ...(hasEffects ? { effects } : {}),
