@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../src/store/sqlite-store.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
@@ -53,6 +54,19 @@ describe('audit hash chain', () => {
     expect(await app.store.verifyAudit()).toEqual({ ok: true, count: 2 });
     await app.close();
     expect(await verify(app.dbFile)).toEqual({ ok: true, count: 2 });
+  });
+
+  it('hashes what SQLite and JavaScript both render as the same canonical JSON (the fast verify path)', async () => {
+    const db = new Database(':memory:');
+    const render = db.prepare('SELECT json_array(?, ?, NULL, ?)').pluck();
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme-composite' }), fc.string({ unit: 'binary' }), fc.integer(), (a, b, n) => {
+        const wellFormed = b.replace(/[\uD800-\uDFFF]/g, '\uFFFD'); // stored text never holds lone surrogates
+        expect(render.get(a, wellFormed, BigInt(n))).toBe(JSON.stringify([a, wellFormed, null, n])); // ids are INTEGER columns
+      }),
+      { numRuns: 2000 },
+    );
+    db.close();
   });
 
   it('verifies an untouched chain', async () => {

@@ -52,8 +52,10 @@ export function hashAuditRow(prevHash: string, row: AuditRow): string {
 export const HASHED_COLUMNS =
   'id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id';
 
-export const hashAuditFields = (prevHash: string, fields: readonly unknown[]): string =>
-  hash('sha256', `${prevHash}\n${JSON.stringify(fields)}`);
+export const hashAuditFields = (prevHash: string, fields: readonly unknown[]): string => hashCanonical(prevHash, JSON.stringify(fields));
+
+/** The chain hash given the fields' canonical JSON array text. */
+export const hashCanonical = (prevHash: string, canonical: string): string => hash('sha256', `${prevHash}\n${canonical}`);
 
 /** The audit table's row shape (snake_case, nulls), shared by every store implementation. */
 export interface AuditRow {

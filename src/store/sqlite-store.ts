@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { GENESIS_HASH, HASHED_COLUMNS, fromAuditRow, hashAuditFields, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
+import { GENESIS_HASH, HASHED_COLUMNS, fromAuditRow, hashAuditFields, hashCanonical, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
 import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
 import type { ControlState } from '../engine/control-state.js';
 import type { Reply } from '../framework/reply.js';
@@ -111,6 +111,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     // No index on received_at (it would cost every command a page write): old keys sit at the lowest rowids,
     // so a rowid-order scan finds them first, and small chunks keep each write lock short.
     pruneInvocations: db.prepare('DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE received_at < ? ORDER BY rowid LIMIT 2000)'),
+    verifyRows: db.prepare(`SELECT id, json_array(${HASHED_COLUMNS}), prev_hash, hash FROM audit ORDER BY id`).raw(),
+    hashedFields: db.prepare(`SELECT ${HASHED_COLUMNS} FROM audit WHERE id = ?`).raw(),
     pruneActions: db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?'),
   };
 
@@ -285,17 +287,20 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
         let prev = GENESIS_HASH;
         let count = 0;
-        // Raw arrays in hash order: about twice as fast as row objects over a million records.
-        const rows = db.prepare(`SELECT ${HASHED_COLUMNS}, prev_hash, hash FROM audit ORDER BY id`).raw().iterate() as IterableIterator<unknown[]>;
-        for (const row of rows) {
-          const id = row[0] as number;
+        // SQLite builds each record's canonical JSON itself (json_array matches JSON.stringify for these
+        // values), which halves the time over a million records. Any record whose fast hash does not match is
+        // recomputed from its columns in JS before it is called changed, so an escaping difference can slow
+        // verification down but never produce a false alarm.
+        const rows = q.verifyRows.iterate() as IterableIterator<[number, string, string, string]>;
+        for (const [id, canonical, prevHash, stored] of rows) {
           const problem =
             id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
-            : row[14] !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
-            : hashAuditFields(prev, row.slice(0, 14)) !== row[15] ? 'its contents do not match its hash (the record was changed)'
+            : prevHash !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
+            : hashCanonical(prev, canonical) !== stored && hashAuditFields(prev, q.hashedFields.get(id) as unknown[]) !== stored
+              ? 'its contents do not match its hash (the record was changed)'
             : undefined;
           if (problem) return { ok: false, count, firstBad: id, problem };
-          prev = row[15] as string;
+          prev = stored;
           count++;
         }
         const headId = head?.last_id ?? 0;
