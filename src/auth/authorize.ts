@@ -38,3 +38,9 @@ export function authorize(p: Principal, needed: Role | 'anyone', sources: RoleSo
     ...(have ? { have } : {}),
   };
 }
+
+/** Whether a principal holds any role at all, globally or on one of the clusters: who may see cluster names. */
+export function holdsAnyRole(p: Principal, sources: RoleSources, clusters: readonly string[]): boolean {
+  const scopes = new Set<string | undefined>([undefined, ...clusters, ...sources.grants.map((g) => g.cluster)]);
+  return [...scopes].some((cluster) => effectiveRole(p, sources, cluster) !== undefined);
+}

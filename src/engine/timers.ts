@@ -12,6 +12,3 @@ export const realTimers: Timers = {
   },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
-
-/** Timers that never fire: for tests that drive `tick()`/`drain()` by hand. */
-export const manualTimers: Timers = { setTimeout: () => undefined, clearTimeout: () => undefined };

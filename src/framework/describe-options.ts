@@ -11,6 +11,8 @@ export interface OptionDescriptor {
   required: boolean;
   description: string;
   infraType?: InfraOptionType;
+  /** Values besides the infraType's own that the option takes (`history` takes "global" as well as clusters). */
+  alsoAccepts?: string[];
   /** Index among positional arguments, if the option can be given as a bare word. */
   position?: number;
   defaultValue?: unknown;
@@ -21,6 +23,7 @@ interface JsonSchemaProp {
   enum?: unknown[];
   description?: string;
   infraType?: InfraOptionType;
+  alsoAccepts?: string[];
   default?: unknown;
 }
 
@@ -48,6 +51,7 @@ export function describeOptions(sub: SubcommandDef): OptionDescriptor[] {
       required: required.has(name),
       description: p.description ?? name,
       ...(p.infraType ? { infraType: p.infraType } : {}),
+      ...(p.alsoAccepts ? { alsoAccepts: p.alsoAccepts } : {}),
       ...(position >= 0 ? { position } : {}),
       ...(p.default !== undefined ? { defaultValue: p.default } : {}),
     };

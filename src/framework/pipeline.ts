@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { authorize, type RoleSources } from '../auth/authorize.js';
+import { authorize, holdsAnyRole, type RoleSources } from '../auth/authorize.js';
 import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
 import type { CommitResult, NewEvent, Store } from '../store/store.js';
@@ -8,7 +8,8 @@ import { shortId } from '../util/ids.js';
 import type { CommandContext, CommandServices } from './command-context.js';
 import { UserError } from '../user-error.js';
 import { renderHelp } from './render-help.js';
-import type { Invocation } from './invocation.js';
+import type { Invocation, InvokingUser } from './invocation.js';
+import type { OptionDescriptor } from './describe-options.js';
 import { userPlatformPrefix } from './invocation.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 import type { HandlerReply, Outcome, Reply, ReplyButton } from './reply.js';
@@ -30,6 +31,11 @@ export interface Pipeline {
   handle(invocation: Invocation): Promise<Reply>;
   /** Runs a button's stored action as the user who clicked it. */
   handleAction(actionId: string, invocation: Omit<Invocation, 'text' | 'confirmed'>): Promise<Reply>;
+  /**
+   * Values to offer while a user types an option (chat autocomplete), sorted and matching what was typed:
+   * cluster names (plus what the option also accepts), and only to users who hold some role.
+   */
+  suggest(user: InvokingUser, option: OptionDescriptor, typed: string): Promise<string[]>;
   readonly registry: Registry;
 }
 
@@ -365,7 +371,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return !result.ok && result.reason === 'duplicate' ? result.reply : reply;
   }
 
-  return { handle, handleAction, registry };
+  async function suggest(user: InvokingUser, option: OptionDescriptor, typed: string): Promise<string[]> {
+    if (option.infraType !== 'cluster') return [];
+    const state = await engine.state();
+    const sources: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
+    const clusters = Object.keys(state.clusters);
+    if (!holdsAnyRole({ id: user.id, groups: user.groups ?? [] }, sources, clusters)) return [];
+    const needle = typed.toLowerCase();
+    return [...clusters, ...(option.alsoAccepts ?? [])].sort().filter((n) => n.includes(needle));
+  }
+
+  return { handle, handleAction, suggest, registry };
 }
 
 function finish(traceId: string, outcome: Outcome, r: HandlerReply): Reply {

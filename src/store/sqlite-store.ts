@@ -6,7 +6,7 @@ import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
 import type { ControlState } from '../engine/control-state.js';
 import type { Reply } from '../framework/reply.js';
 import { MIGRATIONS } from './migrations.js';
-import type { CommitInput, CommitResult, Store, StoredAction, VerifyResult } from './store.js';
+import type { CommitInput, CommitResult, Store, VerifyResult } from './store.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" for tests that need no persistence. */

@@ -38,7 +38,6 @@ export async function startDiscordAdapter(deps: DiscordAdapterDeps): Promise<Dis
   const handler = (api: API) =>
     createInteractionHandler({
       pipeline: app.pipeline,
-      engine: app.engine,
       api,
       log,
       ...(deps.deferAfterMs !== undefined ? { deferAfterMs: deps.deferAfterMs } : {}),

@@ -12,15 +12,12 @@ import {
 } from '@discordjs/core/http-only';
 import type { RawFile } from '@discordjs/rest';
 import type { Logger } from 'pino';
-import { effectiveRole } from '../../auth/authorize.js';
-import { roleRank } from '../../auth/roles.js';
-import type { Engine } from '../../engine/engine.js';
 import { parseCommand } from '../../framework/parse-command.js';
 import type { Pipeline } from '../../framework/pipeline.js';
 import type { Reply } from '../../framework/reply.js';
 import { ROOT_COMMAND } from './build-discord-commands.js';
 import { interactionToInvocation, interactionUser } from './interaction-to-invocation.js';
-import { focusedOption, interactionToText, resolveCommandPath } from './interaction-to-text.js';
+import { focusedOption, interactionToText } from './interaction-to-text.js';
 import { BUTTON_PREFIX, isEphemeralReply, renderDiscordReply, replyFlags, type DiscordMessage } from './render-discord-reply.js';
 import { safeError } from './safe-error.js';
 
@@ -31,7 +28,6 @@ export interface InteractionResponder {
 
 export interface InteractionHandlerDeps {
   pipeline: Pipeline;
-  engine: Engine;
   /** REST API for follow-ups and `@original` edits (webhook calls authorised by the interaction token). */
   api: API;
   log: Logger;
@@ -90,7 +86,7 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
  * runs it through the pipeline and answers within Discord's 3 s, deferring when the pipeline is slow.
  */
 export function createInteractionHandler(deps: InteractionHandlerDeps): InteractionHandler {
-  const { pipeline, engine, api, log } = deps;
+  const { pipeline, api, log } = deps;
   const registry = pipeline.registry;
   const deferAfterMs = deps.deferAfterMs ?? DEFAULT_DEFER_AFTER_MS;
 
@@ -208,36 +204,12 @@ export function createInteractionHandler(deps: InteractionHandlerDeps): Interact
     }
   }
 
-  /** Whether the user holds any role (viewer or more), globally or on some cluster: who may see cluster names. */
-  function holdsAnyRole(i: APIInteraction, state: Awaited<ReturnType<Engine['state']>>): boolean {
-    const { user } = interactionToInvocation(i, '');
-    const principal = { id: user.id, groups: user.groups ?? [] };
-    const sources = { grants: state.grants, bootstrapAdmins: engine.bootstrapAdmins() };
-    const scopes = new Set<string | undefined>([undefined, ...Object.keys(state.clusters), ...state.grants.map((g) => g.cluster)]);
-    return [...scopes].some((cluster) => {
-      const role = effectiveRole(principal, sources, cluster);
-      return role !== undefined && roleRank(role) >= roleRank('viewer');
-    });
-  }
-
-  /** Cluster names (and `global` where a scope takes it), only for users who could look at them anyway. */
+  /** Suggestions come from the pipeline, which decides what this user may see. */
   async function onAutocomplete(i: APIInteraction & { type: InteractionType.ApplicationCommandAutocomplete }, r: InteractionResponder) {
-    const data = i.data as APIChatInputApplicationCommandInteractionData;
-    const focused = focusedOption(registry, data);
-    let names: string[] = [];
-    if (focused?.descriptor?.infraType === 'cluster') {
-      const state = await engine.state();
-      if (holdsAnyRole(i, state)) {
-        const typed = focused.value.toLowerCase();
-        const candidates = Object.keys(state.clusters);
-        // `history <scope>` also takes "global" (the kill-switch).
-        if (resolveCommandPath(registry, data)?.group.name === 'history' && focused.descriptor.name === 'scope') candidates.push('global');
-        names = candidates
-          .sort()
-          .filter((n) => n.includes(typed))
-          .slice(0, AUTOCOMPLETE_LIMIT);
-      }
-    }
+    const focused = focusedOption(registry, i.data as APIChatInputApplicationCommandInteractionData);
+    const names = focused?.descriptor
+      ? (await pipeline.suggest(interactionToInvocation(i, '').user, focused.descriptor, focused.value)).slice(0, AUTOCOMPLETE_LIMIT)
+      : [];
     await r.respond({
       type: InteractionResponseType.ApplicationCommandAutocompleteResult,
       data: { choices: names.map((n) => ({ name: n, value: n })) },
