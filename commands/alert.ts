@@ -20,15 +20,16 @@ export default defineGroup({
       }),
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['alert list', 'alert list --resolved', 'alert list --cluster api'],
       handler: async ({ resolved, cluster }, ctx) => {
         const h = healthOf(ctx);
         if (cluster) ctx.engine.cluster(ctx.state, cluster);
         const now = ctx.now().getTime();
-        const list = await h.health.alerts({
+        const list = (await h.health.alerts({
           ...(resolved ? { status: 'resolved' as const, since: new Date(now - 86_400_000).toISOString() } : { status: 'firing' as const }),
           ...(cluster ? { cluster } : {}),
-        });
+        })).filter((a) => ctx.canSee(a.cluster));
         return {
           title: resolved ? `Alerts resolved in the last 24 h${cluster ? ` on ${cluster}` : ''}` : `${list.length} firing alert(s)${cluster ? ` on ${cluster}` : ''}`,
           severity: !resolved && list.some((a) => a.severity === 'critical') ? 'critical' : 'info',

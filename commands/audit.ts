@@ -19,17 +19,24 @@ export default defineGroup({
         limit: opt.limit('At most this many records').max(200).default(20),
       }),
       role: 'viewer',
+      clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['audit', 'audit --user bob --since 7d', 'audit --cluster api --action "cluster disable"'],
-      handler: async ({ user, cluster, action, since, limit }, { store, now }) => {
+      handler: async ({ user, cluster, action, since, limit }, { store, now, canSee, visibleClusters }) => {
         const from = parseTimeRef(since, now());
         if (!from) throw usage(`--since: "${since}" is not a time; use ISO 8601 or a duration like 30m, 24h, 7d.`);
-        const records = await store.searchAudit({
-          ...(user ? { userId: user } : {}),
-          ...(cluster ? { cluster } : {}),
-          ...(action ? { command: action.toLowerCase() } : {}),
-          since: from.toISOString(),
-          limit,
-        });
+        // A cluster-scoped user sees the records of their clusters: search wider, then keep theirs.
+        const records = (
+          await store.searchAudit({
+            ...(user ? { userId: user } : {}),
+            ...(cluster ? { cluster } : {}),
+            ...(action ? { command: action.toLowerCase() } : {}),
+            since: from.toISOString(),
+            limit: visibleClusters ? 5000 : limit,
+          })
+        )
+          .filter((r) => canSee(r.cluster))
+          .slice(0, limit);
         return {
           title: `${records.length} audit record${records.length === 1 ? '' : 's'} since ${from.toISOString().slice(0, 16)}Z${records.length === limit ? ` (first ${limit}; use --limit or narrow the search)` : ''}`,
           table: {

@@ -11,12 +11,13 @@ export default defineGroup({
       summary: 'List clusters with their traffic, breaker and rate-limit state.',
       options: z.object({}),
       role: 'viewer',
+      listsClusters: true,
       examples: ['cluster list'],
-      handler: (_a, { engine, state }) => {
-        const clusters = engine.clusters(state);
+      handler: (_a, { engine, state, canSee }) => {
+        const clusters = engine.clusters(state).filter((c) => canSee(c.name));
         return {
           title: `${clusters.length} clusters`,
-          table: { columns: [...CLUSTER_COLUMNS, 'description'], rows: clusters.map((c) => [...clusterRow(c), c.description]) },
+          table: { columns: [...CLUSTER_COLUMNS, 'description'], rows: clusters.map((c) => [...clusterRow(c, state.killSwitch.on), c.description]) },
         };
       },
     }),

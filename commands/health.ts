@@ -22,6 +22,7 @@ export default defineGroup({
       positionals: ['cluster'],
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['health', 'health api'],
       handler: async ({ cluster }, ctx) => {
         const h = healthOf(ctx);
@@ -29,7 +30,7 @@ export default defineGroup({
         const now = ctx.now().getTime();
         const day = new Date(now - 86_400_000).toISOString();
         const week = new Date(now - 7 * 86_400_000).toISOString();
-        const checks = h.checks.filter((c) => !cluster || c.cluster === cluster);
+        const checks = h.checks.filter((c) => (!cluster || c.cluster === cluster) && ctx.canSee(c.cluster));
         const rows = await Promise.all(
           checks.map(async (m) => {
             const s = await h.health.checkState(m.check.name);

@@ -23,6 +23,8 @@ export default defineGroup({
       positionals: ['scope'],
       role: 'viewer',
       clusterOf: (a) => (a.scope === 'global' ? undefined : a.scope),
+      // The global history is the kill-switch, which stops every cluster: anyone with a role somewhere may see it.
+      listsClusters: true,
       examples: ['history api --at 2h', 'history global --at 2026-11-20T03:00:00Z'],
       handler: async ({ scope, at }, { engine, state: current, now }) => {
         const when = parseTimeRef(at, now());

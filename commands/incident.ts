@@ -54,10 +54,11 @@ export default defineGroup({
       options: z.object({ open: z.boolean().default(false).describe('Only incidents not yet resolved'), cluster: opt.cluster('Only incidents of this cluster').optional() }),
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['incident list --open', 'incident list --cluster api'],
       handler: async ({ open, cluster }, ctx) => {
         if (cluster) ctx.engine.cluster(ctx.state, cluster);
-        const list = await healthOf(ctx).incidents.list({ open, ...(cluster ? { cluster } : {}) });
+        const list = (await healthOf(ctx).incidents.list({ open, ...(cluster ? { cluster } : {}) })).filter((i) => ctx.canSee(i.cluster));
         return {
           title: `${list.length} ${open ? 'open ' : ''}incident(s)`,
           table: { columns: ['id', 'sev', 'status', 'cluster', 'title', 'declared', 'commander'], rows: list.map((i) => [`INC-${i.id}`, `SEV${i.sev}`, i.status, i.cluster ?? '-', i.title, stamp(i.declaredAt), i.commander ?? '-']) },
@@ -158,12 +159,12 @@ export default defineGroup({
     defineSubcommand({
       name: 'stats', summary: 'Count, MTTA and MTTR per cluster and severity.',
       options: z.object({ since: opt.duration('Period, e.g. 30d').default('30d'), cluster: opt.cluster('Only this cluster').optional() }),
-      role: 'viewer', clusterOf: (a) => a.cluster, examples: ['incident stats --since 90d', 'incident stats --cluster api'],
+      role: 'viewer', clusterOf: (a) => a.cluster, listsClusters: true, examples: ['incident stats --since 90d', 'incident stats --cluster api'],
       handler: async ({ since, cluster }, ctx) => {
         const span = parseDuration(since);
         const start = span === undefined ? undefined : shiftTime(ctx.now(), -span);
         if (!start) throw usage(`--since takes a duration such as 30d, not "${since}".`);
-        const list = await healthOf(ctx).health.incidents({ since: start.toISOString(), ...(cluster ? { cluster } : {}) });
+        const list = (await healthOf(ctx).health.incidents({ since: start.toISOString(), ...(cluster ? { cluster } : {}) })).filter((i) => ctx.canSee(i.cluster));
         const f = (ms?: number) => (ms === undefined ? '-' : formatDuration(ms));
         return {
           title: `Incidents in the last ${since}: ${list.length}`,

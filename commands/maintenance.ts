@@ -54,13 +54,14 @@ export default defineGroup({
       positionals: ['cluster'],
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['maintenance list', 'maintenance list api'],
       handler: async ({ cluster }, ctx) => {
         const now = ctx.now();
-        const adHoc = (await healthOf(ctx).health.silences({ activeAt: now.toISOString(), kind: 'maintenance' })).filter((s) => !cluster || s.target === cluster);
+        const adHoc = (await healthOf(ctx).health.silences({ activeAt: now.toISOString(), kind: 'maintenance' })).filter((s) => (!cluster || s.target === cluster) && ctx.canSee(s.target));
         const rows = adHoc.map((s) => [s.target, 'open now', `until ${stamp(s.endsAt)}`, s.reason]);
         for (const [name, c] of Object.entries(ctx.engine.config.clusters)) {
-          if (cluster && name !== cluster) continue;
+          if ((cluster && name !== cluster) || !ctx.canSee(name)) continue;
           for (const w of c.maintenance) {
             const open = openWindow(w, now);
             rows.push([name, open ? 'open now' : 'recurring', open ? `until ${stamp(open.until.toISOString())}` : `${windowPattern(w)} (${w.timezone}) for ${w.duration}`, w.name]);

@@ -15,9 +15,10 @@ export default defineGroup({
       positionals: ['cluster'],
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['ratelimit show', 'ratelimit show api'],
-      handler: ({ cluster }, { engine, state }) => {
-        const clusters = cluster ? [engine.cluster(state, cluster)] : engine.clusters(state);
+      handler: ({ cluster }, { engine, state, canSee }) => {
+        const clusters = cluster ? [engine.cluster(state, cluster)] : engine.clusters(state).filter((c) => canSee(c.name));
         return {
           title: cluster ? `Rate limits of ${cluster}` : 'Rate limits',
           table: {

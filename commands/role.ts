@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { describeFixedAdmin } from '../src/auth/authorize.js';
 import { ROLES } from '../src/auth/roles.js';
+import { UserError } from '../src/user-error.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 
 const grantOptions = z.object({
@@ -34,8 +36,12 @@ export default defineGroup({
       role: 'admin',
       mutates: true,
       examples: ['role revoke bob operator --cluster api'],
-      handler: ({ user, role, cluster }, { change }) => {
+      handler: ({ user, role, cluster }, { change, roles }) => {
         const where = cluster ? `on cluster ${cluster}` : 'globally';
+        const fixed = roles.fixedAdmins.find((a) => a.subject === user);
+        if (fixed && role === 'admin' && !cluster) {
+          throw new UserError('infra_invalid_state', `${user} is ${describeFixedAdmin(fixed)}; nothing was revoked.`);
+        }
         if (!change.revokeRole(user, role, cluster)) {
           return { title: `${user} does not have ${role} ${where}`, text: 'Nothing changed. `role list` shows who has what.', severity: 'warning' };
         }
@@ -50,7 +56,7 @@ export default defineGroup({
       examples: ['role list'],
       handler: (_a, { roles }) => {
         const rows = [
-          ...roles.bootstrapAdmins.map((s) => [s, 'admin', 'global', 'config file']),
+          ...roles.fixedAdmins.map((a) => [a.subject, 'admin', 'global', describeFixedAdmin(a)]),
           ...roles.grants.map((g) => [g.subject, g.role, g.cluster ?? 'global', `${g.grantedBy ?? '?'} at ${g.grantedAt?.slice(0, 16) ?? '?'}`]),
         ];
         return { title: `${rows.length} role assignments`, table: { columns: ['subject', 'role', 'scope', 'granted by'], rows } };

@@ -40,13 +40,17 @@ export default defineGroup({
       options: z.object({ cluster: opt.cluster('Only silences of this cluster and its checks').optional() }),
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['silence list', 'silence list --cluster api'],
       handler: async ({ cluster }, ctx) => {
         const h = healthOf(ctx);
         if (cluster) ctx.engine.cluster(ctx.state, cluster);
         const all = await h.health.silences({ activeAt: ctx.now().toISOString() });
         const list = [];
-        for (const s of all) if (!cluster || (await h.clusterOf({ target: s.target })) === cluster) list.push(s);
+        for (const s of all) {
+          const of = await h.clusterOf({ target: s.target });
+          if ((!cluster || of === cluster) && ctx.canSee(of)) list.push(s);
+        }
         return {
           title: `${list.length} active silence(s)${cluster ? ` on ${cluster}` : ''}`,
           table: { columns: ['id', 'kind', 'target', 'until', 'by', 'reason'], rows: list.map((s) => [s.id, s.kind, s.target, stamp(s.endsAt), s.createdBy, s.reason]) },

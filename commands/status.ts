@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, breakerIcon } from '../src/engine/describe-state.js';
+import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
 
 export default defineGroup({
   name: 'status',
@@ -9,37 +9,44 @@ export default defineGroup({
   subcommands: [
     defineSubcommand({
       name: 'status',
-      summary: 'Show the control state of every cluster, or of one.',
+      summary: 'Show the control state of every cluster (those you may see), or of one.',
       options: z.object({ cluster: opt.cluster('Only this cluster').optional() }),
       positionals: ['cluster'],
       role: 'viewer',
       clusterOf: (a) => a.cluster,
+      listsClusters: true,
       examples: ['status', 'status api'],
-      handler: ({ cluster }, { engine, state }) => {
+      handler: ({ cluster }, { engine, state, canSee, visibleClusters }) => {
         const ks = state.killSwitch;
         const ksLine = ks.on
-          ? `🛑 Global kill-switch is ON${describeChange(ks.change)}: all clusters refuse traffic.`
+          ? `🛑 Global kill-switch is ON${describeChange(ks.change)}: every cluster refuses traffic, whatever its own switch says.`
           : '✅ Global kill-switch is off.';
         if (cluster) {
           const c = engine.cluster(state, cluster);
           return {
-            title: `Cluster ${c.name}${c.description ? ` (${c.description})` : ''}`,
-            severity: ks.on || !c.enabled || c.breakerView === 'open' ? 'warning' : 'info',
+            title: `${ks.on ? '🛑 ' : ''}Cluster ${c.name}${c.description ? ` (${c.description})` : ''}${ks.on ? ': traffic refused by the kill-switch' : ''}`,
+            severity: ks.on ? 'critical' : !c.enabled || c.breakerView === 'open' ? 'warning' : 'info',
             text: ksLine,
             fields: [
-              { name: 'Traffic', value: `${c.enabled ? '🟢 enabled' : '🔴 disabled'}${describeChange(c.change)}` },
+              { name: 'Traffic', value: `${describeTraffic(c, ks.on)}${describeChange(c.change)}` },
               { name: 'Breaker', value: `${breakerIcon[c.breakerView]}${describeChange(c.breaker.change)} · cool-down ${c.breakerCooldown}` },
               { name: 'Rate limits', value: describeLimits(c.rateLimits) },
             ],
           };
         }
-        const clusters = engine.clusters(state);
+        const clusters = engine.clusters(state).filter((c) => canSee(c.name));
         const troubled = clusters.filter((c) => !c.enabled || c.breakerView !== 'closed');
+        const scope = visibleClusters ? ` (the ${clusters.length} you have a role on)` : '';
+        const summary = ks.on
+          ? `All ${clusters.length} clusters${scope} refuse traffic.`
+          : troubled.length
+            ? `${troubled.length} of ${clusters.length} clusters${scope} need attention.`
+            : `All ${clusters.length} clusters${scope} enabled with closed breakers.`;
         return {
-          title: 'infrabot status',
+          title: ks.on ? '🛑 Kill-switch ON: all traffic refused' : 'infrabot status',
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
-          text: `${ksLine}\n${troubled.length ? `${troubled.length} of ${clusters.length} clusters need attention.` : `All ${clusters.length} clusters enabled with closed breakers.`}`,
-          table: { columns: CLUSTER_COLUMNS, rows: clusters.map(clusterRow) },
+          text: `${ksLine}\n${summary}`,
+          table: { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
         };
       },
     }),

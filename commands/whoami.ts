@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { effectiveRole } from '../src/auth/authorize.js';
+import { describeFixedAdmin, effectiveRole, fixedAdminOf } from '../src/auth/authorize.js';
 import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
 
 export default defineGroup({
@@ -18,6 +18,7 @@ export default defineGroup({
         const { user, platform } = ctx.invocation;
         const principal = { id: user.id, groups: user.groups ?? [] };
         const global = effectiveRole(principal, ctx.roles);
+        const fixed = fixedAdminOf(principal, ctx.roles);
         const perCluster = Object.keys(ctx.state.clusters)
           .sort()
           .map((c) => [c, effectiveRole(principal, ctx.roles, c)] as const)
@@ -27,7 +28,7 @@ export default defineGroup({
           fields: [
             { name: 'User id', value: user.id, inline: true },
             { name: 'Platform', value: platform, inline: true },
-            { name: 'Global role', value: global ?? 'none', inline: true },
+            { name: 'Global role', value: fixed ? describeFixedAdmin(fixed) : (global ?? 'none'), inline: !fixed },
             ...(perCluster.length ? [{ name: 'Cluster roles', value: perCluster.map(([c, r]) => `${c}: ${r}`).join(', ') }] : []),
             ...(user.groups?.length ? [{ name: 'Groups', value: user.groups.join(', ') }] : []),
           ],

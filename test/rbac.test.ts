@@ -58,7 +58,7 @@ describe('role-based access', () => {
   it('says which role is needed where, and audits the denial', async () => {
     await setup();
     const reply = await app.run('cluster disable web --reason "no rights" --yes', { as: 'local:otto' });
-    expect(reply.text).toContain('This needs the operator role on cluster "web"; you have no role on cluster "web"');
+    expect(reply.text).toContain('This needs the operator role on cluster "web" (or globally); you are operator on api only');
     expect(reply.text).toContain('role grant local:otto operator --cluster web');
     const [record] = await app.store.searchAudit({ userId: 'local:otto', limit: 1 });
     expect(record).toMatchObject({ outcome: 'denied', command: 'cluster disable', cluster: 'web' });

@@ -11,8 +11,17 @@ export const describeChange = (c?: Change) =>
 
 export const breakerIcon = { closed: '🟢 closed', open: '🔴 open', 'half-open': '🟡 half-open' } as const;
 
-export function clusterRow(c: ClusterView): string[] {
-  return [c.name, c.enabled ? '🟢 enabled' : '🔴 disabled', breakerIcon[c.breakerView], describeLimits(c.rateLimits)];
+/**
+ * A cluster's traffic as it really is: while the global kill-switch is on every cluster refuses traffic,
+ * whatever its own switch says, so that is what leads.
+ */
+export function describeTraffic(c: ClusterView, killSwitchOn: boolean): string {
+  if (killSwitchOn) return `⛔ refused (kill-switch; cluster itself ${c.enabled ? 'enabled' : 'disabled'})`;
+  return c.enabled ? '🟢 enabled' : '🔴 disabled';
+}
+
+export function clusterRow(c: ClusterView, killSwitchOn = false): string[] {
+  return [c.name, describeTraffic(c, killSwitchOn), breakerIcon[c.breakerView], describeLimits(c.rateLimits)];
 }
 
 export const CLUSTER_COLUMNS = ['cluster', 'traffic', 'breaker', 'rate limits'];

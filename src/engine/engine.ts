@@ -182,9 +182,6 @@ export class ControlChange {
   }
 
   revokeRole(subject: string, role: Role, cluster?: string): boolean {
-    if (this.engine.bootstrapAdmins().includes(subject) && role === 'admin' && !cluster) {
-      throw new UserError('infra_invalid_state', `${subject} is an admin from the config file; remove it there instead.`);
-    }
     if (!this.current.grants.some((g) => sameGrant(g, subject, role, cluster))) return false;
     this.record({ type: 'role.revoked', subject, role, ...(cluster ? { cluster } : {}) });
     return true;

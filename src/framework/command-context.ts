@@ -17,6 +17,13 @@ export interface CommandContext {
   store: Store;
   registry: Registry;
   roles: RoleSources;
+  /**
+   * Whether rows of this cluster may be shown (always true unless the subcommand `listsClusters` and the user
+   * holds the role on some clusters only); rows without a cluster count as global.
+   */
+  canSee(cluster: string | undefined): boolean;
+  /** The clusters a cluster-scoped user may see in a listing; undefined when they may see all. */
+  visibleClusters?: readonly string[];
   now(): Date;
   /** A button that runs `command` as whoever clicks it (authorized again on click). */
   button(label: string, command: string, opts?: { style?: ReplyButton['style']; confirmed?: boolean }): Promise<ReplyButton>;

@@ -21,6 +21,11 @@ export interface SubcommandDef<S extends z.ZodObject = z.ZodObject> {
    * the cluster up (an alert or incident id → its cluster) through the app's services.
    */
   clusterOf?: (args: z.infer<S>, lookup: { services?: CommandServices }) => string | undefined | Promise<string | undefined>;
+  /**
+   * An unscoped read listing rows of many clusters (status, alert list…): a user holding the role on some
+   * clusters only is shown those (the handler filters with `ctx.canSee`) instead of being denied.
+   */
+  listsClusters?: boolean;
   /** Dangerous actions ask for confirmation before running. */
   dangerous?: (args: z.infer<S>) => string | undefined;
   /** Changes control state: the reply is posted in channel and handed the team. */

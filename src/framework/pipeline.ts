@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { authorize, holdsAnyRole, type RoleSources } from '../auth/authorize.js';
+import { authorize, authorizeListing, holdsAnyRole, type RoleSources } from '../auth/authorize.js';
 import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
 import type { CommitResult, NewEvent, Store } from '../store/store.js';
@@ -56,6 +56,13 @@ function createMutex() {
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { registry, engine, store, log } = deps;
   const localAdmins = deps.localAdmins ?? [];
+  const roleSources = (state: ControlState): RoleSources => ({
+    grants: state.grants,
+    fixedAdmins: [
+      ...engine.bootstrapAdmins().map((subject) => ({ subject, source: 'config' as const })),
+      ...localAdmins.map((subject) => ({ subject, source: 'local' as const })),
+    ],
+  });
   const exclusive = createMutex();
   /** The state the latest queued state-changing commit will leave, while it is in flight; see decideAndCommit. */
   let pendingState: ControlState | undefined;
@@ -176,7 +183,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       chained: boolean,
     ): Promise<{ final: Promise<Reply> } | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; hasEffects: boolean; cluster?: string }> {
       const state = (chained && pendingState) || (await engine.state());
-      const roles: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
+      const roles = roleSources(state);
       let cluster: string | undefined;
       try {
         cluster = await parsed.sub.clusterOf?.(parsed.args, deps.services ? { services: deps.services } : {});
@@ -185,7 +192,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (!(err instanceof UserError)) rlog.warn({ err }, 'cluster lookup failed; checking the role globally');
         cluster = undefined;
       }
-      const decision = authorize({ id: inv.user.id, groups: inv.user.groups ?? [] }, parsed.sub.role, roles, cluster);
+      const principal = { id: inv.user.id, groups: inv.user.groups ?? [] };
+      const { role } = parsed.sub;
+      // An unscoped listing shows a cluster-scoped user the clusters they may see instead of denying them.
+      const decision =
+        parsed.sub.listsClusters && cluster === undefined && role !== 'anyone'
+          ? authorizeListing(principal, role, roles, Object.keys(state.clusters))
+          : authorize(principal, role, roles, cluster);
       if (!decision.ok) {
         rlog.info({ command: parsed.name, needed: parsed.sub.role, cluster }, 'denied');
         const reply = finish(traceId, 'denied', { title: 'Not allowed', text: decision.message, severity: 'warning' });
@@ -206,6 +219,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return { final: answer(reply, draft('confirm', parsed, undefined, cluster)) };
       }
 
+      const visible = 'visible' in decision ? decision.visible : undefined;
       const change = engine.change(state, inv.user.id);
       const effects: (() => void)[] = [];
       const ctx: CommandContext = {
@@ -216,6 +230,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         store,
         registry,
         roles,
+        canSee: (c) => visible === undefined || (c !== undefined && visible.includes(c)),
+        ...(visible ? { visibleClusters: visible } : {}),
         now: () => engine.clock.now(),
         button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
         ...(deps.services ? { services: deps.services } : {}),
@@ -374,7 +390,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function suggest(user: InvokingUser, option: OptionDescriptor, typed: string): Promise<string[]> {
     if (option.infraType !== 'cluster') return [];
     const state = await engine.state();
-    const sources: RoleSources = { grants: state.grants, bootstrapAdmins: [...engine.bootstrapAdmins(), ...localAdmins] };
+    const sources = roleSources(state);
     const clusters = Object.keys(state.clusters);
     if (!holdsAnyRole({ id: user.id, groups: user.groups ?? [] }, sources, clusters)) return [];
     const needle = typed.toLowerCase();
