@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeLimits } from '../src/engine/describe-state.js';
+import { MAX_RATE_LIMIT } from '../src/engine/check-rate-limits.js';
 
-const perWindow = (window: string) => z.number().int().positive().max(1_000_000_000).describe(`Requests allowed per ${window}`);
+const perWindow = (window: string) => z.number().int().positive().max(MAX_RATE_LIMIT).describe(`Requests allowed per ${window}`);
 
 export default defineGroup({
   name: 'ratelimit',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkRateLimits, MAX_RATE_LIMIT } from '../engine/check-rate-limits.js';
 import { parseDuration } from '../util/duration.js';
 import { subjectProblem } from '../auth/subjects.js';
 import { checkPattern } from '../engine/alerts/maintenance-windows.js';
@@ -8,13 +9,15 @@ const duration = z
   .string()
   .refine((v) => parseDuration(v) !== undefined, 'expected a duration such as 30s, 5m, 2h or 1d');
 
+const rateLimit = z.number().int().positive().max(MAX_RATE_LIMIT);
+
 export const rateLimitsSchema = z
-  .object({
-    perMinute: z.number().int().positive(),
-    perHour: z.number().int().positive(),
-    perDay: z.number().int().positive(),
-  })
-  .strict();
+  .object({ perMinute: rateLimit, perHour: rateLimit, perDay: rateLimit })
+  .strict()
+  .superRefine((l, ctx) => {
+    const problem = checkRateLimits(l);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const clusterSchema = z
   .object({

@@ -3,7 +3,8 @@ import { parseDuration } from '../util/duration.js';
 
 /** Config for health checks, alert routing, maintenance windows, incidents and the simulated fleet. */
 
-const duration = z.string().refine((v) => parseDuration(v) !== undefined, 'expected a duration such as 30s, 5m, 2h or 1d');
+// `abort`: a value that is no duration at all gets one message, not also "must be at least …".
+const duration = z.string().refine((v) => parseDuration(v) !== undefined, { message: 'expected a duration such as 30s, 5m, 2h or 1d', abort: true });
 const durationAtLeast = (min: string) =>
   duration.refine((v) => (parseDuration(v) ?? 0) >= parseDuration(min)!, `must be at least ${min}`);
 
@@ -96,18 +97,21 @@ export const recurringWindowSchema = z
     days: z.array(z.enum(weekdays)).optional(),
     start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM').optional(),
     duration,
-    timezone: z.string().default('UTC'),
+    // On the field, so it is reported even when another field of the window is wrong too.
+    timezone: z
+      .string()
+      .superRefine((tz, ctx) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `unknown time zone "${tz}"; use an IANA name such as UTC or Europe/Berlin` });
+        }
+      })
+      .default('UTC'),
   })
   .strict()
   .refine((w) => (w.cron !== undefined) !== (w.start !== undefined), 'give either cron or start (with optional days)')
-  .refine((w) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: w.timezone });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'unknown time zone');
+;
 
 const channels = z
   .object({ slack: z.string().optional(), discord: z.string().optional(), console: z.string().optional() })

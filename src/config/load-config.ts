@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { describeConfigIssue } from './describe-config-issue.js';
 import { configSchema, type InfrabotConfig } from './config-schema.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 
@@ -31,13 +32,16 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
   try {
     raw = parseYaml(text, { prettyErrors: true });
   } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-    throw new ConfigError(`${file}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    const pos = err instanceof YAMLParseError ? err.linePos?.[0] : undefined;
+    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    // The parser's own position suffix ("at line 3, column 8:") introduces a code excerpt we do not print.
+    const what = (err as Error).message.split('\n')[0]!.replace(/\s*at line \d+, column \d+:?\s*$/, '');
+    throw new ConfigError(`${file}${where}: not valid YAML: ${what}`);
   }
   const interpolated = interpolate(raw ?? {}, [], file, env);
-  const result = configSchema.safeParse(interpolated);
+  const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${describeConfigIssue(i, configSchema)}`);
     throw new ConfigError(`${file}: invalid configuration\n${lines.join('\n')}`);
   }
   return result.data;

@@ -1,5 +1,6 @@
 import type { Role, RoleGrant } from '../auth/roles.js';
 import type { InfrabotConfig, RateLimits } from '../config/config-schema.js';
+import { checkRateLimits } from './check-rate-limits.js';
 import { UserError, notFound } from '../user-error.js';
 import type { NewEvent, Store } from '../store/store.js';
 import { eventScope, type ControlEvent, type StoredEvent } from './control-events.js';
@@ -150,12 +151,8 @@ export class ControlChange {
   setRateLimits(name: string, limits: Partial<RateLimits>): RateLimits {
     const c = this.engine.cluster(this.current, name);
     const next = { ...c.rateLimits, ...limits };
-    if (!(next.perMinute <= next.perHour && next.perHour <= next.perDay)) {
-      throw new UserError(
-        'infra_invalid_state',
-        `Rate limits must not shrink over longer windows: per-minute ${next.perMinute} ≤ per-hour ${next.perHour} ≤ per-day ${next.perDay} does not hold.`,
-      );
-    }
+    const problem = checkRateLimits(next);
+    if (problem) throw new UserError('infra_invalid_state', `${problem[0]!.toUpperCase()}${problem.slice(1)}.`);
     this.record({ type: 'ratelimit.set', cluster: name, limits });
     return next;
   }
