@@ -95,7 +95,7 @@ describe('control commands', () => {
     expect(status.severity).toBe('critical');
     expect(status.text).toContain('Global kill-switch is ON');
     expect(status.text).toContain('payments corrupt');
-    expect(status.table!.rows).toContainEqual(['db', '🟢 enabled', '🟢 closed', '50/min · 1,000/h · 10,000/day']);
+    expect(status.table!.rows).toContainEqual(['db', '⛔ refused (kill-switch; cluster itself enabled)', '🟢 closed', '50/min · 1,000/h · 10,000/day']);
   });
 
   it('applies many concurrent changes from different users, each exactly once', async () => {
