@@ -71,9 +71,24 @@ export default defineGroup({
       examples: ['alert resolve k3v9qa'],
       handler: async ({ id }, ctx) => {
         const b: HealthBatch = {};
-        const done = await healthOf(ctx).alerts.resolve(id, ctx.invocation.user.id, b);
+        const h = healthOf(ctx);
+        const done = await h.alerts.resolve(id, ctx.invocation.user.id, b);
         commitWithCommand(ctx, b);
-        return { title: `✅ Resolved ${done.length} alert(s)`, text: done.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
+        // Resolving by hand does not make a failing check pass: say so, and what it means for new alerts.
+        const failing = [];
+        for (const a of done) {
+          const state = await h.health.checkState(a.check);
+          if (state && state.status !== 'up' && state.status !== 'unknown' && (a.kind !== 'degraded' || state.status === 'degraded')) failing.push(`${a.check} is still ${state.status.toUpperCase()}`);
+        }
+        const warning = failing.length
+          ? `\n⚠️ ${failing.join('; ')}: no new alert fires for it until the check recovers and fails again. To keep quiet while it is fixed, \`silence\` it instead.`
+          : '';
+        return {
+          title: `✅ Resolved ${done.length} alert(s) by hand`,
+          text: done.map((a) => `${a.id} ${a.summary}`).join('\n') + warning,
+          severity: failing.length ? 'warning' : 'success',
+          visibility: 'channel',
+        };
       },
     }),
   ],

@@ -7,9 +7,10 @@ import type { CommandContext } from '../src/framework/command-context.js';
 import type { HandlerReply } from '../src/framework/reply.js';
 import type { HealthBatch, Incident } from '../src/store/health-store.js';
 import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.js';
+import { formatTime } from '../src/util/format-time.js';
 
 const id = z.number().int().positive().describe('Incident number (INC-<n>)');
-const stamp = (iso?: string) => (iso ? iso.slice(0, 16).replace('T', ' ') + 'Z' : '-');
+const stamp = formatTime;
 /** Incident commands are authorized on the incident's cluster (globally when it has none). */
 const onIncident = clusterVia((a: { id: number }) => ({ incident: a.id }));
 

@@ -5,8 +5,8 @@ import { defineGroup, defineSubcommand, opt } from '../src/framework/define-comm
 import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
+import { formatTime as stamp } from '../src/util/format-time.js';
 
-const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ') + 'Z';
 
 export default defineGroup({
   name: 'maintenance',
@@ -26,8 +26,14 @@ export default defineGroup({
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
         const b: HealthBatch = {};
-        const s = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
+        const { silence: s, merged } = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
         commitWithCommand(ctx, b);
+        if (merged?.how === 'covered') {
+          return { title: `Maintenance on ${a.cluster} is already open until ${stamp(s.endsAt)}`, text: `Opened by ${s.createdBy} (${s.reason}); nothing changed. End it with \`maintenance end ${a.cluster}\`.`, severity: 'warning' };
+        }
+        if (merged) {
+          return { title: `🛠️ Maintenance on ${a.cluster} extended until ${stamp(s.endsAt)}`, text: `The open window (until ${stamp(merged.previousEndsAt)}, ${s.reason}) was extended rather than a second one opened.`, severity: 'success', visibility: 'channel' };
+        }
         return { title: `🛠️ Maintenance on ${a.cluster} until ${stamp(s.endsAt)}`, text: `${a.reason}. Checks keep running; notifications are held back. End with \`maintenance end ${a.cluster}\`.`, severity: 'success', visibility: 'channel' };
       },
     }),

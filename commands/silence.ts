@@ -4,8 +4,8 @@ import { defineGroup, defineSubcommand, opt } from '../src/framework/define-comm
 import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
+import { formatTime as stamp } from '../src/util/format-time.js';
 
-const stamp = (iso: string) => iso.slice(0, 16).replace('T', ' ') + 'Z';
 
 export default defineGroup({
   name: 'silence',
@@ -29,8 +29,14 @@ export default defineGroup({
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
         const b: HealthBatch = {};
-        const s = await healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
+        const { silence: s, merged } = await healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
         commitWithCommand(ctx, b);
+        if (merged?.how === 'covered') {
+          return { title: `${a.target} is already silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id} by ${s.createdBy} (${s.reason}) already covers that; nothing changed. End it with \`silence end ${s.id}\`.`, severity: 'warning' };
+        }
+        if (merged) {
+          return { title: `🔕 Silence ${s.id} on ${a.target} extended until ${stamp(s.endsAt)}`, text: `It was silenced until ${stamp(merged.previousEndsAt)} (${s.reason}); merged into that silence rather than adding a second one.`, severity: 'success', visibility: 'channel' };
+        }
         return { title: `🔕 ${a.target} silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id}: ${a.reason}. End it early with \`silence end ${s.id}\`.`, severity: 'success', visibility: 'channel' };
       },
     }),

@@ -4,7 +4,7 @@ import type { InfrabotConfig } from '../config/config-schema.js';
 import { notFound, UserError } from '../user-error.js';
 import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
 import { createAlertManager, type AlertManager } from './alerts/alert-manager.js';
 import { systemReply } from './alerts/render-notification.js';
@@ -38,8 +38,15 @@ export interface HealthMonitor {
   runDue(): Promise<number>;
   /** One round of everything time-driven: due probes, reminders, released silences, remediation, delivery. */
   tick(): Promise<void>;
-  /** Adds the silence to `batch` (a command's; see healthOf/commitWithCommand). */
-  addSilence(input: { kind: Silence['kind']; target: string; forMs: number; reason: string; actor: string }, batch: HealthBatch): Promise<Silence>;
+  /**
+   * Adds the silence to `batch` (a command's; see healthOf/commitWithCommand), at most MAX_SILENCE_MS long. An
+   * active one of the same kind on the same target is merged instead of duplicated: extended when the new one
+   * ends later (`extended`), left as it is when it already covers it (`covered`, nothing added).
+   */
+  addSilence(
+    input: { kind: Silence['kind']; target: string; forMs: number; reason: string; actor: string },
+    batch: HealthBatch,
+  ): Promise<{ silence: Silence; merged?: { how: 'extended' | 'covered'; previousEndsAt: string } }>;
   endSilences(target: string, kind: Silence['kind'], actor: string, batch: HealthBatch): Promise<Silence[]>;
   /**
    * The cluster a reference belongs to, for per-cluster authorization: a check, an alert or notification id,
@@ -71,6 +78,9 @@ export interface HealthMonitorDeps {
   log: Logger;
 }
 
+/** The longest a silence or ad-hoc maintenance window may last (docs/health.md). */
+export const MAX_SILENCE_MS = 7 * 86_400_000;
+
 /** Deterministic offset in [0, interval): spreads checks over their interval so they do not all fire at once. */
 function spreadOffset(name: string, intervalMs: number): number {
   let h = 2166136261;
@@ -95,7 +105,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const onEnqueued = () => deliverer.kick();
   const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued });
   const alerts = createAlertManager({
-    health, config: config.alerts, clock, log, incidents, onEnqueued,
+    health, config: config.alerts, clock, log, incidents, onEnqueued, checkConfig: (name) => byName.get(name)?.check,
     windows: Object.fromEntries(Object.entries(config.clusters).map(([n, c]) => [n, c.maintenance])),
   });
 
@@ -293,12 +303,26 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       // Own keys only: `__proto__` or `constructor` are not clusters.
       const known = Object.hasOwn(config.clusters, target) || byName.has(target);
       if (!known) throw notFound(`No cluster or check named "${target}".`);
+      if (forMs > MAX_SILENCE_MS) {
+        throw new UserError(
+          'infra_usage',
+          `--for ${formatDuration(forMs)} is longer than the ${formatDuration(MAX_SILENCE_MS)} a ${kind === 'maintenance' ? 'maintenance window' : 'silence'} may last.`,
+          'A forgotten silence hides real outages: silence again when it runs out, or use a recurring maintenance window in the config.',
+        );
+      }
       const now = clock.now();
-      const endsAt = new Date(now.getTime() + forMs);
-      if (!Number.isFinite(endsAt.getTime())) throw new UserError('infra_usage', 'That duration is too long.', 'Use something like 2h or 7d.');
-      const s: Silence = { id: shortId(6), kind, target, reason, createdBy: actor, startsAt: now.toISOString(), endsAt: endsAt.toISOString() };
+      const endsAt = new Date(now.getTime() + forMs).toISOString();
+      const active = (await health.silences({ activeAt: now.toISOString(), kind })).filter((s) => s.target === target);
+      const current = active.sort((a, b) => b.endsAt.localeCompare(a.endsAt))[0];
+      if (current) {
+        if (current.endsAt >= endsAt) return { silence: current, merged: { how: 'covered', previousEndsAt: current.endsAt } };
+        const extended = { ...current, endsAt };
+        (batch.silences ??= []).push(extended);
+        return { silence: extended, merged: { how: 'extended', previousEndsAt: current.endsAt } };
+      }
+      const s: Silence = { id: shortId(6), kind, target, reason, createdBy: actor, startsAt: now.toISOString(), endsAt };
       (batch.silences ??= []).push(s);
-      return s;
+      return { silence: s };
     },
     async endSilences(target, kind, actor, batch) {
       const now = clock.now().toISOString();

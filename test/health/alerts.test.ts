@@ -69,7 +69,7 @@ describe('alerts', () => {
     expect(updates[0]!.reply.buttons ?? []).toHaveLength(0);
     const thread = h.sink.threadReplies(alert!.messageId);
     expect(thread.map((t) => t.reply.title)).toEqual([expect.stringContaining('Resolved: api-1 is UP again')]);
-    expect(thread[0]!.reply.text).toContain('resolved after 20s');
+    expect(thread[0]!.reply.text).toContain('api-1 was DOWN for 20s, now UP again');
     expect(h.sink.posts()).toHaveLength(1);
   });
 

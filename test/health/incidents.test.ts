@@ -118,7 +118,7 @@ describe('incidents', () => {
     h.svc.break();
     await h.round(3);
     const list = await h.app.run('incident list');
-    expect(list.table!.rows).toEqual([['INC-1', 'SEV1', 'open', 'api', expect.stringContaining('api-http is DOWN'), '2026-11-21 03:00Z', '-']]);
+    expect(list.table!.rows).toEqual([['INC-1', 'SEV1', 'open', 'api', expect.stringContaining('api-http is DOWN'), '2026-11-21 03:00:30 UTC', '-']]);
     const head = h.sink.posts().find((p) => p.channel === 'incidents')!;
     expect(head).toBeDefined();
     await h.app.run('incident assign 1 commander local:carol');

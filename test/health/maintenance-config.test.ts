@@ -28,7 +28,7 @@ describe('maintenance window patterns', () => {
     const bad = recurringWindowSchema.parse({ name: 'broken', start: '02:00', duration: '1h' });
     const manager = createAlertManager({
       health: h.app.health!.health, config: h.app.config.alerts, clock: h.clock, log: h.app.log, incidents: h.app.health!.incidents,
-      onEnqueued: () => undefined, windows: { api: [{ ...bad, start: undefined, cron: '0 25 * * *' }] },
+      onEnqueued: () => undefined, checkConfig: () => undefined, windows: { api: [{ ...bad, start: undefined, cron: '0 25 * * *' }] },
     });
     await expect(manager.heldBy('api', 'api-http')).resolves.toBeUndefined();
     await expect(manager.tick()).resolves.toBe(0);

@@ -3,12 +3,13 @@ import type { AlertsConfig, CheckConfig, RecurringWindow } from '../../config/he
 import { notFound, UserError } from '../../user-error.js';
 import type { Alert, AlertEvent, HealthBatch, HealthStore, Notification } from '../../store/health-store.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
+import { formatTime } from '../../util/format-time.js';
 import { shortId } from '../../util/ids.js';
 import type { Clock } from '../engine.js';
 import type { Transition } from '../checks/evaluate-check.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { openWindow } from './maintenance-windows.js';
-import { systemReply } from './render-notification.js';
+import { describeResolvedAlert, systemReply } from './render-notification.js';
 import { routeAlert, targetsKey } from './route-alert.js';
 
 export interface AlertManager {
@@ -36,6 +37,8 @@ export interface AlertManagerDeps {
   clock: Clock;
   log: Logger;
   incidents: IncidentService;
+  /** The configured check of that name (for the incident a DOWN check asks for). */
+  checkConfig: (name: string) => CheckConfig | undefined;
   onEnqueued: () => void;
 }
 
@@ -51,7 +54,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     const now = clock.now();
     const active = await health.silences({ activeAt: now.toISOString() });
     const hit = active.find((s) => s.target === cluster || s.target === check);
-    if (hit) return `${hit.kind} ${hit.id} until ${hit.endsAt.slice(0, 16).replace('T', ' ')}Z (${hit.reason})`;
+    if (hit) return `${hit.kind} ${hit.id} until ${formatTime(hit.endsAt)} (${hit.reason})`;
     for (const w of deps.windows[cluster] ?? []) {
       let open;
       try {
@@ -62,7 +65,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
         deps.log.error({ err, cluster, window: w.name }, 'maintenance window cannot be evaluated; treating it as closed');
         continue;
       }
-      if (open) return `maintenance window "${w.name}" until ${open.until.toISOString().slice(0, 16).replace('T', ' ')}Z`;
+      if (open) return `maintenance window "${w.name}" until ${formatTime(open.until.toISOString())}`;
     }
     return undefined;
   }
@@ -93,14 +96,21 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     (b.alerts ??= []).push(r);
     event(b, r, 'resolved', actor, summary, at.toISOString());
     if (!n) return; // held back by a silence the whole time: recorded, never shown
-    const took = formatDuration(at.getTime() - Date.parse(a.firedAt));
+    const what = describeResolvedAlert(r);
     for (const t of n.targets) {
       (b.outbox ??= []).push({ ...t, notificationId: n.id, op: 'sync' });
       b.outbox.push({
         ...t, notificationId: n.id, op: 'reply',
-        body: systemReply({ title: `✅ Resolved: ${summary}`, text: `${a.check} ${a.kind} alert ${a.id} resolved after ${took}${actor === 'system' ? '' : ` by ${actor}`}.`, severity: 'success' }, at),
+        body: systemReply({ title: `✅ Resolved: ${summary}`, text: `${what} (alert ${a.id}).`, severity: 'success' }, at),
       });
     }
+  }
+
+  /** A DOWN alert of a check that asks for an incident opens one, unless its cluster already has one open. */
+  async function openIncidentFor(b: HealthBatch, a: Alert, check: CheckConfig | undefined): Promise<void> {
+    if (a.kind !== 'down' || !check?.incident || a.incidentId !== undefined || (await deps.incidents.openFor(a.cluster))) return;
+    const inc = await deps.incidents.declare({ title: a.summary, sev: check.incident.sev, cluster: a.cluster, actor: 'system', sourceAlertId: a.id }, b);
+    a.incidentId = inc.id;
   }
 
   /** Alerts of a cluster with an open incident are also posted in the incident's thread. */
@@ -142,10 +152,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
           } else {
             await notify(b, a, now);
           }
-          if (t.kind === 'down' && check.incident && !held && !(await deps.incidents.openFor(cluster))) {
-            const inc = await deps.incidents.declare({ title: t.summary, sev: check.incident.sev, cluster, actor: 'system', sourceAlertId: a.id }, b);
-            a.incidentId = inc.id;
-          }
+          if (!held) await openIncidentFor(b, a, check);
           (b.alerts ??= []).push(a);
           if (!held && !a.incidentId) await mirrorToIncident(b, cluster, `🚨 Alert: ${t.summary}`, now);
         } else if (existing) {
@@ -183,8 +190,10 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
         const held = await heldBy(a.cluster, a.check);
         if (held) continue;
         if (a.heldBy) {
+          // The silence is over and the check still fails: notify, and open the incident it held back.
           const up = { ...a };
           await notify(b, up, now);
+          await openIncidentFor(b, up, deps.checkConfig(a.check));
           (b.alerts ??= []).push(up);
           continue;
         }

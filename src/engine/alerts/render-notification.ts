@@ -2,6 +2,7 @@ import type { Reply, ReplyButton, Severity } from '../../framework/reply.js';
 import type { Alert, HealthStore, Incident, Notification } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';
 import { formatDuration } from '../../util/duration.js';
+import { formatTime } from '../../util/format-time.js';
 import { shortId } from '../../util/ids.js';
 
 /** A reply not produced by a command (alerts, incident threads): the outbox renders these. */
@@ -9,14 +10,27 @@ export function systemReply(r: Omit<Reply, 'outcome' | 'traceId' | 'time' | 'vis
   return { visibility: 'channel', ...r, outcome: 'ok', traceId: shortId(), time: at.toISOString() };
 }
 
-const stamp = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')}Z`;
+const stamp = formatTime;
+
+const WAS: Record<Alert['kind'], string> = { down: 'was DOWN', degraded: 'was slow (DEGRADED)', cert: 'had a certificate warning' };
+const NOW: Record<Alert['kind'], string> = { down: 'now UP again', degraded: 'latency is back to normal', cert: 'the certificate was renewed' };
+
+/**
+ * What happened to a resolved alert, in words ("api-http was DOWN for 50s, now UP again"), never its firing
+ * summary ("api-http is DOWN") next to a tick. A hand-resolved alert says so: the check may still be failing.
+ */
+export function describeResolvedAlert(a: Pick<Alert, 'check' | 'kind' | 'firedAt' | 'resolvedAt' | 'resolvedBy'>): string {
+  const age = formatDuration(Date.parse(a.resolvedAt ?? a.firedAt) - Date.parse(a.firedAt));
+  if (a.resolvedBy && a.resolvedBy !== 'system') return `${a.check} ${WAS[a.kind]}; the alert was closed by hand by ${a.resolvedBy} after ${age}`;
+  return `${a.check} ${WAS[a.kind]} for ${age}, ${NOW[a.kind]}`;
+}
 
 function alertLine(a: Alert, now: Date): string {
-  const icon = a.status === 'resolved' ? '✅' : a.severity === 'critical' ? '🔴' : '🟡';
-  const age = formatDuration((a.resolvedAt ? Date.parse(a.resolvedAt) : now.getTime()) - Date.parse(a.firedAt));
-  const state = a.status === 'resolved' ? `resolved after ${age}${a.resolvedBy && a.resolvedBy !== 'system' ? ` by ${a.resolvedBy}` : ''}` : `firing for ${age}`;
-  const ack = a.ackedBy && a.status === 'firing' ? ` · acked by ${a.ackedBy}` : '';
-  return `${icon} ${a.summary} (${state}${ack}) · alert ${a.id}${a.incidentId ? ` · INC-${a.incidentId}` : ''}`;
+  const ref = ` · alert ${a.id}${a.incidentId ? ` · INC-${a.incidentId}` : ''}`;
+  if (a.status === 'resolved') return `✅ ${describeResolvedAlert(a)}${ref}`;
+  const icon = a.severity === 'critical' ? '🔴' : '🟡';
+  const ack = a.ackedBy ? ` · acked by ${a.ackedBy}` : '';
+  return `${icon} ${a.summary} (firing for ${formatDuration(now.getTime() - Date.parse(a.firedAt))}${ack})${ref}`;
 }
 
 /** Renders a notification from the store's current state, so an update always shows the latest truth. */

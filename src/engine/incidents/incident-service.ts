@@ -5,6 +5,7 @@ import type { Reply } from '../../framework/reply.js';
 import type { HealthBatch, HealthStore, Incident, IncidentStatus, TimelineEntry } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
+import { formatTime } from '../../util/format-time.js';
 import { shortId } from '../../util/ids.js';
 import { describeEvent } from '../control-events.js';
 import type { Clock } from '../engine.js';
@@ -128,6 +129,9 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
     async mitigate(id, actor, b) {
       const inc = await get(id);
       requireOpen(inc);
+      if (inc.status === 'mitigated') {
+        throw new UserError('infra_invalid_state', `INC-${id} is already mitigated (since ${formatTime(inc.mitigatedAt)}); nothing was recorded.`, `Post news with \`incident update ${id} "…"\`, or resolve it with \`incident resolve ${id} --summary "…"\`.`);
+      }
       const at = clock.now().toISOString();
       return change({ ...inc, status: 'mitigated', mitigatedAt: at, ackedAt: inc.ackedAt ?? at, ackedBy: inc.ackedBy ?? actor }, actor, 'status', 'status → mitigated', `${STATUS_ICON.mitigated} Mitigated`, b);
     },
