@@ -101,7 +101,7 @@ describe('infrabot CLI', () => {
     const r = await cli(['run', 'status', ...opts]);
     expect(r.err).toContain('admins.0: environment variable INFRABOT_TEST_UNSET_VAR is not set');
     const yaml = setup('clusters: [\n');
-    expect((await cli(['run', 'status', ...yaml])).err).toMatch(/config.yaml at line \d+: not valid YAML/);
+    expect((await cli(['run', 'status', ...yaml])).err).toMatch(/config.yaml at line \d+, column \d+: not valid YAML/);
   });
 
   it('shows usage for unknown subcommands and flags', async () => {

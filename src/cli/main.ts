@@ -10,6 +10,7 @@ import type { AdapterFactory, ChatAdapter } from '../chat/chat-adapter.js';
 import { ADAPTER_FACTORIES } from '../chat/adapters.js';
 import { discordCli } from '../chat/discord/discord-cli.js';
 import { runConsole } from '../chat/console/console-adapter.js';
+import { createConsoleScreen } from '../chat/console/create-console-screen.js';
 import { startConsoleHealth, withConsoleExtras } from './start-health.js';
 import { runSlackCli } from '../chat/slack/slack-manifest.js';
 import { renderText } from '../chat/console/render-text.js';
@@ -134,7 +135,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
           // Health checks, the simulated fleet and alert printing run for `start`, and for an interactive console;
           // a scripted console (`infrabot console < file`) stays quiet and deterministic.
-          const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive }) : undefined;
+          const screen = createConsoleScreen(io.stdout);
+          const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen }) : undefined;
           try {
             await runConsole({
               pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),
@@ -143,6 +145,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
               output: io.stdout,
               interactive,
               historyFile: join(dataDir, '.console_history'),
+              screen,
+              // The console is this bot's only adapter: leaving stops its probes and alert delivery.
+              ...(health ? { confirmLeave: 'Leaving stops health checks and alert delivery of this bot. Leave? [y/N] ' } : {}),
             });
           } finally {
             await health?.stop();

@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { App } from '../app.js';
+import { CONSOLE_KEYS_HINT } from '../chat/console/console-adapter.js';
+import type { ConsoleScreen } from '../chat/console/create-console-screen.js';
 import { createConsoleSink } from '../chat/console/console-sink.js';
 import type { Pipeline } from '../framework/pipeline.js';
 import type { Reply } from '../framework/reply.js';
@@ -13,13 +15,25 @@ export interface RunningHealth {
   stop(): Promise<void>;
 }
 
-/** Starts the simulated fleet (if configured), the console alert sink and the health monitor for `start`/`console`. */
-export async function startConsoleHealth(app: App, opts: { output: Writable; color: boolean }): Promise<RunningHealth> {
+/**
+ * Starts the simulated fleet (if configured), the console alert sink and the health monitor for
+ * `start`/`console`, and says at once what will not work as configured: simulated services whose port was
+ * taken, and alert routes to platforms this console does not serve (those notifications are not queued).
+ */
+export async function startConsoleHealth(app: App, opts: { output: Writable; color: boolean; screen?: ConsoleScreen }): Promise<RunningHealth> {
   const fleet = app.config.simulation.enabled ? await startSimulatedFleet(app.config.simulation, app.log.child({ component: 'fleet' })) : undefined;
-  if (app.health) {
-    app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color }));
-    app.health.start();
+  const notices: string[] = [];
+  for (const s of fleet?.services() ?? []) {
+    if (s.notRunning) notices.push(`Simulated ${s.name} is not running: ${s.notRunning}. Checks of it probe whatever holds that port, and \`simulate\` cannot change it.`);
   }
+  if (app.health) {
+    app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}) }));
+    for (const { platform, channels } of app.health.unservedRoutes()) {
+      notices.push(`Alert routes name ${platform} (${channels.join(', ')}), but no ${platform} adapter runs in this console: those notifications are not queued. Set its credentials and use \`infrabot start\` to deliver them.`);
+    }
+    app.health.start({ onlyServedPlatforms: true });
+  }
+  for (const n of notices) opts.output.write(`⚠️  ${n}\n`);
   return {
     ...(fleet ? { fleet } : {}),
     stop: async () => {
@@ -29,9 +43,15 @@ export async function startConsoleHealth(app: App, opts: { output: Writable; col
   };
 }
 
-const local = (title: string, text: string, severity: Reply['severity'] = 'info'): Reply => ({
-  title, text, severity, visibility: 'ephemeral', outcome: 'ok', traceId: shortId(), time: new Date().toISOString(),
+const local = (title: string, text: string, severity: Reply['severity'] = 'info', outcome: Reply['outcome'] = 'ok'): Reply => ({
+  title, text, severity, visibility: 'ephemeral', outcome, traceId: shortId(), time: new Date().toISOString(),
 });
+
+/** What `help` adds in the console: the commands only it has. */
+const CONSOLE_HELP_ROWS = [
+  ['simulate', 'Console only: `simulate break|heal|slow <service>` steers the simulated fleet.'],
+  ['exit', `Console only: leave. ${CONSOLE_KEYS_HINT}`],
+];
 
 /**
  * Console-only additions around the pipeline: `simulate break|heal|slow <service>` steers the simulated
@@ -45,20 +65,31 @@ export function withConsoleExtras(pipeline: Pipeline, opts: { dataDir: string; f
       const words = inv.text.trim().replace(/^\/?infra\s+/i, '').split(/\s+/);
       if (words[0] === 'simulate') {
         const fleet = opts.fleet;
-        if (!fleet) return local('No simulated fleet', 'Enable `simulation` in the config to use `simulate`.', 'warning');
+        if (!fleet) return local('No simulated fleet', 'Enable `simulation` in the config to use `simulate`.', 'warning', 'invalid');
         const [, action, name] = words;
         const mode: ServiceMode | undefined = action === 'break' ? 'broken' : action === 'heal' ? 'healthy' : action === 'slow' ? 'slow' : undefined;
         if (!mode || !name) {
-          return local('Simulated fleet', fleet.services().map((s) => `${s.name} (${s.kind} :${s.port}) ${s.mode}`).join('\n') + '\n\nUsage: simulate break|heal|slow <service>');
+          const list = fleet.services().map((s) => `${s.name} (${s.kind} :${s.port}) ${s.notRunning ? `NOT RUNNING: ${s.notRunning}` : s.mode}`);
+          return local('Simulated fleet', list.join('\n') + '\n\nUsage: simulate break|heal|slow <service>');
         }
         try {
           fleet.set(name, mode);
         } catch (err) {
-          return local('Unknown service', (err as Error).message, 'warning');
+          return local('Unknown service', (err as Error).message, 'warning', 'invalid');
+        }
+        const service = fleet.services().find((s) => s.name === name);
+        if (service?.notRunning) {
+          return local(
+            `Simulated ${name} is not running here: nothing changed`,
+            `${service.notRunning[0]!.toUpperCase()}${service.notRunning.slice(1)}, so this console never started ${name}. Its checks probe whatever answers on port ${service.port}, and no alert will follow this. Stop the other instance and restart this one, or give ${name} another port in \`simulation.services\`.`,
+            'warning',
+            'failed',
+          );
         }
         return local(`Simulated ${name} is now ${mode}`, mode === 'healthy' ? 'Watch the alert resolve (two good probes in a row).' : 'Watch for the alert (after two failed probes, about 20 s).', 'success');
       }
       const reply = await pipeline.handle(inv);
+      if (words[0] === 'help' && words.length === 1 && reply.table) return { ...reply, table: { ...reply.table, rows: [...reply.table.rows, ...CONSOLE_HELP_ROWS] } };
       if (!reply.attachments?.length) return reply;
       const dir = join(opts.dataDir, 'attachments');
       mkdirSync(dir, { recursive: true });

@@ -55,7 +55,13 @@ export interface HealthMonitor {
   clusterOf(ref: ClusterRef): Promise<string | undefined>;
   /** After a command's batch committed: deliver what it queued; `release` notifies alerts a silence held. */
   afterCommand(opts?: { release?: boolean }): void;
-  start(): void;
+  /** Platforms the config routes notifications to that no sink of this process serves, with their channels. */
+  unservedRoutes(): { platform: string; channels: string[] }[];
+  /**
+   * Starts probing and delivery. `onlyServedPlatforms` (a console that is the only adapter): notifications
+   * for platforms no sink here serves are not queued at all, since nothing would ever deliver them.
+   */
+  start(opts?: { onlyServedPlatforms?: boolean }): void;
   stop(): Promise<void>;
 }
 
@@ -103,9 +109,11 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     health, store, clock, timers, log: log.child({ component: 'outbox' }), maxAgeMs: outboxMaxAgeMs, buttonTtlMs: historyMs,
   });
   const onEnqueued = () => deliverer.kick();
-  const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued });
+  let onlyServed: ReadonlySet<string> | undefined;
+  const routable = (platform: string) => !onlyServed || onlyServed.has(platform);
+  const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued, routable });
   const alerts = createAlertManager({
-    health, config: config.alerts, clock, log, incidents, onEnqueued, checkConfig: (name) => byName.get(name)?.check,
+    health, config: config.alerts, clock, log, incidents, onEnqueued, routable, checkConfig: (name) => byName.get(name)?.check,
     windows: Object.fromEntries(Object.entries(config.clusters).map(([n, c]) => [n, c.maintenance])),
   });
 
@@ -255,18 +263,27 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     // A drain that failed left no timer behind; this is the safety net.
     await deliverer.drain();
   }
-  /** Routes to a platform no adapter here serves would wait in the outbox silently; say so at start-up. */
-  function warnUnservedPlatforms(): void {
+  function unservedRoutes(): { platform: string; channels: string[] }[] {
     const served = new Set(deliverer.platforms());
     const routed = [
       ...config.alerts.routes.flatMap((r) => channelTargets(r.channels)),
       ...channelTargets(config.alerts.defaultChannels),
       ...channelTargets(config.incidents.channels),
-    ];
-    for (const platform of new Set(routed.map((t) => t.platform))) {
-      if (!served.has(platform)) {
-        log.warn({ platform, served: [...served] }, 'notifications are routed to a platform no running adapter serves; they wait in the outbox until a process that serves it delivers them');
-      }
+    ].filter((t) => !served.has(t.platform));
+    const byPlatform = new Map<string, Set<string>>();
+    for (const t of routed) byPlatform.set(t.platform, (byPlatform.get(t.platform) ?? new Set()).add(t.channel));
+    return [...byPlatform].map(([platform, channels]) => ({ platform, channels: [...channels].sort() }));
+  }
+
+  /** Routes to a platform no adapter here serves would wait in the outbox silently; say so at start-up. */
+  function warnUnservedPlatforms(): void {
+    for (const { platform, channels } of unservedRoutes()) {
+      log.warn(
+        { platform, channels, served: deliverer.platforms(), queued: !onlyServed },
+        onlyServed
+          ? 'notifications are routed to a platform this process does not serve; they are not queued'
+          : 'notifications are routed to a platform no running adapter serves; they wait in the outbox until a process that serves it delivers them',
+      );
     }
   }
 
@@ -349,9 +366,11 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       // Alerts held back by an ended silence are notified now rather than at the next housekeeping round.
       if (opts?.release) void serial(() => alerts.tick()).catch((err) => log.error({ err }, 'releasing held alerts failed'));
     },
-    start() {
+    unservedRoutes,
+    start(opts) {
       if (running) return;
       running = true;
+      if (opts?.onlyServedPlatforms) onlyServed = new Set(deliverer.platforms());
       // The deliverer and incident reminders run even with checks disabled: incidents are declared from chat.
       deliverer.start();
       const wake = () => {

@@ -5,8 +5,17 @@ import type { SimulationConfig } from '../config/health-config-schema.js';
 
 export type ServiceMode = 'healthy' | 'broken' | 'slow';
 
+export interface SimulatedService {
+  name: string;
+  kind: string;
+  port: number;
+  mode: ServiceMode;
+  /** Why this service is not running in this process (its port was taken), if it is not. */
+  notRunning?: string;
+}
+
 export interface SimulatedFleet {
-  services(): { name: string; kind: string; port: number; mode: ServiceMode }[];
+  services(): SimulatedService[];
   set(name: string, mode: ServiceMode): void;
   /** Port of the HTTP control endpoint (POST /break/<svc>, /heal/<svc>, /slow/<svc>; GET / lists). */
   controlPort?: number;
@@ -21,10 +30,17 @@ export async function startSimulatedFleet(config: SimulationConfig, log: Logger)
   const modes = new Map<string, ServiceMode>(config.services.map((s) => [s.name, 'healthy']));
   const servers: (HttpServer | TcpServer)[] = [];
   const sockets = new Set<Socket>();
+  const notRunning = new Map<string, string>();
   const listen = (server: HttpServer | TcpServer, port: number, name: string) =>
     new Promise<number | undefined>((resolve) => {
-      server.once('error', (err) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
         log.warn({ err, service: name, port }, 'simulated service could not listen; skipped');
+        notRunning.set(
+          name,
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is taken (another infrabot instance, or another program)`
+            : `it could not listen on port ${port} (${err.code ?? err.message})`,
+        );
         resolve(undefined);
       });
       server.listen(port, '127.0.0.1', () => {
@@ -64,7 +80,11 @@ export async function startSimulatedFleet(config: SimulationConfig, log: Logger)
   }
 
   const fleet: SimulatedFleet = {
-    services: () => config.services.map((s) => ({ name: s.name, kind: s.kind, port: s.port, mode: modes.get(s.name)! })),
+    services: () =>
+      config.services.map((s) => {
+        const why = notRunning.get(s.name);
+        return { name: s.name, kind: s.kind, port: s.port, mode: modes.get(s.name)!, ...(why ? { notRunning: why } : {}) };
+      }),
     set(name, mode) {
       if (!modes.has(name)) throw new Error(`no simulated service "${name}" (have: ${[...modes.keys()].join(', ')})`);
       modes.set(name, mode);

@@ -1,17 +1,20 @@
 import type { Writable } from 'node:stream';
 import type { ChatSink, PostedMessage } from '../chat-sink.js';
 import type { Reply } from '../../framework/reply.js';
+import type { ConsoleScreen } from './create-console-screen.js';
 import { renderText } from './render-text.js';
 
 /**
  * Alerts and incident threads in the terminal. A terminal cannot edit old lines, so an update is printed
  * again marked as such, and a thread reply is indented under a reference to its message.
  */
-export function createConsoleSink(opts: { output: Writable; color?: boolean; platform?: string }): ChatSink {
+export function createConsoleSink(opts: { output: Writable; color?: boolean; platform?: string; screen?: ConsoleScreen }): ChatSink {
   let n = 0;
   const write = (header: string, reply: Reply, indent = '') => {
     const body = renderText(reply, { color: opts.color ?? false }).split('\n').map((l) => indent + l).join('\n');
-    opts.output.write(`\n${indent}${header}\n${body}\n`);
+    // With a screen, above the prompt (which is redrawn); without one, as a block of its own.
+    if (opts.screen) opts.screen.print(`${indent}${header}\n${body}`);
+    else opts.output.write(`\n${indent}${header}\n${body}\n`);
   };
   return {
     platform: opts.platform ?? 'console',

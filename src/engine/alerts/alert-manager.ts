@@ -37,6 +37,8 @@ export interface AlertManagerDeps {
   clock: Clock;
   log: Logger;
   incidents: IncidentService;
+  /** Whether notifications to a platform are queued at all (a console drops those no adapter here serves). */
+  routable?: (platform: string) => boolean;
   /** The configured check of that name (for the incident a DOWN check asks for). */
   checkConfig: (name: string) => CheckConfig | undefined;
   onEnqueued: () => void;
@@ -46,6 +48,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
   const { health, config, clock } = deps;
   const groupWindowMs = parseDuration(config.groupWindow) ?? 30_000;
   const reminderMs = parseDuration(config.reminder.every) ?? 1_800_000;
+  const route = (cluster: string, severity: Alert['severity']) => routeAlert(config, cluster, severity).filter((t) => deps.routable?.(t.platform) ?? true);
 
   const event = (b: HealthBatch, a: Alert, type: AlertEvent['type'], actor: string, detail: string, at: string) =>
     (b.alertEvents ??= []).push({ alertId: a.id, at, cluster: a.cluster, type, actor, detail });
@@ -72,7 +75,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
 
   /** Attaches the alert to a notification: the cluster's recent one (grouping) or a new one. */
   async function notify(b: HealthBatch, a: Alert, at: Date): Promise<void> {
-    const targets = routeAlert(config, a.cluster, a.severity);
+    const targets = route(a.cluster, a.severity);
     const since = new Date(at.getTime() - groupWindowMs).toISOString();
     const pending = (b.notifications ?? []).find((n) => n.kind === 'alert' && n.cluster === a.cluster && targetsKey(n.targets) === targetsKey(targets));
     const recent = pending ?? (await health.recentAlertNotification(a.cluster, since));
@@ -167,7 +170,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
             // to them, so they get the message (posted) while its existing messages are updated in place.
             let shown = n;
             if (n) {
-              const extra = routeAlert(config, cluster, t.severity).filter((r) => !n.targets.some((x) => x.platform === r.platform && x.channel === r.channel));
+              const extra = route(cluster, t.severity).filter((r) => !n.targets.some((x) => x.platform === r.platform && x.channel === r.channel));
               if (extra.length) {
                 shown = { ...n, targets: [...n.targets, ...extra] };
                 const queued = (b.notifications ??= []).findIndex((x) => x.id === n.id);

@@ -44,13 +44,15 @@ export interface IncidentServiceDeps {
   log: Logger;
   /** Called after a commit that queued notifications. */
   onEnqueued: () => void;
+  /** Whether notifications to a platform are queued at all (a console drops those no adapter here serves). */
+  routable?: (platform: string) => boolean;
 }
 
 const STATUS_ICON: Record<IncidentStatus, string> = { open: '🔥', acknowledged: '👀', mitigated: '🩹', resolved: '✅' };
 
 export function createIncidentService(deps: IncidentServiceDeps): IncidentService {
   const { health, config, clock } = deps;
-  const targets = () => channelTargets(config.channels);
+  const targets = () => channelTargets(config.channels).filter((t) => deps.routable?.(t.platform) ?? true);
   const cadence = (sev: number) => parseDuration(config.updateEvery[String(sev) as '1' | '2' | '3' | '4']) ?? 3_600_000;
 
   async function get(id: number): Promise<Incident> {
