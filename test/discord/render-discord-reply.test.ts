@@ -141,4 +141,26 @@ describe('renderDiscordReply', () => {
     const [m] = renderDiscordReply({ ...base, title: 'x', severity: 'info', text: '@everyone <@&1> look' });
     expect(m!.allowed_mentions).toEqual({ parse: [] });
   });
+
+  it('shows user and probe text literally: no masked links, spoilers, headings or formatting', () => {
+    const evil = 'see [the runbook](https://evil.example) ||hidden|| *loud* __under__ <@123>';
+    const [m] = renderDiscordReply({
+      ...base,
+      title: `Cluster api disabled: ${evil}`,
+      severity: 'warning',
+      text: `# BIG BANNER\n> quoted\n- listed\nReason: ${evil}\nUndo with \`cluster enable api\`.`,
+      fields: [{ name: 'Reason', value: evil }],
+      hint: 'probe said: [click](https://evil.example)',
+    });
+    const e = m!.embeds[0]!;
+    const all = [e.title, e.description, ...(e.fields ?? []).flatMap((f) => [f.name, f.value])].join('\n');
+    expect(all).not.toMatch(/(^|[^\\])\[[^\]]*(^|[^\\])\]\(/); // no unescaped [text](url)
+    expect(all).toContain('\\[the runbook\\](https://evil.example)');
+    expect(all).toContain('\\|\\|hidden\\|\\|');
+    expect(all).toContain('\\*loud\\*');
+    expect(all).toContain('\\<@123\\>');
+    expect(e.description).toMatch(/^\\# BIG BANNER\n\\> quoted\n\\- listed/);
+    // Our own inline code stays code.
+    expect(e.description).toContain('Undo with `cluster enable api`.');
+  });
 });

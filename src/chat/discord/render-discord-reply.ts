@@ -67,8 +67,9 @@ export const replyFlags = (reply: Reply) => (isEphemeralReply(reply) ? MessageFl
  */
 export function renderDiscordReply(reply: Reply, opts: RenderOptions = {}): DiscordMessage[] {
   const maxMessages = opts.maxMessages ?? DEFAULT_MAX_MESSAGES;
-  let messages = layout(reply);
-  if (messages.length > maxMessages) messages = summariseWithFile(reply);
+  const literal = escapeReply(reply);
+  let messages = layout(literal);
+  if (messages.length > maxMessages) messages = summariseWithFile(literal, reply);
   const files = (reply.attachments ?? []).map((a): RawFile => ({ name: a.filename, contentType: a.contentType, data: Buffer.from(a.content) }));
   messages[0]!.files.push(...files);
   attachButtons(messages, reply);
@@ -145,8 +146,37 @@ function packMessages(embeds: APIEmbed[]): DiscordMessage[] {
 
 const message = (embeds: APIEmbed[]): DiscordMessage => ({ embeds, components: [], files: [], allowed_mentions: { parse: [] } });
 
-/** Too big to page through: a one-message summary, and the whole reply as plain text in a file. */
-function summariseWithFile(reply: Reply): DiscordMessage[] {
+/**
+ * Shows text literally in Discord, as the Slack renderer escapes its entities: any string of a Reply may
+ * carry user or probe text (a `--reason`, an HTTP error body), and `[text](https://evil)`, `||spoiler||` or
+ * `# heading` in it must not become a masked link, hidden text or a banner. Every markdown character is
+ * backslash-escaped, except inside inline code spans (`silence end x`), where Discord shows text as typed
+ * anyway and a backslash would show. Mentions cannot ping (`allowed_mentions`); `<` is escaped so they do not
+ * even render as one.
+ */
+export function escapeDiscordMarkdown(text: string): string {
+  return text
+    .replace(/(`[^`\n]+`)|[^`]+|`/g, (part, code?: string) => code ?? part.replace(/[\\*_~`|[\]<>]/g, '\\$&'))
+    .replace(/^(\s*)([#+-])/gm, '$1\\$2')
+    .replace(/^(\s*\d+)\./gm, '$1\\.');
+}
+
+function escapeReply(reply: Reply): Reply {
+  const esc = escapeDiscordMarkdown;
+  return {
+    ...reply,
+    title: esc(reply.title),
+    ...(reply.text !== undefined ? { text: esc(reply.text) } : {}),
+    ...(reply.hint !== undefined ? { hint: esc(reply.hint) } : {}),
+    ...(reply.fields ? { fields: reply.fields.map((f) => ({ ...f, name: esc(f.name), value: esc(f.value) })) } : {}),
+  };
+}
+
+/**
+ * Too big to page through: a one-message summary, and the whole reply as plain text in a file (`original`:
+ * a file shows text literally, so it gets the unescaped reply).
+ */
+function summariseWithFile(reply: Reply, original: Reply): DiscordMessage[] {
   const filename = `infrabot-${reply.traceId}.txt`;
   const notice = `Too long for Discord messages: the full reply is in the attached file ${filename}.`;
   const text = reply.text && reply.text.length > 1500 ? `${cutAt(reply.text, 1500)}…` : reply.text;
@@ -164,7 +194,7 @@ function summariseWithFile(reply: Reply): DiscordMessage[] {
   };
   delete summary.table;
   const [first] = layout(summary);
-  first!.files.push({ name: filename, contentType: 'text/plain; charset=utf-8', data: Buffer.from(renderText(reply)) });
+  first!.files.push({ name: filename, contentType: 'text/plain; charset=utf-8', data: Buffer.from(renderText(original)) });
   return [first!];
 }
 
