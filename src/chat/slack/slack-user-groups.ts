@@ -12,6 +12,12 @@ export interface UserGroupOptions {
   log: Logger;
   /** How long a fetched membership list is used before it is refreshed in the background. */
   ttlMs?: number;
+  /**
+   * While Slack fails, the last membership list is used for at most this long after it was fetched; then
+   * group grants stop applying until Slack answers again (fail closed), so a revocation made in Slack is never
+   * ignored indefinitely. Default: five TTLs.
+   */
+  maxStaleMs?: number;
   /** The first lookup waits at most this long; a command never waits longer on Slack for group data. */
   firstFetchTimeoutMs?: number;
   now?: () => number;
@@ -20,15 +26,18 @@ export interface UserGroupOptions {
 /**
  * Slack user-group membership for RBAC, from one `usergroups.list?include_users=true` call shared by all
  * users and cached: a command costs no API call while the cache is fresh, and a stale cache answers at
- * once while one refresh runs. If Slack fails, users keep their own grants (and the last known groups);
- * group grants just do not apply until the API answers again.
+ * once while one refresh runs. If Slack fails, users keep their own grants, and the last known groups only
+ * until they are `maxStaleMs` old: membership then counts as unknown (no group grants) until the API answers.
  */
 export function createSlackUserGroups(opts: UserGroupOptions): SlackUserGroups {
   const ttl = opts.ttlMs ?? 60_000;
   const firstTimeout = opts.firstFetchTimeoutMs ?? 500;
   const now = opts.now ?? Date.now;
+  const maxStale = opts.maxStaleMs ?? 5 * ttl;
   let members: Map<string, string[]> | undefined;
   let fetchedAt = -Infinity;
+  /** When `members` was last fetched successfully. */
+  let goodAt = -Infinity;
   let inflight: Promise<void> | undefined;
 
   async function fetchAll(): Promise<void> {
@@ -40,9 +49,15 @@ export function createSlackUserGroups(opts: UserGroupOptions): SlackUserGroups {
         for (const u of g.users ?? []) next.set(u, [...(next.get(u) ?? []), slackGroupId(g.id)]);
       }
       members = next;
+      goodAt = now();
     } catch (err) {
-      opts.log.warn({ err: errorSummary(err) }, 'could not list Slack user groups; group role grants are not applied for now');
-      members ??= new Map();
+      const expired = now() - goodAt > maxStale;
+      opts.log.warn(
+        { err: errorSummary(err), cachedFor: expired ? undefined : maxStale - (now() - goodAt) },
+        expired
+          ? 'could not list Slack user groups; group role grants are not applied until Slack answers'
+          : 'could not list Slack user groups; using the last known memberships until they expire',
+      );
     } finally {
       // Failures also wait a full TTL, so a broken scope or outage costs one call a minute, not one per command.
       fetchedAt = now();
@@ -63,6 +78,8 @@ export function createSlackUserGroups(opts: UserGroupOptions): SlackUserGroups {
           await Promise.race([pending, new Promise((r) => setTimeout(r, firstTimeout).unref())]);
         }
       }
+      // Too old to trust: a membership revoked in Slack since then must not keep granting roles.
+      if (now() - goodAt > maxStale) return [];
       return members?.get(userId) ?? [];
     },
   };
