@@ -79,6 +79,14 @@ describe('audit hash chain', () => {
     expect(await verify(file)).toMatchObject({ ok: false, firstBad: 3, problem: expect.stringContaining('contents do not match') });
   });
 
+  it('reports a record whose hashed column was changed to a BLOB instead of throwing', async () => {
+    const file = await auditedFile();
+    tamper(file, "UPDATE audit SET raw_text = CAST('status' AS BLOB) WHERE id = 3");
+    expect(await verify(file)).toMatchObject({ ok: false, firstBad: 3, count: 2, problem: expect.stringContaining('binary data') });
+    tamper(file, "UPDATE audit SET raw_text = 'x' WHERE id = 3; UPDATE audit SET hash = CAST(hash AS BLOB) WHERE id = 2");
+    expect(await verify(file)).toMatchObject({ ok: false, firstBad: 2 });
+  });
+
   it('detects a deleted record in the middle and at the end', async () => {
     const file = await auditedFile();
     tamper(file, 'DELETE FROM audit WHERE id = 2');

@@ -111,7 +111,13 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     // No index on received_at (it would cost every command a page write): old keys sit at the lowest rowids,
     // so a rowid-order scan finds them first, and small chunks keep each write lock short.
     pruneInvocations: db.prepare('DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE received_at < ? ORDER BY rowid LIMIT 2000)'),
-    verifyRows: db.prepare(`SELECT id, json_array(${HASHED_COLUMNS}), prev_hash, hash FROM audit ORDER BY id`).raw(),
+    verifyRows: db.prepare(`SELECT id, json_array(${HASHED_COLUMNS}), prev_hash, hash, 0 FROM audit ORDER BY id`).raw(),
+    // json_array refuses BLOBs, which the bot never writes: this variant (used only after that refusal) marks
+    // rows holding one, so verification reports the changed record instead of failing.
+    verifyRowsGuarded: db.prepare(
+      `SELECT id, json_array(${HASHED_COLUMNS.split(', ').map((c) => `IIF(typeof(${c}) = 'blob', NULL, ${c})`).join(', ')}), prev_hash, hash, ` +
+        `${HASHED_COLUMNS.split(', ').map((c) => `typeof(${c}) = 'blob'`).join(' OR ')} FROM audit ORDER BY id`,
+    ).raw(),
     hashedFields: db.prepare(`SELECT ${HASHED_COLUMNS} FROM audit WHERE id = ?`).raw(),
     pruneActions: db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?'),
   };
@@ -291,18 +297,32 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         // values), which halves the time over a million records. Any record whose fast hash does not match is
         // recomputed from its columns in JS before it is called changed, so an escaping difference can slow
         // verification down but never produce a false alarm.
-        const rows = q.verifyRows.iterate() as IterableIterator<[number, string, string, string]>;
-        for (const [id, canonical, prevHash, stored] of rows) {
-          const problem =
-            id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
-            : prevHash !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
-            : hashCanonical(prev, canonical) !== stored && hashAuditFields(prev, q.hashedFields.get(id) as unknown[]) !== stored
-              ? 'its contents do not match its hash (the record was changed)'
-            : undefined;
-          if (problem) return { ok: false, count, firstBad: id, problem };
-          prev = stored;
-          count++;
+        const walk = (statement: typeof q.verifyRows): VerifyResult | undefined => {
+          prev = GENESIS_HASH;
+          count = 0;
+          const rows = statement.iterate() as IterableIterator<[number, string, string | Buffer, string | Buffer, number]>;
+          for (const [id, canonical, prevHash, stored, blob] of rows) {
+            const problem =
+              id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
+              : prevHash !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
+              : blob || typeof stored !== 'string' ? 'a column holds binary data where text was written (the record was changed)'
+              : hashCanonical(prev, canonical) !== stored && hashAuditFields(prev, q.hashedFields.get(id) as unknown[]) !== stored
+                ? 'its contents do not match its hash (the record was changed)'
+              : undefined;
+            if (problem) return { ok: false, count, firstBad: id, problem };
+            prev = stored as string;
+            count++;
+          }
+          return undefined;
+        };
+        let broken: VerifyResult | undefined;
+        try {
+          broken = walk(q.verifyRows);
+        } catch (err) {
+          if (!/BLOB/i.test(String((err as Error).message))) throw err;
+          broken = walk(q.verifyRowsGuarded);
         }
+        if (broken) return broken;
         const headId = head?.last_id ?? 0;
         if (headId !== count || (head && head.last_hash !== prev)) {
           return {
