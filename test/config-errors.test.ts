@@ -36,6 +36,23 @@ admin: [local:x]
     expect(message).toContain('(top level): unknown key "admin" (did you mean "admins"?)');
   });
 
+  it('one bad value does not hide the checks across clusters (duplicate check names, window patterns)', () => {
+    const message = errorOf(`clusters:
+  API: { ${limits} }
+  api:
+    ${limits}
+    checks:
+      - { name: a, type: http, url: "http://x/" }
+      - { name: a, type: http, url: "http://x/" }
+    maintenance: [{ cron: "99 * * * *", duration: 1h }]
+log: { level: loud }
+`);
+    expect(message).toContain('log.level: "loud" is not allowed; expected one of fatal, error, warn, info, debug, trace');
+    expect(message).toContain('clusters.API: the name "API" is not allowed: cluster names are lower-case letters, digits and dashes');
+    expect(message).toContain('clusters.api.checks.1.name: duplicate check name "a"');
+    expect(message).toContain('clusters.api.maintenance.0.cron: invalid maintenance window pattern');
+  });
+
   it('suggests the key or value meant and never shows raw zod wording', () => {
     const message = errorOf(`clusters:
   api: { ${limits}, descrption: x, checks: [{ name: a, type: htp, url: "http://x/" }] }

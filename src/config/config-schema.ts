@@ -3,7 +3,7 @@ import { checkRateLimits, MAX_RATE_LIMIT } from '../engine/check-rate-limits.js'
 import { parseDuration } from '../util/duration.js';
 import { subjectProblem } from '../auth/subjects.js';
 import { checkPattern } from '../engine/alerts/maintenance-windows.js';
-import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema } from './health-config-schema.js';
+import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema, type RecurringWindow } from './health-config-schema.js';
 
 const duration = z
   .string()
@@ -53,23 +53,39 @@ export const configSchema = z
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    // Check names are global: commands and alerts refer to a check by name alone.
-    const seen = new Set<string>();
-    for (const [cluster, cc] of Object.entries(c.clusters)) {
-      cc.checks.forEach((check, i) => {
-        if (seen.has(check.name)) ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'checks', i, 'name'], message: `duplicate check name "${check.name}"` });
-        seen.add(check.name);
-      });
-      // A pattern croner refuses would otherwise throw on every alert of the cluster and in housekeeping.
-      cc.maintenance.forEach((w, i) => {
-        const problem = checkPattern(w);
-        if (problem) {
-          ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'maintenance', i, w.cron !== undefined ? 'cron' : 'start'], message: `invalid maintenance window pattern: ${problem}` });
-        }
-      });
-    }
-  });
+  // `when`: runs even when other parts of the file are wrong, so one bad value does not hide these problems;
+  // the value may then be partly unparsed, hence the defensive reading.
+  .superRefine(checkAcrossClusters, { when: () => true });
+
+function checkAcrossClusters(c: { clusters?: unknown }, ctx: z.RefinementCtx): void {
+  const clusters = c.clusters && typeof c.clusters === 'object' ? Object.entries(c.clusters as Record<string, unknown>) : [];
+  // Check names are global: commands and alerts refer to a check by name alone.
+  const seen = new Set<string>();
+  for (const [cluster, raw] of clusters) {
+    const cc = (raw ?? {}) as { checks?: unknown; maintenance?: unknown };
+    (Array.isArray(cc.checks) ? cc.checks : []).forEach((check: unknown, i) => {
+      const name = (check as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return;
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'checks', i, 'name'], message: `duplicate check name "${name}"` });
+      seen.add(name);
+    });
+    // A pattern croner refuses would otherwise throw on every alert of the cluster and in housekeeping.
+    (Array.isArray(cc.maintenance) ? cc.maintenance : []).forEach((w: unknown, i) => {
+      const window = w as RecurringWindow | null;
+      if (!window || typeof window !== 'object' || typeof window.duration !== 'string') return;
+      let problem: string | undefined;
+      try {
+        // The pattern alone (a bad time zone is reported on its own field).
+        problem = checkPattern({ ...window, timezone: 'UTC' });
+      } catch {
+        return; // a field problem (e.g. neither cron nor start) is reported on that field
+      }
+      if (problem) {
+        ctx.addIssue({ code: 'custom', path: ['clusters', cluster, 'maintenance', i, window.cron !== undefined ? 'cron' : 'start'], message: `invalid maintenance window pattern: ${problem}` });
+      }
+    });
+  }
+}
 
 export type InfrabotConfig = z.infer<typeof configSchema>;
 export type ClusterConfig = InfrabotConfig['clusters'][string];

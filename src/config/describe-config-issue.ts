@@ -81,6 +81,10 @@ export function describeConfigIssue(issue: z.core.$ZodIssue, schema: z.ZodType):
       const alternatives = u.errors.map(expected).filter(Boolean);
       return `${shown(input)} is not valid${alternatives.length ? `: expected ${alternatives.join(' or ')}` : ''}`;
     }
+    case 'invalid_key': {
+      const why = issue.issues[0]?.message;
+      return `the name ${shown(input)} is not allowed${why ? `: ${why}` : ''}`;
+    }
     case 'invalid_type':
       return input === undefined ? `missing: expected ${issue.expected}` : `expected ${issue.expected}, got ${shown(input)}`;
     case 'invalid_value':
