@@ -136,12 +136,13 @@ describe('console start-up notices', () => {
     const port = (squatter.address() as { port: number }).port;
     cleanups.push(() => new Promise<void>((r) => squatter.close(() => r())));
     app = await createTestApp({
-      config: BASE_CONFIG(cluster('api', []), `simulation: { enabled: true, services: [{ name: svc-a, kind: http, port: ${port} }] }`),
+      config: BASE_CONFIG(cluster('api', []), `simulation: { enabled: true, controlPort: ${port}, services: [{ name: svc-a, kind: http, port: ${port} }] }`),
     });
     const t = terminal();
     const running = await startConsoleHealth(app, { output: t.output, color: false });
     cleanups.push(() => running.stop());
     expect(t.plain()).toContain(`Simulated svc-a is not running: port ${port} is taken (another infrabot instance, or another program)`);
+    expect(t.plain()).toContain(`control endpoint is not running: port ${port} is taken`);
     const pipeline = withConsoleExtras(app.pipeline, { dataDir: app.dir, ...(running.fleet ? { fleet: running.fleet } : {}) });
     const reply = await pipeline.handle({ id: 's', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' }, text: 'simulate break svc-a' });
     expect(reply.title).toBe('Simulated svc-a is not running here: nothing changed');

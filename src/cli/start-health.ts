@@ -26,6 +26,9 @@ export async function startConsoleHealth(app: App, opts: { output: Writable; col
   for (const s of fleet?.services() ?? []) {
     if (s.notRunning) notices.push(`Simulated ${s.name} is not running: ${s.notRunning}. Checks of it probe whatever holds that port, and \`simulate\` cannot change it.`);
   }
+  if (fleet && app.config.simulation.controlPort > 0 && fleet.controlPort === undefined) {
+    notices.push(`The simulated fleet's control endpoint is not running: port ${app.config.simulation.controlPort} is taken. Use \`simulate\` in this console instead.`);
+  }
   if (app.health) {
     app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}) }));
     for (const { platform, channels } of app.health.unservedRoutes()) {
