@@ -126,6 +126,8 @@ describe('console keys', () => {
     const pipeline = withConsoleExtras(app.pipeline, { dataDir: app.dir });
     const help = await pipeline.handle({ id: 'h', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' }, text: 'help' });
     expect(help.table!.rows.map((r) => r[0])).toEqual(expect.arrayContaining(['simulate', 'exit']));
+    const topic = await pipeline.handle({ id: 'h2', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' }, text: 'help simulate' });
+    expect(topic.text).toContain('simulate break|heal|slow <service>');
   });
 });
 

@@ -91,6 +91,8 @@ export function withConsoleExtras(pipeline: Pipeline, opts: { dataDir: string; f
         }
         return local(`Simulated ${name} is now ${mode}`, mode === 'healthy' ? 'Watch the alert resolve (two good probes in a row).' : 'Watch for the alert (after two failed probes, about 20 s).', 'success');
       }
+      const consoleTopic = words[0] === 'help' ? CONSOLE_HELP_ROWS.find(([name]) => name === words[1]) : undefined;
+      if (consoleTopic && words.length === 2) return local(`help ${consoleTopic[0]}`, consoleTopic[1]!);
       const reply = await pipeline.handle(inv);
       if (words[0] === 'help' && words.length === 1 && reply.table) return { ...reply, table: { ...reply.table, rows: [...reply.table.rows, ...CONSOLE_HELP_ROWS] } };
       if (!reply.attachments?.length) return reply;
