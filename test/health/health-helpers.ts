@@ -119,3 +119,17 @@ export async function healthApp(config: string, opts: { dir?: string; clock?: Cl
   };
   return { app, clock, sink, round };
 }
+
+/**
+ * Cluster `api` with one http check `api-http` (plus `checkExtra` options) probing a fake service; the app and
+ * the service are closed by the test's `cleanups`.
+ */
+export async function oneCheckApp(cleanups: (() => Promise<void>)[], checkExtra = '') {
+  const svc = await fakeService();
+  const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', svc.url, checkExtra)])));
+  cleanups.push(async () => {
+    await h.app.cleanup();
+    await svc.close();
+  });
+  return { ...h, svc };
+}

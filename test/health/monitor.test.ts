@@ -1,22 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { evaluateCheck, initialCheckState } from '../../src/engine/checks/evaluate-check.js';
 import { checkSchema } from '../../src/config/health-config-schema.js';
-import { BASE_CONFIG, cluster, fakeService, healthApp, httpCheck } from './health-helpers.js';
+import { BASE_CONFIG, cluster, fakeService, healthApp, httpCheck, oneCheckApp } from './health-helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(checkExtra = '') {
-  const svc = await fakeService();
-  const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', svc.url, checkExtra)])));
-  cleanups.push(async () => {
-    await h.app.cleanup();
-    await svc.close();
-  });
-  return { ...h, svc };
-}
+const setup = (checkExtra = '') => oneCheckApp(cleanups, checkExtra);
 
 describe('health monitor', () => {
   it('shows state, last result, uptime and latency percentiles, and the history of a check', async () => {

@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASE_CONFIG, cluster, fakeService, healthApp, httpCheck } from './health-helpers.js';
+import { oneCheckApp } from './health-helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(checkExtra = '') {
-  const svc = await fakeService();
-  const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', svc.url, checkExtra)])));
-  cleanups.push(async () => {
-    await h.app.cleanup();
-    await svc.close();
-  });
-  return { ...h, svc };
-}
+const setup = (checkExtra = '') => oneCheckApp(cleanups, checkExtra);
 
 describe('silences: an upper bound, and no duplicates', () => {
   it('refuses a silence longer than 7 days, naming the limit', async () => {
