@@ -29,7 +29,7 @@ function terminal() {
     plain,
     /** Waits until the printed text (escape sequences removed) matches, after `from` characters. */
     async until(pattern: RegExp | string, from = 0): Promise<void> {
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 1000; i++) {
         const seen = plain().slice(from);
         if (typeof pattern === 'string' ? seen.includes(pattern) : pattern.test(seen)) return;
         await new Promise((r) => setTimeout(r, 10));
@@ -55,7 +55,8 @@ async function consoleOn(t: ReturnType<typeof terminal>, opts: { confirmLeave?: 
   return { done, finished: () => finished };
 }
 
-describe('console keys', () => {
+// Generous timeouts: the machine may be busy, and each step waits for the terminal to show something.
+describe('console keys', { timeout: 30_000 }, () => {
   it('Ctrl-C cancels the typed line and the bot keeps running', async () => {
     const t = terminal();
     const c = await consoleOn(t);
