@@ -66,7 +66,7 @@ export function evaluateCheck(check: CheckConfig, prev: CheckState, r: ProbeOutc
     });
   } else if (r.ok && prev.status === 'degraded' && (s.calm ?? 0) >= check.successThreshold) {
     to('up');
-    t.push({ type: 'resolve', kind: 'degraded', summary: `${check.name} latency is back to normal` });
+    t.push({ type: 'resolve', kind: 'degraded', summary: `${check.name} latency is back to normal: ${Math.round(r.latencyMs)} ms against a baseline of ${Math.round(prev.mean ?? 0)} ms` });
   }
 
   if (check.type === 'tls' && r.certDaysLeft !== undefined) {

@@ -18,15 +18,15 @@ export function isAnomalous(b: Baseline, latencyMs: number, zScore: number, minD
 }
 
 /**
- * Folds a sample in. Anomalous samples get a tenth of the weight so a spike does not drag the baseline
- * along with it (which would hide the very departure being measured), while a lasting new normal is
- * still learned over time.
+ * Folds a normal sample in. Anomalous samples are left out entirely: the baseline stays frozen at what was
+ * normal before the departure, so a lasting slowdown can never inflate the variance until it looks normal
+ * (a DEGRADED check stays degraded until latency really returns), and alerts name the pre-incident baseline.
  */
 export function updateBaseline(b: Baseline, latencyMs: number, anomalous = false): Baseline {
-  const lambda = anomalous ? EWMA_LAMBDA / 10 : EWMA_LAMBDA;
+  if (anomalous) return b;
   if (b.mean === undefined || b.variance === undefined) return { mean: latencyMs, variance: 0, samples: b.samples + 1 };
   const diff = latencyMs - b.mean;
-  const mean = b.mean + lambda * diff;
-  const variance = (1 - lambda) * (b.variance + lambda * diff * diff);
+  const mean = b.mean + EWMA_LAMBDA * diff;
+  const variance = (1 - EWMA_LAMBDA) * (b.variance + EWMA_LAMBDA * diff * diff);
   return { mean, variance, samples: b.samples + 1 };
 }
