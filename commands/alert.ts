@@ -1,10 +1,28 @@
 import { z } from 'zod';
 import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
-import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import type { HealthBatch } from '../src/store/health-store.js';
+import type { CommandContext } from '../src/framework/command-context.js';
+import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
+import type { Alert, HealthBatch } from '../src/store/health-store.js';
+import { usage } from '../src/user-error.js';
 import { formatDuration } from '../src/util/duration.js';
 
-const id = z.string().min(1).describe('Alert id, or the notification id shown on a combined alert');
+/** One or more alert ids exactly as a notification or `alert list` shows them (case does not matter). */
+const id = opt.text('Alert id as shown, e.g. k3v9qa; several separated by spaces', TEXT_LIMITS.message);
+const idsOf = (text: string) => [...new Set(text.toLowerCase().split(/[\s,]+/).filter(Boolean))];
+const onAlerts = clusterVia((a: { id: string }) => ({ alert: idsOf(a.id)[0]! }));
+
+/** Acks or resolves each alert named; all must be on the cluster the role was checked on. */
+async function eachAlert(text: string, ctx: CommandContext, act: (id: string, b: HealthBatch) => Promise<Alert[]>): Promise<Alert[]> {
+  const h = healthOf(ctx);
+  const ids = idsOf(text);
+  const clusters = new Set(await Promise.all(ids.map((i) => h.clusterOf({ alert: i }))));
+  if (clusters.size > 1) throw usage(`Those alerts are on different clusters (${[...clusters].filter(Boolean).join(', ')}); give one cluster's alerts per command.`);
+  const b: HealthBatch = {};
+  const done: Alert[] = [];
+  for (const i of ids) done.push(...(await act(i, b)));
+  commitWithCommand(ctx, b);
+  return done;
+}
 
 export default defineGroup({
   name: 'alert',
@@ -50,13 +68,11 @@ export default defineGroup({
       options: z.object({ id }),
       positionals: ['id'],
       role: 'operator',
-      clusterOf: clusterVia((a: { id: string }) => ({ alert: a.id })),
+      clusterOf: onAlerts,
       mutates: true,
-      examples: ['alert ack k3v9qa'],
+      examples: ['alert ack k3v9qa', 'alert ack k3v9qa p7mz2x'],
       handler: async ({ id }, ctx) => {
-        const b: HealthBatch = {};
-        const acked = await healthOf(ctx).alerts.ack(id, ctx.invocation.user.id, b);
-        commitWithCommand(ctx, b);
+        const acked = await eachAlert(id, ctx, (i, b) => healthOf(ctx).alerts.ack(i, ctx.invocation.user.id, b));
         return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
       },
     }),
@@ -66,14 +82,12 @@ export default defineGroup({
       options: z.object({ id }),
       positionals: ['id'],
       role: 'operator',
-      clusterOf: clusterVia((a: { id: string }) => ({ alert: a.id })),
+      clusterOf: onAlerts,
       mutates: true,
       examples: ['alert resolve k3v9qa'],
       handler: async ({ id }, ctx) => {
-        const b: HealthBatch = {};
         const h = healthOf(ctx);
-        const done = await h.alerts.resolve(id, ctx.invocation.user.id, b);
-        commitWithCommand(ctx, b);
+        const done = await eachAlert(id, ctx, (i, b) => h.alerts.resolve(i, ctx.invocation.user.id, b));
         // Resolving by hand does not make a failing check pass: say so, and what it means for new alerts.
         const failing = [];
         for (const a of done) {

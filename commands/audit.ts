@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { parseTimeRef } from '../src/util/duration.js';
 
@@ -14,7 +14,7 @@ export default defineGroup({
       options: z.object({
         user: opt.user('Only commands by this user').optional(),
         cluster: opt.cluster('Only commands on this cluster').optional(),
-        action: z.string().optional().describe('Only this command, e.g. "cluster disable" or "cluster"'),
+        action: opt.text('Only this command, e.g. "cluster disable" or "cluster"', TEXT_LIMITS.name).optional(),
         since: opt.time('From this time: ISO 8601 or relative like 24h').default('24h'),
         limit: opt.limit('At most this many records').max(200).default(20),
       }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { clusterVia, commandWriter, healthOf } from '../src/engine/health-services.js';
-import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import type { CheckState } from '../src/store/health-store.js';
 import { parseDuration, shiftTime } from '../src/util/duration.js';
@@ -52,7 +52,7 @@ export default defineGroup({
     defineSubcommand({
       name: 'run',
       summary: 'Probe a check now and record the result (it counts toward its thresholds).',
-      options: z.object({ check: z.string().min(1).describe('Check name') }),
+      options: z.object({ check: opt.text('Check name', TEXT_LIMITS.name) }),
       positionals: ['check'],
       role: 'operator',
       clusterOf: clusterVia((a: { check: string }) => ({ check: a.check })),
@@ -75,7 +75,7 @@ export default defineGroup({
     defineSubcommand({
       name: 'history',
       summary: 'Recent results of a check (newest first, at most 50) with uptime and latency over the period.',
-      options: z.object({ check: z.string().min(1).describe('Check name'), since: opt.duration('How far back, e.g. 24h').default('24h') }),
+      options: z.object({ check: opt.text('Check name', TEXT_LIMITS.name), since: opt.duration('How far back, e.g. 24h').default('24h') }),
       positionals: ['check'],
       role: 'viewer',
       clusterOf: clusterVia((a: { check: string }) => ({ check: a.check })),

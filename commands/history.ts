@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
+import { defineGroup, defineSubcommand, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { describeEvent } from '../src/engine/control-events.js';
 import { breakerIcon, describeChange, describeLimits } from '../src/engine/describe-state.js';
@@ -17,7 +17,7 @@ export default defineGroup({
       name: 'history',
       summary: 'Rebuild the state of a cluster (or the global kill-switch) at a time from the event log.',
       options: z.object({
-        scope: z.string().min(1).describe('A cluster name, or "global" for the kill-switch').meta({ infraType: 'cluster', alsoAccepts: ['global'] }),
+        scope: z.string().min(1).max(TEXT_LIMITS.name).describe('A cluster name, or "global" for the kill-switch').meta({ infraType: 'cluster', alsoAccepts: ['global'] }),
         at: z.string().default('1h').describe('ISO 8601 time, or relative like 2h (= two hours ago)').meta({ infraType: 'time' }),
       }),
       positionals: ['scope'],

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
 import { incidentStats, writePostmortem } from '../src/engine/incidents/write-postmortem.js';
-import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import type { HandlerReply } from '../src/framework/reply.js';
@@ -9,7 +9,7 @@ import type { HealthBatch, Incident } from '../src/store/health-store.js';
 import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
 
-const id = z.number().int().positive().describe('Incident number (INC-<n>)');
+const id = opt.incident();
 const stamp = formatTime;
 /** Incident commands are authorized on the incident's cluster (globally when it has none). */
 const onIncident = clusterVia((a: { id: number }) => ({ incident: a.id }));
@@ -37,7 +37,7 @@ export default defineGroup({
     defineSubcommand({
       name: 'declare',
       summary: 'Declare an incident; it gets a thread in the incident channel where updates are posted.',
-      options: z.object({ title: z.string().min(3).describe('What is wrong'), sev: z.number().int().min(1).max(4).describe('Severity 1 (worst) to 4'), cluster: opt.cluster('Affected cluster').optional() }),
+      options: z.object({ title: opt.text('What is wrong', TEXT_LIMITS.title, 3), sev: z.number().int().min(1).max(4).describe('Severity 1 (worst) to 4'), cluster: opt.cluster('Affected cluster').optional() }),
       positionals: ['title'],
       role: 'operator',
       clusterOf: (a) => a.cluster,
@@ -99,7 +99,7 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'update', summary: 'Post a status update to the incident thread and timeline.',
-      options: z.object({ id, text: z.string().min(1).describe('The update') }), positionals: ['id', 'text'],
+      options: z.object({ id, text: opt.text('The update', TEXT_LIMITS.message) }), positionals: ['id', 'text'],
       role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident update 3 "rolled back to v41, error rate falling"'],
       handler: async ({ id, text }, ctx) => done('updated', await write(ctx, (b) => healthOf(ctx).incidents.update(id, text, ctx.invocation.user.id, b))),
     }),
@@ -122,7 +122,7 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'resolve', summary: 'Resolve with a summary (it opens the post-mortem).',
-      options: z.object({ id, summary: z.string().min(3).describe('What happened and what fixed it') }), positionals: ['id'],
+      options: z.object({ id, summary: opt.text('What happened and what fixed it', TEXT_LIMITS.message, 3) }), positionals: ['id'],
       role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident resolve 3 --summary "bad deploy rolled back"'],
       handler: async ({ id, summary }, ctx) => ({ ...done('resolved', await write(ctx, (b) => healthOf(ctx).incidents.resolve(id, summary, ctx.invocation.user.id, b))), hint: `incident postmortem ${id}` }),
     }),

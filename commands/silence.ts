@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
-import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
@@ -16,7 +16,7 @@ export default defineGroup({
       name: 'add',
       summary: 'Silence a cluster or a check: alerts still fire and are recorded, but nobody is notified until it ends.',
       options: z.object({
-        target: z.string().min(1).describe('Cluster or check name'),
+        target: opt.text('Cluster or check name', TEXT_LIMITS.name),
         for: opt.duration('How long, e.g. 2h').default('1h'),
         reason: opt.reason(),
       }),
@@ -66,7 +66,7 @@ export default defineGroup({
     defineSubcommand({
       name: 'end',
       summary: 'End a silence early (by id, or every silence of a target); held alerts are then notified.',
-      options: z.object({ target: z.string().min(1).describe('Silence id, cluster or check') }),
+      options: z.object({ target: opt.text('Silence id, cluster or check', TEXT_LIMITS.name) }),
       positionals: ['target'],
       role: 'operator',
       clusterOf: clusterVia((a: { target: string }) => ({ target: a.target })),

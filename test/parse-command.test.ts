@@ -32,6 +32,48 @@ describe('tokenize', () => {
   });
 });
 
+describe('what a user trips on (issue 8)', () => {
+  it('refuses an unbalanced quote with a clear message instead of guessing where the value ends', () => {
+    const err = usageError("cluster disable api --reason 'unbalanced");
+    expect(err.message).toContain(`Unbalanced quote: the ' that opens "'unbalanced" is never closed`);
+    // The --yes form a confirmation suggests is refused the same way, so there is no confirmation loop.
+    expect(usageError("cluster disable api --reason 'unbalanced --yes").message).toContain('Unbalanced quote');
+    expect(usageError('incident declare "db down --sev 2').message).toContain('Unbalanced quote');
+    expect(args("cluster disable api --reason 'it\\'s fine' --yes").args).toMatchObject({ reason: "it's fine" });
+    expect(args("cluster disable api --reason don't panic").args).toMatchObject({ reason: "don't panic" });
+  });
+
+  it('accepts plain decimal integers, grouped or not, and refuses other number forms naming the range', () => {
+    for (const [typed, n] of [['1000', 1000], ['1,000', 1000], ['1_000', 1000], ['1,000,000', 1_000_000], ['+5', 5], ['007', 7]] as const) {
+      expect(args(`ratelimit set api --per-minute ${typed}`).args.perMinute, typed).toBe(n);
+    }
+    for (const typed of ['0x10', '1e3', '1E3', '0b11', '0o7', 'Infinity', '1,00', '10,0000', '1__000', '1.', '.5', '١٢', '9'.repeat(40), '99999999999']) {
+      const msg = usageError(`ratelimit set api --per-minute ${typed}`).message;
+      expect(msg, typed).toBe(`ratelimit set: --per-minute must be a whole number from 1 to 1,000,000,000, not "${typed}".`);
+    }
+    expect(usageError('ratelimit set api --per-minute 0').message).toContain('from 1 to 1,000,000,000, not "0"');
+    expect(usageError('incident severity 3 5').message).toBe('incident severity: <sev> must be a whole number from 1 to 4, not "5".');
+    expect(usageError('audit --limit 201').message).toContain('--limit must be a whole number from 1 to 200');
+  });
+
+  it('limits free text to what fits a Slack or Discord message, naming the limit, and never cuts it', () => {
+    const title = usageError(`incident declare ${'x'.repeat(100_000)} --sev 2`);
+    expect(title.message).toContain('<title> is 100,000 characters long; the limit is 100');
+    expect(args(`incident declare ${'x'.repeat(100)} --sev 2`).args.title).toHaveLength(100);
+    expect(usageError(`cluster disable api --reason ${'r'.repeat(501)}`).message).toContain('--reason is 501 characters long; the limit is 500');
+    expect(usageError(`incident update 3 "${'u'.repeat(1001)}"`).message).toContain('<text> is 1,001 characters long; the limit is 1,000');
+    expect(usageError(`incident resolve 3 --summary ${'s'.repeat(1001)}`).message).toContain('--summary is 1,001 characters long');
+    expect(usageError(`silence api --for 1h --reason ${'s'.repeat(600)}`).message).toContain('--reason is 600 characters long; the limit is 500');
+  });
+
+  it('takes incident ids exactly as replies show them', () => {
+    for (const typed of ['INC-12', 'inc-12', 'Inc-12', '12', 'INC12']) expect(args(`incident show ${typed}`).args, typed).toEqual({ id: 12 });
+    expect(args('incident update INC-3 rolled back').args).toEqual({ id: 3, text: 'rolled back' });
+    expect(usageError('incident show INC-x').message).toContain('"INC-x" is not an incident id; use it as shown, e.g. INC-12 (or just 12)');
+    expect(usageError('incident show 0').message).toContain('is not an incident id');
+  });
+});
+
 describe('parseCommand', () => {
   it('treats the leading /infra as optional and empty text as help', () => {
     expect(args('/infra status api').args).toEqual({ cluster: 'api' });
@@ -66,7 +108,7 @@ describe('parseCommand', () => {
 
   it('coerces numbers and rejects non-numbers with the flag named', () => {
     expect(args('ratelimit set api --per-minute 1_000 --per-hour 5000').args).toEqual({ cluster: 'api', perMinute: 1000, perHour: 5000 });
-    expect(usageError('ratelimit set api --per-minute lots').message).toContain('--per-minute must be a number, not "lots"');
+    expect(usageError('ratelimit set api --per-minute lots').message).toContain('--per-minute must be a whole number from 1 to 1,000,000,000, not "lots"');
     expect(usageError('ratelimit set api --per-minute 2.5').message).toContain('--per-minute must be a whole number');
     expect(usageError('ratelimit set api --per-minute -5').message).toContain('--per-minute');
     expect(usageError('ratelimit set api').message).toContain('at least one of --per-minute, --per-hour, --per-day');

@@ -52,9 +52,31 @@ export function defineGroup(def: CommandGroupDef): CommandGroupDef {
 }
 
 /** Option kinds that adapters can offer smarter input for (user pickers, autocomplete). */
-export type InfraOptionType = 'user' | 'cluster' | 'duration' | 'time' | 'role';
+export type InfraOptionType = 'user' | 'cluster' | 'duration' | 'time' | 'role' | 'id';
+
+const INCIDENT_ID = /^(inc-?)?0*[1-9]\d{0,8}$/i;
+
+/**
+ * Longest free text each kind of option takes, so every value fits whole in one Slack or Discord message
+ * (a Slack header holds 150 characters, a Discord embed field 1,024) and never has to be cut. A value over
+ * the limit is refused with the limit in the message; nothing is truncated. See docs/commands.md.
+ */
+export const TEXT_LIMITS = { title: 100, reason: 500, message: 1000, name: 100 } as const;
+
+const tooLong = (max: number) => ({
+  error: (iss: { input?: unknown }) =>
+    `${typeof iss.input === 'string' ? iss.input.length.toLocaleString('en-US') : 'too many'} characters is over the limit of ${max.toLocaleString('en-US')}, so that it fits in a Slack or Discord message; shorten it`,
+});
 
 export const opt = {
+  /** Free text of at most `max` characters (see TEXT_LIMITS); `min` trimmed characters at least. */
+  text: (description: string, max: number, min = 1) =>
+    z
+      .string()
+      .trim()
+      .min(min, min > 1 ? `at least ${min} characters are required` : 'must not be empty')
+      .max(max, tooLong(max))
+      .describe(description),
   cluster: (description = 'Cluster name') =>
     z
       .string()
@@ -72,8 +94,19 @@ export const opt = {
       .describe(description)
       .meta({ infraType: 'user' }),
   reason: (description = 'Why (recorded in the audit log)') =>
-    z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500).describe(description),
-  duration: (description: string) => z.string().describe(description).meta({ infraType: 'duration' }),
-  time: (description: string) => z.string().describe(description).meta({ infraType: 'time' }),
+    z.string().trim().min(3, 'a reason of at least 3 characters is required').max(TEXT_LIMITS.reason, tooLong(TEXT_LIMITS.reason)).describe(description),
+  duration: (description: string) => z.string().max(TEXT_LIMITS.name, tooLong(TEXT_LIMITS.name)).describe(description).meta({ infraType: 'duration' }),
+  time: (description: string) => z.string().max(TEXT_LIMITS.name, tooLong(TEXT_LIMITS.name)).describe(description).meta({ infraType: 'time' }),
+  /** An incident as any reply shows it: INC-12, inc-12 or 12. Handlers get the number. */
+  incident: (description = 'Incident id: INC-12, inc-12 or 12') =>
+    z
+      .string()
+      .trim()
+      .superRefine((v, ctx) => {
+        if (!INCIDENT_ID.test(v)) ctx.addIssue({ code: 'custom', message: `"${v.length > 40 ? v.slice(0, 40) + '…' : v}" is not an incident id; use it as shown, e.g. INC-12 (or just 12)` });
+      })
+      .transform((v) => Number(v.replace(/^inc-?/i, '')))
+      .describe(description)
+      .meta({ infraType: 'id' }),
   limit: (description: string) => z.number().int().positive().describe(description),
 };

@@ -16,6 +16,11 @@ export interface OptionDescriptor {
   /** Index among positional arguments, if the option can be given as a bare word. */
   position?: number;
   defaultValue?: unknown;
+  /** Smallest and largest value of a number option (inclusive). */
+  min?: number;
+  max?: number;
+  /** Longest value of a text option, in characters. */
+  maxLength?: number;
 }
 
 interface JsonSchemaProp {
@@ -25,6 +30,11 @@ interface JsonSchemaProp {
   infraType?: InfraOptionType;
   alsoAccepts?: string[];
   default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  maxLength?: number;
 }
 
 const cache = new WeakMap<SubcommandDef, OptionDescriptor[]>();
@@ -43,6 +53,9 @@ export function describeOptions(sub: SubcommandDef): OptionDescriptor[] {
   const out = Object.entries(schema.properties ?? {}).map(([name, p]): OptionDescriptor => {
     const type = p.type === 'integer' || p.type === 'number' || p.type === 'boolean' ? p.type : 'string';
     const position = positionals.indexOf(name);
+    const whole = type === 'integer' ? 1 : 0;
+    const min = p.minimum ?? (p.exclusiveMinimum !== undefined ? p.exclusiveMinimum + whole : undefined);
+    const max = p.maximum ?? (p.exclusiveMaximum !== undefined ? p.exclusiveMaximum - whole : undefined);
     return {
       name,
       flag: toFlag(name),
@@ -54,6 +67,9 @@ export function describeOptions(sub: SubcommandDef): OptionDescriptor[] {
       ...(p.alsoAccepts ? { alsoAccepts: p.alsoAccepts } : {}),
       ...(position >= 0 ? { position } : {}),
       ...(p.default !== undefined ? { defaultValue: p.default } : {}),
+      ...(min !== undefined ? { min } : {}),
+      ...(max !== undefined ? { max } : {}),
+      ...(p.maxLength !== undefined ? { maxLength: p.maxLength } : {}),
     };
   });
   out.sort((a, b) => (a.position ?? 99) - (b.position ?? 99));

@@ -25,7 +25,13 @@ const LEADING = /^\/?infra$/i;
  * the option and what was expected, with the usage line as a hint; it never throws anything else.
  */
 export function parseCommand(registry: Registry, text: string, callerPlatform: string): ParsedCommand {
-  const tokens = tokenizeWords(text);
+  const { words: tokens, unclosed } = tokenizeWords(text);
+  if (unclosed) {
+    throw usage(
+      `Unbalanced quote: the ${unclosed.quote} that opens ${JSON.stringify(unclosed.word)} is never closed, so it is unclear where the value ends. Nothing was run.`,
+      'Close the quote, or put a backslash before a quote meant as a character (\\\').',
+    );
+  }
   // Quoted words are values as typed: marked so that "--yes" or "--help" in quotes is never taken as a flag.
   const words = tokens.map((t) => (t.literal ? LITERAL + t.text : t.text));
   if (words[0] !== undefined && LEADING.test(words[0])) words.shift();
@@ -146,10 +152,16 @@ function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) 
   }
   const text = String(value);
   if (o.type === 'integer' || o.type === 'number') {
-    const n = Number(text.replace(/_/g, ''));
-    if (text.trim() === '' || !Number.isFinite(n)) return fail(`${label} must be a number, not "${text}".`);
-    if (o.type === 'integer' && !Number.isInteger(n)) return fail(`${label} must be a whole number, not "${text}".`);
+    const n = parseDecimal(text, o.type === 'integer');
+    if (n === undefined || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+      return fail(`${label} must be ${o.type === 'integer' ? 'a whole number' : 'a number'} ${describeRange(o)}, not "${text}".`);
+    }
     return n;
+  }
+  if (o.maxLength !== undefined && text.trim().length > o.maxLength) {
+    return fail(
+      `${label} is ${big(text.trim().length)} characters long; the limit is ${big(o.maxLength)}, so that it fits in a Slack or Discord message. Shorten it (nothing was cut or stored).`,
+    );
   }
   if (o.choices && !o.choices.includes(text.toLowerCase())) {
     return fail(`${label} must be one of ${o.choices.join(', ')}, not "${text}".`);
@@ -157,6 +169,31 @@ function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) 
   if (o.choices) return text.toLowerCase();
   if (o.infraType === 'user') return normalizeSubject(text, callerPlatform);
   return text;
+}
+
+/**
+ * Plain decimal numbers as people type them: digits, optionally grouped in thousands with commas or
+ * underscores (1,000 or 1_000). Hex, exponents, Infinity and the like are refused: `0x10` or `1e3` in a
+ * rate limit is far more likely a slip than a wish.
+ */
+const DECIMAL = /^[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+|\d+)$/;
+const FRACTION = /^[+-]?\d+(?:\.\d+)?$/;
+
+function parseDecimal(text: string, whole: boolean): number | undefined {
+  const t = text.trim();
+  if (!(DECIMAL.test(t) || (!whole && FRACTION.test(t)))) return undefined;
+  const n = Number(t.replace(/[,_]/g, ''));
+  return Number.isSafeInteger(n) || (!whole && Number.isFinite(n)) ? n : undefined;
+}
+
+const big = (n: number) => n.toLocaleString('en-US');
+function describeRange(o: OptionDescriptor): string {
+  const max = o.max !== undefined && o.max < Number.MAX_SAFE_INTEGER ? o.max : undefined;
+  const min = o.min !== undefined && o.min > Number.MIN_SAFE_INTEGER ? o.min : undefined;
+  if (min !== undefined && max !== undefined) return `from ${big(min)} to ${big(max)}`;
+  if (min !== undefined) return `of at least ${big(min)}`;
+  if (max !== undefined) return `of at most ${big(max)}`;
+  return '(digits only, e.g. 1000 or 1,000)';
 }
 
 function describeIssues(issues: z.core.$ZodIssue[], options: OptionDescriptor[], input: Record<string, unknown>): string {

@@ -1,11 +1,12 @@
 /**
  * Splits chat text into words, honouring "double", 'single' and “smart” quotes (Slack and phones turn
- * straight quotes into curly ones) and backslash escapes. Never throws: an unclosed quote runs to the end.
+ * straight quotes into curly ones) and backslash escapes. Never throws: an unclosed quote runs to the end and
+ * is reported in `unclosed` (the parser refuses it: a guess at where the value ends would run the wrong thing).
  */
 const OPEN_TO_CLOSE: Record<string, string> = { '"': '"', "'": "'", '“': '”', '”': '”', '‘': '’', '’': '’', '„': '“' };
 
 export function tokenize(text: string): string[] {
-  return tokenizeWords(text).map((w) => w.text);
+  return tokenizeWords(text).words.map((w) => w.text);
 }
 
 export interface Word {
@@ -14,8 +15,15 @@ export interface Word {
   literal: boolean;
 }
 
-export function tokenizeWords(text: string): Word[] {
+export interface Tokens {
+  words: Word[];
+  /** The quote character and the word it opened, when a quote is never closed. */
+  unclosed?: { quote: string; word: string };
+}
+
+export function tokenizeWords(text: string): Tokens {
   const words: Word[] = [];
+  let opened = { quote: '', at: 0 };
   let current = '';
   let inWord = false;
   let literal = false;
@@ -39,10 +47,15 @@ export function tokenizeWords(text: string): Word[] {
     const closer = !inWord || current.endsWith('=') ? OPEN_TO_CLOSE[c] : undefined;
     if (closer && !inWord) literal = true;
     inWord = true;
-    if (closer) close = closer;
+    if (closer) {
+      close = closer;
+      opened = { quote: c, at: i };
+    }
     else if (c === '\\' && i + 1 < text.length) current += text[++i];
     else current += c;
   }
   if (inWord) words.push({ text: current, literal });
-  return words;
+  if (!close) return { words };
+  const word = text.slice(opened.at).split(/\s/, 1)[0]!;
+  return { words, unclosed: { quote: opened.quote, word: word.length > 40 ? word.slice(0, 40) + '…' : word } };
 }

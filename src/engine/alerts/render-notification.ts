@@ -61,9 +61,11 @@ export async function renderNotification(n: Notification, deps: { health: Health
       await deps.store.saveAction({ id, command, confirmed: false, createdBy: 'system', createdAt: deps.now.toISOString(), expiresAt });
       return { label, actionId: id, ...(style ? { style } : {}) };
     };
-    const ack = `alert ack ${n.id}`;
-    const silence = `silence ${n.cluster} --for 1h --reason "silenced from alert ${n.id}"`;
-    const resolve = `alert resolve ${n.id}`;
+    // The same alert ids as in the text above: one id per alert, everywhere (the notification's own id stays internal).
+    const ids = firing.map((a) => a.id).join(' ');
+    const ack = `alert ack ${ids}`;
+    const silence = `silence ${n.cluster} --for 1h --reason "silenced from alert ${firing[0]!.id}"`;
+    const resolve = `alert resolve ${ids}`;
     reply.buttons = [await save('Acknowledge', ack, 'primary'), await save('Silence 1h', silence), await save('Resolve', resolve, 'danger')];
     reply.hint = `${ack}  |  ${silence}  |  ${resolve}`;
   }
