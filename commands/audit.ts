@@ -59,6 +59,7 @@ export default defineGroup({
           title: '❌ Audit chain broken',
           text: `Record ${result.firstBad} fails: ${result.problem}. ${result.count} records before it are intact.`,
           severity: 'critical',
+          outcome: 'failed',
         };
       },
     }),

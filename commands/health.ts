@@ -63,6 +63,7 @@ export default defineGroup({
         return {
           title: `${outcome.ok ? '✅' : '❌'} ${check}: ${outcome.ok ? 'ok' : outcome.error}`,
           severity: outcome.ok ? 'success' : 'warning',
+          ...(outcome.ok ? {} : { outcome: 'failed' as const }),
           fields: [
             { name: 'Latency', value: ms(outcome.latencyMs), inline: true },
             { name: 'State', value: ICON[state.status], inline: true },

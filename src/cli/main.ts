@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -8,24 +8,26 @@ import { createApp, type App } from '../app.js';
 import { normalizeSubject } from '../auth/subjects.js';
 import type { AdapterFactory, ChatAdapter } from '../chat/chat-adapter.js';
 import { ADAPTER_FACTORIES } from '../chat/adapters.js';
-import { discordCli } from '../chat/discord/discord-cli.js';
 import { runConsole } from '../chat/console/console-adapter.js';
 import { createConsoleScreen } from '../chat/console/create-console-screen.js';
 import { startConsoleHealth, withConsoleExtras } from './start-health.js';
-import { runSlackCli } from '../chat/slack/slack-manifest.js';
 import { renderText } from '../chat/console/render-text.js';
+import { escapeJsonForTerminal, escapeTerminalText } from '../chat/console/escape-terminal-text.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
 import type { Outcome } from '../framework/reply.js';
 import { createLogger } from '../log.js';
 import { migrate, openSqliteDatabase } from '../store/sqlite-store.js';
 import { shortId } from '../util/ids.js';
+import { describeFileError } from './describe-file-error.js';
+import { exportAudit } from './export-audit.js';
+import { guardStdout } from './guard-stdout.js';
 
 const USAGE = `Usage: infrabot <command> [options]
 
 Commands:
   start                    Run the bot: chat adapters whose credentials are set, else the console
   console [--as user]      Interactive terminal chat (reads one command per line when not a TTY)
-  run "<command>" [--as user] [--json]
+  run "<command>" [--as user] [--json] [--yes]
                            Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
   audit verify             Check the audit hash chain (exit 0 intact, 1 broken)
   slack manifest [--url https://…] [--socket]
@@ -43,6 +45,8 @@ Options:
 
 export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed: 1, invalid: 2, confirm: 3, denied: 4 };
 const EX_USAGE = 64;
+/** sysexits: a file or directory that cannot be created or opened. */
+const EX_CANTCREAT = 73;
 const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack']);
 const EX_CONFIG = 78;
 
@@ -55,7 +59,10 @@ export interface CliIO {
 
 export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
   // `slack …` needs no config or data directory and has its own flags.
-  if (argv[0] === 'slack') return runSlackCli(argv.slice(1), io);
+  if (argv[0] === 'slack') return (await import('../chat/slack/slack-manifest.js')).runSlackCli(argv.slice(1), io);
+  // A reader that goes away (`| head -1`) ends output quietly instead of crashing on EPIPE.
+  const stdout = guardStdout(io.stdout);
+  io = { ...io, stdout };
   let parsed;
   try {
     parsed = parseArgs({
@@ -70,21 +77,27 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         output: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         guild: { type: 'string' },
+        // `run "cluster disable api --reason x" --yes`: confirmation given outside the quotes.
+        yes: { type: 'boolean', short: 'y' },
       },
     });
   } catch (err) {
-    io.stderr.write(`infrabot: ${(err as Error).message}\n\n${USAGE}\n`);
+    io.stderr.write(`infrabot: ${describeArgError(err, argv)}\n`);
     return EX_USAGE;
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
+  if (values.yes && command !== 'run') {
+    io.stderr.write('infrabot: --yes confirms a dangerous command given to `run`; it means nothing here. See infrabot --help.\n');
+    return EX_USAGE;
+  }
   if (values.help || !command) {
     io.stdout.write(USAGE + '\n');
     return command || values.help ? 0 : EX_USAGE;
   }
   if (!KNOWN_COMMANDS.has(command)) {
     // Refused before any config is read or data directory touched.
-    io.stderr.write(`infrabot: unknown command "${command}"\n\n${USAGE}\n`);
+    io.stderr.write(`infrabot: unknown command "${escapeTerminalText(command)}"\n\n${USAGE}\n`);
     return EX_USAGE;
   }
   const configFile = resolve(values.config ?? process.env.INFRABOT_CONFIG ?? EXAMPLE_CONFIG);
@@ -106,22 +119,45 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   // Whoever really ran `--as` stays on record in the audit log.
   const invokingUser = { id: user, displayName: values.as ? `${user} (--as, run by ${osUser})` : user.slice(user.indexOf(':') + 1) };
 
+  const dbFile = join(dataDir, config.storage.file);
   if (command === 'migrate') {
-    const file = join(dataDir, config.storage.file);
-    const db = openSqliteDatabase(file);
-    const applied = migrate(db);
-    db.close();
-    io.stdout.write(applied.length ? `Applied migrations ${applied.join(', ')} to ${file}\n` : `${file} is up to date\n`);
-    return 0;
+    try {
+      const db = openSqliteDatabase(dbFile);
+      const applied = migrate(db);
+      db.close();
+      io.stdout.write(applied.length ? `Applied migrations ${applied.join(', ')} to ${dbFile}\n` : `${dbFile} is up to date\n`);
+      return 0;
+    } catch (err) {
+      io.stderr.write(`infrabot: ${describeFileError(err, 'the database', dbFile)}\n`);
+      return EX_CANTCREAT;
+    }
   }
 
   const adapters = command === 'start' ? ADAPTER_FACTORIES.filter((f) => f.configured(process.env)) : [];
-  mkdirSync(dataDir, { recursive: true });
-  // Chat adapters log JSON to stderr like any service; console and CLI keep the terminal for replies and log to a file.
-  const log = adapters.length
-    ? createLogger({ level: config.log.level })
-    : createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), sync: true }) });
-  const app = await createApp({ config, dataDir, log, ...(adapters.length ? {} : { localAdmins: [osUser] }) });
+  let log: Logger;
+  let app: App;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    io.stderr.write(`infrabot: ${describeFileError(err, 'the data directory (--data-dir)', dataDir)}\n`);
+    return EX_CANTCREAT;
+  }
+  try {
+    // Chat adapters log JSON to stderr like any service; console and CLI keep the terminal for replies and log to a file.
+    log = adapters.length
+      ? createLogger({ level: config.log.level })
+      : createLogger({ level: config.log.level, destination: pino.destination({ dest: join(dataDir, 'infrabot.log'), sync: true }) });
+  } catch (err) {
+    io.stderr.write(`infrabot: ${describeFileError(err, 'the log file', join(dataDir, 'infrabot.log'))}\n`);
+    return EX_CANTCREAT;
+  }
+  try {
+    app = await createApp({ config, dataDir, log, ...(adapters.length ? {} : { localAdmins: [osUser] }) });
+  } catch (err) {
+    log.error({ err, file: dbFile }, 'could not open the database');
+    io.stderr.write(`infrabot: ${describeFileError(err, 'the database', dbFile)}\n`);
+    return EX_CANTCREAT;
+  }
   try {
     if (adapters.length) return await serveChat(app, adapters, log);
     switch (command) {
@@ -138,7 +174,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           const screen = createConsoleScreen(io.stdout);
           const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen }) : undefined;
           try {
-            await runConsole({
+            const failed = await runConsole({
               pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),
               user: invokingUser,
               input: io.stdin,
@@ -149,19 +185,20 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
               // The console is this bot's only adapter: leaving stops its probes and alert delivery.
               ...(health ? { confirmLeave: 'Leaving stops health checks and alert delivery of this bot. Leave? [y/N] ' } : {}),
             });
+            // A script (`infrabot console < commands.txt`) fails when one of its commands did.
+            return !interactive && failed ? EXIT_CODES[failed] : 0;
           } finally {
             await health?.stop();
           }
         }
-        return 0;
       case 'run':
-        return await runOnce(app, rest.join(' '), invokingUser, Boolean(values.json), io.stdout);
+        return await runOnce(app, rest.join(' '), invokingUser, { json: Boolean(values.json), confirmed: Boolean(values.yes) }, io.stdout);
       case 'audit':
         return await auditCommand(app, rest[0], values, io);
       case 'discord':
-        return await discordCli(rest, { guild: values.guild }, app.pipeline.registry, io);
+        return await (await import('../chat/discord/discord-cli.js')).discordCli(rest, { guild: values.guild }, app.pipeline.registry, io);
       default:
-        io.stderr.write(`infrabot: unknown command "${command}"\n\n${USAGE}\n`);
+        io.stderr.write(`infrabot: unknown command "${escapeTerminalText(command)}"\n\n${USAGE}\n`);
         return EX_USAGE;
     }
   } finally {
@@ -194,14 +231,28 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   return 0;
 }
 
-async function runOnce(app: App, text: string, user: { id: string; displayName: string }, json: boolean, out: Writable): Promise<number> {
+/** The exit code comes from the reply's outcome alone: a command reporting a failure exits 1, like any failure. */
+async function runOnce(app: App, text: string, user: { id: string; displayName: string }, opts: { json: boolean; confirmed: boolean }, out: Writable): Promise<number> {
   if (!text.trim()) {
     out.write('infrabot run: give the command to run, e.g. infrabot run "status"\n');
     return EX_USAGE;
   }
-  const reply = await app.pipeline.handle({ id: shortId(16), platform: 'cli', user, channel: 'cli', text });
-  out.write((json ? JSON.stringify(reply, null, 2) : renderText(reply)) + '\n');
+  const reply = await app.pipeline.handle({ id: shortId(16), platform: 'cli', user, channel: 'cli', text, ...(opts.confirmed ? { confirmed: true } : {}) });
+  out.write((opts.json ? escapeJsonForTerminal(JSON.stringify(reply, null, 2)) : renderText(reply)) + '\n');
   return EXIT_CODES[reply.outcome];
+}
+
+/** node:util parseArgs errors in one line, in our words. */
+function describeArgError(err: unknown, argv: string[]): string {
+  const code = (err as { code?: string }).code;
+  const m = /'(-[^']*)'/.exec((err as Error).message);
+  const flag = escapeTerminalText(m?.[1] ?? '');
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const hint = argv[0] === 'run' ? ` Options of the command itself go inside the quotes: infrabot run "cluster disable api ${flag} …".` : '';
+    return `unknown option ${flag}.${hint} See infrabot --help.`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `option ${flag} needs a value. See infrabot --help.`;
+  return `${escapeTerminalText((err as Error).message)}. See infrabot --help.`;
 }
 
 async function auditCommand(
@@ -223,14 +274,10 @@ async function auditCommand(
   }
   if (sub === 'export') {
     if ((values.format ?? 'jsonl') !== 'jsonl') {
-      io.stderr.write(`infrabot audit export: unsupported --format "${values.format}"; supported: jsonl\n`);
+      io.stderr.write(`infrabot audit export: unsupported --format "${escapeTerminalText(values.format ?? '')}"; supported: jsonl\n`);
       return EX_USAGE;
     }
-    const out = values.output ? createWriteStream(values.output) : io.stdout;
-    const n = await app.store.exportAudit((r) => out.write(JSON.stringify(r) + '\n'));
-    if (values.output) await new Promise<void>((res, rej) => (out as ReturnType<typeof createWriteStream>).end((err?: Error) => (err ? rej(err) : res())));
-    io.stderr.write(`exported ${n} audit records\n`);
-    return 0;
+    return exportAudit(app.store, values.output, io);
   }
   io.stderr.write(`infrabot audit: expected "verify" or "export"\n`);
   return EX_USAGE;

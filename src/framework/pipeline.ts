@@ -242,10 +242,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       let reply: Reply;
       let outcome: Outcome = 'ok';
       let error: string | undefined;
+      let ran = false;
       try {
-        const out: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
+        const { outcome: reported, ...out }: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
         const changed = change.events.length > 0;
-        reply = finish(traceId, 'ok', { severity: changed ? 'success' : 'info', visibility: changed ? 'channel' : 'ephemeral', ...out });
+        ran = true;
+        if (reported) outcome = reported;
+        reply = finish(traceId, outcome, { severity: changed ? 'success' : 'info', visibility: changed ? 'channel' : 'ephemeral', ...out });
       } catch (err) {
         if (err instanceof UserError) {
           outcome = 'invalid';
@@ -258,8 +261,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           reply = internalError(traceId);
         }
       }
-      const events = outcome === 'ok' ? change.events : [];
-      const hasEffects = outcome === 'ok' && effects.length > 0;
+      const events = ran ? change.events : [];
+      const hasEffects = ran && effects.length > 0;
       const version = events.length > 0 ? shortId(12) : undefined;
       // Event sequence numbers are contiguous, so the state this commit leaves is known before it lands.
       const after: ControlState = { ...change.state, seq: state.seq + events.length, ...(version ? { version } : {}) };

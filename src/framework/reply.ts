@@ -49,4 +49,10 @@ export interface Reply {
 export type HandlerReply = Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility' | 'severity'> & {
   severity?: Severity;
   visibility?: Reply['visibility'];
+  /**
+   * The command ran, and what it reports is a failure (a broken audit chain, a failed probe): the reply's
+   * outcome is then 'failed', which the CLI turns into exit code 1 and the audit log records. What it did
+   * still commits (a probe result counts toward its check).
+   */
+  outcome?: 'failed';
 };

@@ -339,12 +339,20 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     async exportAudit(write) {
+      // Page by id: a slow reader may be awaited between records, and no statement stays open meanwhile.
+      const page = db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT 1000');
       let n = 0;
-      for (const row of db.prepare('SELECT * FROM audit ORDER BY id').iterate() as IterableIterator<AuditRow>) {
-        write(fromAuditRow(row));
-        n++;
+      let after = 0;
+      for (;;) {
+        const rows = page.all(after) as AuditRow[];
+        if (rows.length === 0) return n;
+        for (const row of rows) {
+          const r = write(fromAuditRow(row));
+          if ((r instanceof Promise ? await r : r) === false) return n;
+          n++;
+        }
+        after = rows.at(-1)!.id;
       }
-      return n;
     },
 
     async close() {

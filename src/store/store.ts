@@ -92,7 +92,11 @@ export interface Store {
 
   searchAudit(query: AuditQuery): Promise<AuditRecord[]>;
   verifyAudit(): Promise<VerifyResult>;
-  exportAudit(write: (record: AuditRecord) => void): Promise<number>;
+  /**
+   * Hands every record to `write`, oldest first, awaiting it when it returns a promise (backpressure); stops
+   * when it returns (or resolves to) false. Returns how many records were handed over and accepted.
+   */
+  exportAudit(write: (record: AuditRecord) => boolean | void | Promise<boolean | void>): Promise<number>;
 
   close(): Promise<void>;
 }

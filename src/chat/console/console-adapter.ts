@@ -4,6 +4,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Pipeline } from '../../framework/pipeline.js';
 import type { InvokingUser } from '../../framework/invocation.js';
+import type { Outcome } from '../../framework/reply.js';
 import { shortId } from '../../util/ids.js';
 import type { ConsoleScreen } from './create-console-screen.js';
 import { renderText } from './render-text.js';
@@ -52,19 +53,26 @@ function discardLine(rl: Interface): void {
  *
  * On a terminal Ctrl-C never stops the bot: it cancels what was typed, or answers a pending confirmation
  * with no. Ctrl-D (on an empty line) or `exit` leaves, after asking when `confirmLeave` is set.
+ *
+ * Resolves with the outcome of the first command that did not succeed (undefined when all did): a script's
+ * exit code. A dangerous command piped without --yes did not run, so its 'confirm' counts as a failure.
  */
-export async function runConsole(opts: ConsoleOptions): Promise<void> {
+export async function runConsole(opts: ConsoleOptions): Promise<Outcome | undefined> {
   const history = opts.interactive ? loadHistory(opts.historyFile) : [];
   if (opts.interactive) opts.output.write(`infrabot console: you are ${opts.user.id}. Type "help" for commands. ${CONSOLE_KEYS_HINT}\n`);
+  let firstFailure: Outcome | undefined;
+  const note = (o: Outcome) => {
+    if (o !== 'ok' && o !== 'duplicate') firstFailure ??= o;
+  };
   for (;;) {
-    await readCommands(opts, history);
-    if (!opts.interactive || !opts.confirmLeave) return;
-    if (await askToLeave(opts, opts.confirmLeave)) return;
+    await readCommands(opts, history, note);
+    if (!opts.interactive || !opts.confirmLeave) return firstFailure;
+    if (await askToLeave(opts, opts.confirmLeave)) return firstFailure;
   }
 }
 
-/** Reads and runs commands until `exit` or end of input. */
-async function readCommands(opts: ConsoleOptions, history: string[]): Promise<void> {
+/** Reads and runs commands until `exit` or end of input, telling `note` how each ended. */
+async function readCommands(opts: ConsoleOptions, history: string[], note: (o: Outcome) => void): Promise<void> {
   const { pipeline, user, output, interactive } = opts;
   const rl = createInterface({
     input: opts.input,
@@ -110,13 +118,17 @@ async function readCommands(opts: ConsoleOptions, history: string[]): Promise<vo
         if (pendingConfirmation !== undefined) {
           const text = pendingConfirmation;
           pendingConfirmation = undefined;
-          if (/^y(es)?$/i.test(line)) write(renderText(await invoke(text, true), { color: true }));
-          else write('Cancelled; nothing changed.');
+          if (/^y(es)?$/i.test(line)) {
+            const reply = await invoke(text, true);
+            note(reply.outcome);
+            write(renderText(reply, { color: true }));
+          } else write('Cancelled; nothing changed.');
         } else if (line === 'exit' || line === 'quit') {
           break;
         } else if (line && !line.startsWith('#')) {
           remember(line);
           const reply = await invoke(line);
+          if (!(interactive && reply.outcome === 'confirm')) note(reply.outcome);
           write(renderText(reply, { color: interactive }));
           if (interactive && reply.outcome === 'confirm') pendingConfirmation = line;
         }

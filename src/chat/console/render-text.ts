@@ -1,9 +1,15 @@
 import type { Reply } from '../../framework/reply.js';
+import { escapeTerminalText } from './escape-terminal-text.js';
 
 const ICON: Record<Reply['severity'], string> = { info: 'ℹ️ ', success: '✅', warning: '⚠️ ', critical: '🚨' };
 
-/** Renders a reply for a terminal: title, text, aligned fields, a plain table, and typed equivalents of buttons. */
-export function renderText(reply: Reply, opts: { color?: boolean } = {}): string {
+/**
+ * Renders a reply for a terminal: title, text, aligned fields, a plain table, and typed equivalents of buttons.
+ * The one boundary where reply text meets a terminal: every string is escaped here (escapeTerminalText), so
+ * no command has to remember it.
+ */
+export function renderText(unsafe: Reply, opts: { color?: boolean } = {}): string {
+  const reply = escapeReply(unsafe);
   const bold = (s: string) => (opts.color ? `\x1b[1m${s}\x1b[0m` : s);
   const dim = (s: string) => (opts.color ? `\x1b[2m${s}\x1b[0m` : s);
   // Titles that start with their own icon (🔴 Cluster api disabled) need no severity icon in front.
@@ -20,6 +26,21 @@ export function renderText(reply: Reply, opts: { color?: boolean } = {}): string
   for (const a of reply.attachments ?? []) out.push(dim(`[attachment ${a.filename}]`));
   out.push(dim(`ref ${reply.traceId}`));
   return out.join('\n');
+}
+
+function escapeReply(r: Reply): Reply {
+  const line = (s: string) => escapeTerminalText(s);
+  const text = (s: string) => escapeTerminalText(s, { keepNewlines: true });
+  return {
+    ...r,
+    title: line(r.title),
+    ...(r.text !== undefined ? { text: text(r.text) } : {}),
+    ...(r.fields ? { fields: r.fields.map((f) => ({ ...f, name: line(f.name), value: text(f.value) })) } : {}),
+    ...(r.table ? { table: { columns: r.table.columns.map(line), rows: r.table.rows.map((row) => row.map(line)) } } : {}),
+    ...(r.hint !== undefined ? { hint: line(r.hint) } : {}),
+    ...(r.attachments ? { attachments: r.attachments.map((a) => ({ ...a, filename: line(a.filename) })) } : {}),
+    traceId: line(r.traceId),
+  };
 }
 
 /** Terminal cell width: emoji take two cells, variation selectors none. */
