@@ -1,0 +1,148 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { TEST_CONFIG } from './helpers/test-app.js';
+
+let dir: string;
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function setup() {
+  dir = mkdtempSync(join(tmpdir(), 'infrabot-cli-input-'));
+  writeFileSync(join(dir, 'config.yaml'), TEST_CONFIG);
+  return ['--config', join(dir, 'config.yaml'), '--data-dir', join(dir, 'data')];
+}
+
+async function cli(argv: string[], stdinText = '', stdout: Writable = new PassThrough()) {
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await main(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  return { code, out, err };
+}
+
+/** Like `| head -c <bytes>`: takes that much, then the pipe is closed and further writes fail with EPIPE. */
+function closingAfter(bytes: number) {
+  let got = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (got.length >= bytes) {
+        const err = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+        done(err);
+        return;
+      }
+      got += chunk.toString();
+      done();
+    },
+  });
+  return { stream, received: () => got };
+}
+
+const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at /);
+
+describe('what a user trips on in the CLI (issue 8)', () => {
+  it('exits 1 from `run "audit verify"` when the chain is broken: the reply reports a failure', async () => {
+    const opts = setup();
+    await cli(['run', 'status', ...opts]);
+    await cli(['run', 'whoami', ...opts]);
+    const db = new Database(join(dir, 'data', 'infrabot.db'));
+    db.prepare("UPDATE audit SET raw_text = 'tampered' WHERE id = 1").run();
+    db.close();
+    const r = await cli(['run', 'audit verify', ...opts]);
+    expect(r.out).toContain('Audit chain broken');
+    expect(r.code).toBe(1);
+    expect(JSON.parse((await cli(['run', 'audit verify', '--json', ...opts])).out).outcome).toBe('failed');
+  });
+
+  it('takes --yes outside the quotes as the confirmation of `run`', async () => {
+    const opts = setup();
+    const r = await cli(['run', 'cluster disable api --reason abc', '--yes', ...opts]);
+    expect(r).toMatchObject({ code: 0, out: expect.stringContaining('Cluster api disabled') });
+    expect((await cli(['run', 'cluster enable api', '-y', ...opts])).code).toBe(0);
+    const elsewhere = await cli(['audit', 'verify', '--yes', ...opts]);
+    expect(elsewhere.code).toBe(64);
+    expect(elsewhere.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('answers an unknown CLI option in one line, saying where command options go', async () => {
+    const r = await cli(['run', 'cluster disable api', '--reason', 'abc', ...setup()]);
+    expect(r.code).toBe(64);
+    expect(r.err.trim().split('\n')).toEqual(['infrabot: unknown option --reason. Options of the command itself go inside the quotes: infrabot run "cluster disable api --reason …". See infrabot --help.']);
+  });
+
+  it('refuses an export file in a missing directory in one line naming it', async () => {
+    const r = await cli(['audit', 'export', '--output', '/nonexistent/dir/x.jsonl', ...setup()]);
+    expect(r.code).toBe(73);
+    expect(r.err).toBe('infrabot audit export: cannot use the output file /nonexistent/dir/x.jsonl: no such file or directory (ENOENT)\n');
+  });
+
+  it('ends an export quietly when the reader goes away, with the count really written', async () => {
+    const opts = setup();
+    for (let i = 0; i < 30; i++) await cli(['run', 'status', ...opts]);
+    const head = closingAfter(1);
+    const r = await cli(['audit', 'export', ...opts], '', head.stream);
+    expect(r.code).toBe(0);
+    const got = head.received().split('\n').filter(Boolean).length;
+    expect(got).toBeLessThan(30);
+    expect(r.err).toBe(`exported ${got} audit record${got === 1 ? '' : 's'}; stopped there because the reader closed the output\n`);
+    noStackTrace(r.err);
+  });
+
+  it('survives `run … --json | head -c 600`', async () => {
+    const opts = setup();
+    const head = closingAfter(600);
+    const r = await cli(['run', 'help', '--json', ...opts], '', head.stream);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+  });
+
+  it('names the path when --data-dir is a file or the database is corrupt', async () => {
+    const opts = setup();
+    const file = join(dir, 'data');
+    writeFileSync(file, 'not a directory');
+    const r = await cli(['run', 'status', ...opts]);
+    expect(r.code).toBe(73);
+    expect(r.err).toContain(`cannot use the data directory (--data-dir) ${file}:`);
+    noStackTrace(r.err);
+
+    rmSync(file);
+    mkdirSync(file);
+    writeFileSync(join(file, 'infrabot.db'), 'garbage '.repeat(1000));
+    const corrupt = await cli(['run', 'status', ...opts]);
+    expect(corrupt.code).toBe(73);
+    expect(corrupt.err).toBe(`infrabot: cannot use the database ${join(file, 'infrabot.db')}: it is not an SQLite database (corrupt, or another kind of file) (SQLITE_NOTADB)\n`);
+  });
+
+  it('exits non-zero from a piped console when one of its commands failed', async () => {
+    const opts = setup();
+    expect((await cli(['console', ...opts], 'status\nwhoami\n')).code).toBe(0);
+    expect((await cli(['console', ...opts], 'status\ncluster explode api\nstatus\n')).code).toBe(2);
+    // A dangerous command without --yes did not run: the script failed.
+    expect((await cli(['console', ...opts], 'cluster disable api --reason "piped"\n')).code).toBe(3);
+  });
+
+  it('shows control characters in user text as visible escapes on the terminal, stores them as typed', async () => {
+    const opts = setup();
+    const evil = 'evil\x1b[2K\rinnocent\x9b31m';
+    expect((await cli(['run', `cluster disable api --reason "${evil}" --yes`, ...opts])).code).toBe(0);
+    for (const command of ['audit', 'history api', 'status api']) {
+      const r = await cli(['run', command, ...opts]);
+      expect(r.out, command).not.toMatch(/[\x1b\r\x9b]/);
+      expect(r.out, command).toContain('evil\\x1b[2K\\x0dinnocent\\x9b31m');
+    }
+    const json = (await cli(['run', 'status api', '--json', ...opts])).out;
+    expect(json).not.toMatch(/[\x1b\r\x9b]/);
+    expect(JSON.stringify(JSON.parse(json))).toContain(JSON.stringify(evil).slice(1, -1)); // the same text, JSON-escaped
+    const exported = await cli(['audit', 'export', ...opts]);
+    expect(exported.out).not.toMatch(/[\x1b\r\x9b]/);
+    expect(exported.out.split('\n').filter(Boolean).map((l) => JSON.parse(l).rawText)).toContain(`cluster disable api --reason "${evil}" --yes`);
+    const file = join(dir, 'x.jsonl');
+    await cli(['audit', 'export', '--output', file, ...opts]);
+    expect(readFileSync(file, 'utf8')).toContain('\\u001b[2K\\rinnocent');
+  });
+});
