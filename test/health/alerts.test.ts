@@ -90,6 +90,27 @@ describe('alerts', () => {
     expect(firing.table?.rows).toHaveLength(4);
   });
 
+  it('shows one id per alert, the same in the text and in the suggested commands, and takes it as typed', async () => {
+    const h = await setup(2);
+    for (const s of h.services) s.break();
+    await h.round(3);
+    const api = h.sink.posts()[0]!;
+    const latest = [api, ...h.sink.updates(api.messageId)].at(-1)!;
+    const shown = [...latest.reply.text!.matchAll(/· alert (\w+)/g)].map((m) => m[1]!);
+    expect(shown).toHaveLength(2);
+    const listed = (await h.app.run('alert list')).table!.rows.map((r) => r[0]);
+    expect(listed.sort()).toEqual([...shown].sort());
+    // Every id in the suggested commands is one of the alert ids above: no second (notification) id.
+    const hinted = [...latest.reply.hint!.matchAll(/(?:alert ack|alert resolve|from alert) ([\w ]+?)\s*(?:\||"|$)/g)].flatMap((m) => m[1]!.split(' '));
+    expect(hinted.length).toBe(5);
+    for (const w of hinted) expect(shown, w).toContain(w);
+    expect(latest.reply.hint).toContain(`alert ack ${shown.join(' ')}`);
+    const acked = await h.app.run(`alert ack ${shown[0]!.toUpperCase()}`);
+    expect(acked.title).toBe('👀 Acknowledged 1 alert(s)');
+    const both = await h.app.run(latest.reply.hint!.split('|').at(-1)!.trim());
+    expect(both.title).toBe('✅ Resolved 2 alert(s)');
+  });
+
   it('a failure after the grouping window gets a message of its own', async () => {
     const h = await setup(2, 'alerts: { groupWindow: 15s }');
     h.services[0]!.break();
