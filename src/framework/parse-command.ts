@@ -44,7 +44,7 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
     const guess = suggest(first, registry.groups.map((g) => g.name));
     throw new UserError(
       'infra_unknown_command',
-      `Unknown command "${first}".${guess ? ` Did you mean "${guess}"?` : ''}`,
+      `Unknown command "${clip(first)}".${guess ? ` Did you mean "${guess}"?` : ''}`,
       'Type `help` to list commands.',
     );
   }
@@ -58,7 +58,7 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
     const guess = given ? suggest(given, names) : undefined;
     throw usage(
       given
-        ? `Unknown subcommand "${given}" for "${group.name}".${guess ? ` Did you mean "${guess}"?` : ''}`
+        ? `Unknown subcommand "${clip(given)}" for "${group.name}".${guess ? ` Did you mean "${guess}"?` : ''}`
         : `"${group.name}" needs a subcommand: ${names.join(', ')}.`,
       `Usage: ${group.subcommands.map((s) => usageLine(group.name, s, isDefaultSub(group, s))).join('  |  ')}`,
     );
@@ -113,7 +113,7 @@ function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: strin
       continue;
     }
     const o = positional[nextPositional];
-    if (!o) fail(`unexpected "${unmark(word)}". Quote values that contain spaces.`);
+    if (!o) fail(`unexpected "${clip(unmark(word))}". Quote values that contain spaces.`);
     else {
       // The last positional of free text takes the rest of the bare words (`incident declare Database down`).
       const rest = o === positional.at(-1) && o.type === 'string' && !o.choices && !o.infraType;
@@ -135,6 +135,9 @@ function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: strin
   return { args: result.success ? (result.data as Record<string, unknown>) : {}, confirmed };
 }
 
+/** A value echoed in an error: long pastes are shown by their start and length, not in full. */
+const clip = (v: string) => (v.length > 60 ? `${v.slice(0, 40)}…" (${big(v.length)} characters` : v);
+
 const isFlag = (w: string) => (w.startsWith('--') && w.length > 2) || w === '-y';
 
 /** Marks a quoted word; no typed text starts with this control character, and it is removed before use. */
@@ -148,13 +151,13 @@ function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) 
     if (typeof value === 'boolean') return value;
     if (/^(true|yes|on|1)$/i.test(value)) return true;
     if (/^(false|no|off|0)$/i.test(value)) return false;
-    return fail(`${label} takes true or false, not "${value}".`);
+    return fail(`${label} takes true or false, not "${clip(value)}".`);
   }
   const text = String(value);
   if (o.type === 'integer' || o.type === 'number') {
     const n = parseDecimal(text, o.type === 'integer');
     if (n === undefined || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-      return fail(`${label} must be ${o.type === 'integer' ? 'a whole number' : 'a number'} ${describeRange(o)}, not "${text}".`);
+      return fail(`${label} must be ${o.type === 'integer' ? 'a whole number' : 'a number'} ${describeRange(o)}, not "${clip(text)}".`);
     }
     return n;
   }
@@ -164,7 +167,7 @@ function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) 
     );
   }
   if (o.choices && !o.choices.includes(text.toLowerCase())) {
-    return fail(`${label} must be one of ${o.choices.join(', ')}, not "${text}".`);
+    return fail(`${label} must be one of ${o.choices.join(', ')}, not "${clip(text)}".`);
   }
   if (o.choices) return text.toLowerCase();
   if (o.infraType === 'user') return normalizeSubject(text, callerPlatform);

@@ -25,6 +25,9 @@ export function tokenizeWords(text: string): Tokens {
   const words: Word[] = [];
   let opened = { quote: '', at: 0 };
   let current = '';
+  // The last character added: `current.endsWith('=')` would flatten the growing string on every character,
+  // which made a 100 KB word take seconds.
+  let last = '';
   let inWord = false;
   let literal = false;
   let close: string | undefined;
@@ -32,30 +35,30 @@ export function tokenizeWords(text: string): Tokens {
     const c = text[i]!;
     if (close) {
       if (c === close || (close === '”' && c === '"')) close = undefined;
-      else if (c === '\\' && i + 1 < text.length && text[i + 1] === close) current += text[++i];
-      else current += c;
+      else if (c === '\\' && i + 1 < text.length && text[i + 1] === close) current += last = text[++i]!;
+      else current += last = c;
       continue;
     }
     if (/\s/.test(c)) {
       if (inWord) words.push({ text: current, literal });
-      current = '';
+      current = last = '';
       inWord = false;
       literal = false;
       continue;
     }
     // A quote opens only at the start of a word or a value (`--reason="…"`), so "don't" stays one word.
-    const closer = !inWord || current.endsWith('=') ? OPEN_TO_CLOSE[c] : undefined;
+    const closer = !inWord || last === '=' ? OPEN_TO_CLOSE[c] : undefined;
     if (closer && !inWord) literal = true;
     inWord = true;
     if (closer) {
       close = closer;
       opened = { quote: c, at: i };
     }
-    else if (c === '\\' && i + 1 < text.length) current += text[++i];
-    else current += c;
+    else if (c === '\\' && i + 1 < text.length) current += last = text[++i]!;
+    else current += last = c;
   }
   if (inWord) words.push({ text: current, literal });
   if (!close) return { words };
-  const word = text.slice(opened.at).split(/\s/, 1)[0]!;
+  const word = /\S*/y.exec(text.slice(opened.at, opened.at + 60))![0];
   return { words, unclosed: { quote: opened.quote, word: word.length > 40 ? word.slice(0, 40) + '…' : word } };
 }
