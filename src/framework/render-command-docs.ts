@@ -1,4 +1,5 @@
-import { describeOptions, usageLine } from './describe-options.js';
+import { TEXT_LIMITS } from './define-command.js';
+import { describeOptions, usageLine, type OptionDescriptor } from './describe-options.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
 
 /** docs/commands.md, generated from the command definitions so it cannot drift from what the bot accepts. */
@@ -15,6 +16,22 @@ export function renderCommandDocs(registry: Registry): string {
     '',
     'Roles: **viewer** reads, **operator** acts on the clusters it is granted, **admin** does everything.',
     '',
+    '## How values are read',
+    '',
+    '- **Quotes** must be closed: `--reason \'disk full` is refused ("Unbalanced quote …") rather than guessed,',
+    '  because a guess could swallow `--yes` or the next option. A quote meant as a character takes a',
+    '  backslash (`it\\\'s`); an apostrophe inside a word (`don\'t`) needs none.',
+    '- **Numbers** are plain decimal integers: `1000`, or grouped in thousands as `1,000` or `1_000`. Hex',
+    '  (`0x10`), exponents (`1e3`), fractions and anything else are refused with the option and its range.',
+    '- **Ids** are taken exactly as replies show them: incidents as `INC-12`, `inc-12` or `12`; alerts by the id',
+    '  after "alert" in a notification or `alert list` (in any case; several at once separated by spaces).',
+    `- **Text limits**, so every value fits whole in one Slack or Discord message (a Slack header holds 150`,
+    `  characters, a Discord embed field 1,024): titles ${TEXT_LIMITS.title} characters, reasons ${TEXT_LIMITS.reason}, incident updates and`,
+    `  summaries ${TEXT_LIMITS.message.toLocaleString('en-US')}, names and search terms ${TEXT_LIMITS.name}. Longer values are refused with the limit in the`,
+    '  message; nothing is ever cut.',
+    '- **Control characters** (escape sequences, carriage returns, bidi overrides) are stored as typed and shown',
+    '  as visible escapes (`\\x1b`) in the console and CLI, so pasted text cannot rewrite a terminal.',
+    '',
   ];
   for (const g of registry.groups) {
     out.push(`## ${g.name}`, '', g.summary, '');
@@ -30,6 +47,7 @@ export function renderCommandDocs(registry: Registry): string {
           o.required ? 'required' : 'optional',
           o.choices ? `one of ${o.choices.join(', ')}` : o.type !== 'string' ? o.type : '',
           o.defaultValue !== undefined ? `default ${String(o.defaultValue)}` : '',
+          range(o),
         ].filter(Boolean);
         out.push(`- ${label}: ${o.description} (${extra.join('; ')})`);
       }
@@ -40,4 +58,15 @@ export function renderCommandDocs(registry: Registry): string {
     }
   }
   return out.join('\n');
+}
+
+/** "1 to 4", "at most 1,000 characters": what the parser enforces, so the reference says it too. */
+function range(o: OptionDescriptor): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  const min = o.min !== undefined && o.min > Number.MIN_SAFE_INTEGER ? o.min : undefined;
+  const max = o.max !== undefined && o.max < Number.MAX_SAFE_INTEGER ? o.max : undefined;
+  if (min !== undefined && max !== undefined) return `${n(min)} to ${n(max)}`;
+  if (min !== undefined) return `at least ${n(min)}`;
+  if (o.maxLength !== undefined) return `at most ${n(o.maxLength)} characters`;
+  return '';
 }
