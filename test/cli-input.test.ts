@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/run-cli.js';
 import { TEST_CONFIG } from './helpers/test-app.js';
 
 let dir: string;
@@ -16,15 +16,7 @@ function setup() {
   return ['--config', join(dir, 'config.yaml'), '--data-dir', join(dir, 'data')];
 }
 
-async function cli(argv: string[], stdinText = '', stdout: Writable = new PassThrough()) {
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
-  return { code, out, err };
-}
+const cli = runCli;
 
 /** Like `| head -c <bytes>`: takes that much, then the pipe is closed and further writes fail with EPIPE. */
 function closingAfter(bytes: number) {

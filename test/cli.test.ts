@@ -2,9 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/run-cli.js';
 import { TEST_CONFIG } from './helpers/test-app.js';
 
 let dir: string;
@@ -16,16 +15,7 @@ function setup(config = TEST_CONFIG) {
   return ['--config', join(dir, 'config.yaml'), '--data-dir', join(dir, 'data')];
 }
 
-async function cli(argv: string[], stdinText = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe('infrabot CLI', () => {
   it('runs one command as the local admin and exits 0', async () => {
