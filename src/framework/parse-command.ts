@@ -5,6 +5,7 @@ import { UserError, usage } from '../user-error.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
 import { tokenizeWords } from './tokenize.js';
 import { suggest } from '../util/suggest.js';
+import { clipForMessage as clip } from '../util/clip-for-message.js';
 import { normalizeSubject } from '../auth/subjects.js';
 
 export type ParsedCommand =
@@ -134,9 +135,6 @@ function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: strin
   if (!result.success) fail(describeIssues(result.error.issues, options, input));
   return { args: result.success ? (result.data as Record<string, unknown>) : {}, confirmed };
 }
-
-/** A value echoed in an error: long pastes are shown by their start and length, not in full. */
-const clip = (v: string) => (v.length > 60 ? `${v.slice(0, 40)}…" (${big(v.length)} characters` : v);
 
 const isFlag = (w: string) => (w.startsWith('--') && w.length > 2) || w === '-y';
 
