@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +93,29 @@ describe('what a user trips on in the CLI (issue 8)', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
   });
+
+  it('ends quietly on a real closed pipe (`| head -1`, `| head -c 600`), with no stack trace', async () => {
+    const opts = setup();
+    // More than a pipe holds (64 KiB), so the reader really goes away before the export is done.
+    const lines = Array.from({ length: 600 }, (_, i) => `ratelimit set api --per-minute ${1000 + i}`).join('\n');
+    expect((await cli(['console', ...opts], lines + '\n')).code).toBe(0);
+    // A real process and a real pipe: bash reports the CLI's own exit code and its stderr.
+    const shell = (args: string, head: string) =>
+      spawnSync('bash', ['-c', `node --import tsx test/helpers/cli-entry.ts ${args} 2>"$ERR" | ${head} >/dev/null; echo \${PIPESTATUS[0]}`], {
+        env: { ...process.env, ERR: join(dir, 'stderr.txt') },
+        encoding: 'utf8',
+      });
+    const quoted = opts.map((o) => `'${o}'`).join(' ');
+    const exp = shell(`audit export ${quoted}`, 'head -1');
+    const err = readFileSync(join(dir, 'stderr.txt'), 'utf8');
+    expect(exp.stdout.trim()).toBe('0');
+    noStackTrace(err);
+    const [, n] = /^exported (\d+) audit records?; stopped there because the reader closed the output\n$/.exec(err) ?? [];
+    expect(Number(n)).toBeLessThan(600); // it must not claim records the reader never took
+    const run = shell(`run 'audit --limit 200' --json ${quoted}`, 'head -c 600');
+    expect(run.stdout.trim()).toBe('0');
+    noStackTrace(readFileSync(join(dir, 'stderr.txt'), 'utf8'));
+  }, 30_000);
 
   it('names the path when --data-dir is a file or the database is corrupt', async () => {
     const opts = setup();
