@@ -146,7 +146,9 @@ describe('what a user trips on in the CLI (issue 8)', () => {
     const opts = setup();
     const evil = 'evil\x1b[2K\rinnocent\x9b31m';
     expect((await cli(['run', `cluster disable api --reason "${evil}" --yes`, ...opts])).code).toBe(0);
-    for (const command of ['audit', 'history api', 'status api']) {
+    expect((await cli(['run', `incident declare "${evil}" --sev 3`, ...opts])).code).toBe(0);
+    expect((await cli(['run', `incident update INC-1 "${evil}"`, ...opts])).code).toBe(0);
+    for (const command of ['audit', 'history api', 'status api', 'incident list', 'incident show INC-1', 'incident timeline inc-1']) {
       const r = await cli(['run', command, ...opts]);
       expect(r.out, command).not.toMatch(/[\x1b\r\x9b]/);
       expect(r.out, command).toContain('evil\\x1b[2K\\x0dinnocent\\x9b31m');
