@@ -269,7 +269,7 @@ async function auditCommand(
       io.stdout.write(`audit chain intact: ${result.count} records verified in ${took}s\n`);
       return 0;
     }
-    io.stderr.write(`audit chain BROKEN at record ${result.firstBad}: ${result.problem} (${result.count} records before it verified)\n`);
+    io.stderr.write(`audit chain BROKEN at record ${result.firstBad}: ${escapeTerminalText(result.problem)} (${result.count} records before it verified)\n`);
     return 1;
   }
   if (sub === 'export') {
