@@ -11,15 +11,13 @@ const id = opt.text('Alert id as shown, e.g. k3v9qa; several separated by spaces
 const idsOf = (text: string) => [...new Set(text.toLowerCase().split(/[\s,]+/).filter(Boolean))];
 const onAlerts = clusterVia((a: { id: string }) => ({ alert: idsOf(a.id)[0]! }));
 
-/** Acks or resolves each alert named; all must be on the cluster the role was checked on. */
-async function eachAlert(text: string, ctx: CommandContext, act: (id: string, b: HealthBatch) => Promise<Alert[]>): Promise<Alert[]> {
-  const h = healthOf(ctx);
+/** Acks or resolves the alerts named; all must be on the cluster the role was checked on. */
+async function onAlertsNamed(text: string, ctx: CommandContext, act: (ids: string[], b: HealthBatch) => Promise<Alert[]>): Promise<Alert[]> {
   const ids = idsOf(text);
-  const clusters = new Set(await Promise.all(ids.map((i) => h.clusterOf({ alert: i }))));
+  const clusters = new Set(await Promise.all(ids.map((i) => healthOf(ctx).clusterOf({ alert: i }))));
   if (clusters.size > 1) throw usage(`Those alerts are on different clusters (${[...clusters].filter(Boolean).join(', ')}); give one cluster's alerts per command.`);
   const b: HealthBatch = {};
-  const done: Alert[] = [];
-  for (const i of ids) done.push(...(await act(i, b)));
+  const done = await act(ids, b);
   commitWithCommand(ctx, b);
   return done;
 }
@@ -72,7 +70,7 @@ export default defineGroup({
       mutates: true,
       examples: ['alert ack k3v9qa', 'alert ack k3v9qa p7mz2x'],
       handler: async ({ id }, ctx) => {
-        const acked = await eachAlert(id, ctx, (i, b) => healthOf(ctx).alerts.ack(i, ctx.invocation.user.id, b));
+        const acked = await onAlertsNamed(id, ctx, (ids, b) => healthOf(ctx).alerts.ack(ids, ctx.invocation.user.id, b));
         return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
       },
     }),
@@ -87,7 +85,7 @@ export default defineGroup({
       examples: ['alert resolve k3v9qa'],
       handler: async ({ id }, ctx) => {
         const h = healthOf(ctx);
-        const done = await eachAlert(id, ctx, (i, b) => h.alerts.resolve(i, ctx.invocation.user.id, b));
+        const done = await onAlertsNamed(id, ctx, (ids, b) => h.alerts.resolve(ids, ctx.invocation.user.id, b));
         // Resolving by hand does not make a failing check pass: say so, and what it means for new alerts.
         const failing = [];
         for (const a of done) {

@@ -20,11 +20,12 @@ export interface AlertManager {
   /** Reminders, and notifications released when a silence ends; returns jobs queued. */
   tick(): Promise<number>;
   /**
-   * `id` is an alert id or a notification id (acks every firing alert in it). Adds to `batch` (the
-   * command's, committed with its audit record) and never commits itself.
+   * `ids` are alert ids, or notification ids (every firing alert in it; old buttons carry these). Adds to
+   * `batch` (the command's, committed with its audit record) and never commits itself. Each message is
+   * updated once however many of its alerts are named.
    */
-  ack(id: string, actor: string, batch: HealthBatch): Promise<Alert[]>;
-  resolve(id: string, actor: string, batch: HealthBatch): Promise<Alert[]>;
+  ack(ids: readonly string[], actor: string, batch: HealthBatch): Promise<Alert[]>;
+  resolve(ids: readonly string[], actor: string, batch: HealthBatch): Promise<Alert[]>;
   /** The cluster an alert or notification id belongs to (for per-cluster authorization). */
   clusterOf(id: string): Promise<string | undefined>;
 }
@@ -124,7 +125,13 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     for (const t of n?.targets ?? []) (b.outbox ??= []).push({ ...t, notificationId: inc.notificationId, op: 'reply', body: systemReply({ title, severity: 'info' }, at) });
   }
 
-  async function targetAlerts(id: string): Promise<Alert[]> {
+  async function targetAlerts(ids: readonly string[]): Promise<Alert[]> {
+    const byId = new Map<string, Alert>();
+    for (const id of ids) for (const a of await firingOf(id)) byId.set(a.id, a);
+    return [...byId.values()];
+  }
+
+  async function firingOf(id: string): Promise<Alert[]> {
     const one = await health.alert(id);
     const list = one ? [one] : await health.alerts({ notificationId: id });
     if (list.length === 0) throw notFound(`No alert or notification "${id}".`, 'List firing alerts with `alert list`.');
@@ -233,8 +240,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
       return (await health.alert(id))?.cluster ?? (await health.notification(id))?.cluster;
     },
 
-    async ack(id, actor, b) {
-      const firing = await targetAlerts(id);
+    async ack(ids, actor, b) {
+      const firing = await targetAlerts(ids);
       const now = clock.now();
       const acked: Alert[] = [];
       const notifications = new Set<string>();
@@ -256,8 +263,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
       return acked;
     },
 
-    async resolve(id, actor, b) {
-      const firing = await targetAlerts(id);
+    async resolve(ids, actor, b) {
+      const firing = await targetAlerts(ids);
       const now = clock.now();
       const before = b.alerts?.length ?? 0;
       for (const a of firing) {
