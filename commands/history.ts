@@ -18,7 +18,7 @@ export default defineGroup({
       summary: 'Rebuild the state of a cluster (or the global kill-switch) at a time from the event log.',
       options: z.object({
         scope: z.string().min(1).max(TEXT_LIMITS.name).describe('A cluster name, or "global" for the kill-switch').meta({ infraType: 'cluster', alsoAccepts: ['global'] }),
-        at: z.string().default('1h').describe('ISO 8601 time, or relative like 2h (= two hours ago)').meta({ infraType: 'time' }),
+        at: z.string().max(TEXT_LIMITS.name).default('1h').describe('ISO 8601 time, or relative like 2h (= two hours ago)').meta({ infraType: 'time' }),
       }),
       positionals: ['scope'],
       role: 'viewer',

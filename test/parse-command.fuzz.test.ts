@@ -115,6 +115,11 @@ describe('parser and pipeline under control characters, unbalanced quotes, numer
         expect(reply.title.length).toBeGreaterThan(0);
         expect(reply.outcome).not.toBe('failed');
         expect(renderText(reply)).not.toMatch(RAW_CONTROL);
+        if (reply.outcome === 'confirm') {
+          // The --yes form a confirmation suggests runs the command: it never asks again (no confirmation loop).
+          expect((await app2.run(reply.hint!)).outcome, reply.hint).not.toBe('confirm');
+          return;
+        }
         if (reply.outcome !== 'ok') {
           expect(JSON.stringify(reply).length).toBeLessThan(20_000); // a 100 KB paste is never echoed back whole
           const after = await app2.engine.state();

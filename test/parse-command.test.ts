@@ -41,6 +41,9 @@ describe('what a user trips on (issue 8)', () => {
     expect(usageError('incident declare "db down --sev 2').message).toContain('Unbalanced quote');
     expect(args("cluster disable api --reason 'it\\'s fine' --yes").args).toMatchObject({ reason: "it's fine" });
     expect(args("cluster disable api --reason don't panic").args).toMatchObject({ reason: "don't panic" });
+    // A trailing lone backslash would escape the space before a suggested --yes: refused the same way.
+    expect(usageError('cluster disable api --reason abc\\').message).toContain('ends in a backslash');
+    expect(args('cluster disable api --reason abc\\\\').args).toMatchObject({ reason: 'abc\\' });
   });
 
   it('accepts plain decimal integers, grouped or not, and refuses other number forms naming the range', () => {

@@ -26,7 +26,10 @@ const LEADING = /^\/?infra$/i;
  * the option and what was expected, with the usage line as a hint; it never throws anything else.
  */
 export function parseCommand(registry: Registry, text: string, callerPlatform: string): ParsedCommand {
-  const { words: tokens, unclosed } = tokenizeWords(text);
+  const { words: tokens, unclosed, danglingEscape } = tokenizeWords(text);
+  if (danglingEscape) {
+    throw usage('The text ends in a backslash, which escapes nothing. Nothing was run.', 'Remove it, or write two (\\\\) for a backslash as a character.');
+  }
   if (unclosed) {
     throw usage(
       `Unbalanced quote: the ${unclosed.quote} that opens ${JSON.stringify(unclosed.word)} is never closed, so it is unclear where the value ends. Nothing was run.`,

@@ -19,6 +19,8 @@ export interface Tokens {
   words: Word[];
   /** The quote character and the word it opened, when a quote is never closed. */
   unclosed?: { quote: string; word: string };
+  /** The text ends in a lone backslash: it escapes nothing, and `… \\ --yes` would swallow the --yes. */
+  danglingEscape?: boolean;
 }
 
 export function tokenizeWords(text: string): Tokens {
@@ -58,7 +60,14 @@ export function tokenizeWords(text: string): Tokens {
     else current += last = c;
   }
   if (inWord) words.push({ text: current, literal });
-  if (!close) return { words };
+  if (!close) return endsInLoneBackslash(text) ? { words, danglingEscape: true } : { words };
   const word = /\S*/y.exec(text.slice(opened.at, opened.at + 60))![0];
   return { words, unclosed: { quote: opened.quote, word: word.length > 40 ? word.slice(0, 40) + '…' : word } };
+}
+
+/** An odd number of backslashes at the end: the last one escapes nothing. */
+function endsInLoneBackslash(text: string): boolean {
+  let n = 0;
+  while (n < text.length && text[text.length - 1 - n] === '\\') n++;
+  return n % 2 === 1;
 }
