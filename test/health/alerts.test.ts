@@ -110,7 +110,7 @@ describe('alerts', () => {
     await h.app.health!.deliverer.drain();
     expect(h.sink.threadReplies(api.messageId).filter((t) => t.reply.title.startsWith('👀 Acknowledged'))).toHaveLength(1); // one message, one note
     const both = await h.app.run(latest.reply.hint!.split('|').at(-1)!.trim());
-    expect(both.title).toBe('✅ Resolved 2 alert(s)');
+    expect(both.title).toBe('✅ Resolved 2 alert(s) by hand');
   });
 
   it('a failure after the grouping window gets a message of its own', async () => {
