@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { subjectProblem } from '../auth/subjects.js';
+import { clipForMessage } from '../util/clip-for-message.js';
 import type { Role } from '../auth/roles.js';
 import type { HandlerReply } from './reply.js';
 import type { CommandContext, CommandServices } from './command-context.js';
@@ -103,7 +104,7 @@ export const opt = {
       .string()
       .trim()
       .superRefine((v, ctx) => {
-        if (!INCIDENT_ID.test(v)) ctx.addIssue({ code: 'custom', message: `"${v.length > 40 ? v.slice(0, 40) + '…' : v}" is not an incident id; use it as shown, e.g. INC-12 (or just 12)` });
+        if (!INCIDENT_ID.test(v)) ctx.addIssue({ code: 'custom', message: `"${clipForMessage(v)}" is not an incident id; use it as shown, e.g. INC-12 (or just 12)` });
       })
       .transform((v) => Number(v.replace(/^inc-?/i, '')))
       .describe(description)
