@@ -50,6 +50,8 @@ describe('what a user trips on in the CLI (issue 8)', () => {
     expect(r.out).toContain('Audit chain broken');
     expect(r.code).toBe(1);
     expect(JSON.parse((await cli(['run', 'audit verify', '--json', ...opts])).out).outcome).toBe('failed');
+    const exported = (await cli(['audit', 'export', ...opts])).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(exported.at(-1)).toMatchObject({ command: 'audit verify', outcome: 'failed', error: '❌ Audit chain broken' });
   });
 
   it('takes --yes outside the quotes as the confirmation of `run`', async () => {

@@ -247,7 +247,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const { outcome: reported, ...out }: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
         const changed = change.events.length > 0;
         ran = true;
-        if (reported) outcome = reported;
+        if (reported) {
+          outcome = reported;
+          error = out.title; // what the command found, for the audit record
+        }
         reply = finish(traceId, outcome, { severity: changed ? 'success' : 'info', visibility: changed ? 'channel' : 'ephemeral', ...out });
       } catch (err) {
         if (err instanceof UserError) {
