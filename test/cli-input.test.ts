@@ -169,6 +169,11 @@ describe('what a user trips on in the CLI (issue 8)', () => {
     const exported = await cli(['audit', 'export', ...opts]);
     expect(exported.out).not.toMatch(/[\x1b\r\x9b]/);
     expect(exported.out.split('\n').filter(Boolean).map((l) => JSON.parse(l).rawText)).toContain(`cluster disable api --reason "${evil}" --yes`);
+    // The post-mortem the console writes for `cat` carries the title as visible escapes too.
+    const pm = await cli(['console', ...opts], 'incident postmortem INC-1\n');
+    const written = /Written to (\S+)/.exec(pm.out)![1]!;
+    expect(readFileSync(written, 'utf8')).not.toMatch(/[\x1b\r\x9b]/);
+    expect(readFileSync(written, 'utf8')).toContain('evil\\x1b[2K\\x0dinnocent');
     const file = join(dir, 'x.jsonl');
     await cli(['audit', 'export', '--output', file, ...opts]);
     expect(readFileSync(file, 'utf8')).toContain('\\u001b[2K\\rinnocent');

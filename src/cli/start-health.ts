@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { App } from '../app.js';
@@ -100,7 +101,8 @@ export function withConsoleExtras(pipeline: Pipeline, opts: { dataDir: string; f
       mkdirSync(dir, { recursive: true });
       const paths = reply.attachments.map((a) => {
         const file = join(dir, a.filename.replace(/[^\w.-]/g, '_'));
-        writeFileSync(file, a.content);
+        // Meant to be opened in this terminal (`cat`, `less`): user text in it cannot carry escape sequences either.
+        writeFileSync(file, a.contentType.startsWith('text/') ? escapeTerminalText(a.content, { keepNewlines: true }) : a.content);
         return file;
       });
       return { ...reply, text: [reply.text, ...paths.map((p) => `Written to ${p}`)].filter(Boolean).join('\n') };
