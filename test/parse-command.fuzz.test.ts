@@ -52,7 +52,7 @@ describe('command parser under random text', () => {
 const controls = fc.constantFrom('\x1b[2K', '\r', '\x00', '\x07', '\b', '\x7f', '\x9b31m', '\u202e', '\t', '\x1b]8;;http://evil\x07', '\u0085');
 const quotes = fc.constantFrom('"', "'", '“', '”', '‘', '„', '\\"', "\\'");
 const numbers = fc.constantFrom('0x10', '1e3', '1E3', '-0', '+1', '1,000', '1_000', '1,00', '1__0', 'Infinity', 'NaN', '1.5', '.5', '9'.repeat(30), '٣', '0b1', '0o7', ' 7', '00', '-5', '1,000,000,000', '1000000001');
-const templates = ['cluster disable api --reason', 'ratelimit set api --per-minute', 'incident declare', 'incident show', 'silence api --for 1h --reason', 'audit --limit', 'alert ack', 'history api --at', 'incident severity 1', 'help'];
+const templates = ['cluster disable api --reason', 'ratelimit set api --per-minute', 'incident declare', 'incident show', 'silence api --for 1h --reason', 'audit --limit', 'alert ack', 'history api --at', 'incident severity 1', 'help', 'role grant', 'incident assign 1 commander', 'whoami'];
 const nasty = fc.tuple(
   fc.constantFrom(...templates),
   fc.array(fc.oneof(controls, quotes, numbers, fc.constantFrom(...words), fc.string({ maxLength: 6 })), { maxLength: 8 }),

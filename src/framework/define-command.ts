@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { subjectProblem } from '../auth/subjects.js';
-import { clipForMessage } from '../util/clip-for-message.js';
+import { quoteForMessage } from '../util/quote-for-message.js';
 import type { Role } from '../auth/roles.js';
 import type { HandlerReply } from './reply.js';
 import type { CommandContext, CommandServices } from './command-context.js';
@@ -88,6 +88,7 @@ export const opt = {
     z
       .string()
       .min(1)
+      .max(TEXT_LIMITS.name, tooLong(TEXT_LIMITS.name))
       .superRefine((subject, ctx) => {
         const problem = subjectProblem(subject);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -104,7 +105,7 @@ export const opt = {
       .string()
       .trim()
       .superRefine((v, ctx) => {
-        if (!INCIDENT_ID.test(v)) ctx.addIssue({ code: 'custom', message: `"${clipForMessage(v)}" is not an incident id; use it as shown, e.g. INC-12 (or just 12)` });
+        if (!INCIDENT_ID.test(v)) ctx.addIssue({ code: 'custom', message: `${quoteForMessage(v)} is not an incident id; use it as shown, e.g. INC-12 (or just 12)` });
       })
       .transform((v) => Number(v.replace(/^inc-?/i, '')))
       .describe(description)

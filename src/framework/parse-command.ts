@@ -5,7 +5,7 @@ import { UserError, usage } from '../user-error.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
 import { tokenizeWords } from './tokenize.js';
 import { suggest } from '../util/suggest.js';
-import { clipForMessage as clip } from '../util/clip-for-message.js';
+import { quoteForMessage as quoted } from '../util/quote-for-message.js';
 import { normalizeSubject } from '../auth/subjects.js';
 
 export type ParsedCommand =
@@ -48,7 +48,7 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
     const guess = suggest(first, registry.groups.map((g) => g.name));
     throw new UserError(
       'infra_unknown_command',
-      `Unknown command "${clip(first)}".${guess ? ` Did you mean "${guess}"?` : ''}`,
+      `Unknown command ${quoted(first)}.${guess ? ` Did you mean "${guess}"?` : ''}`,
       'Type `help` to list commands.',
     );
   }
@@ -62,7 +62,7 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
     const guess = given ? suggest(given, names) : undefined;
     throw usage(
       given
-        ? `Unknown subcommand "${clip(given)}" for "${group.name}".${guess ? ` Did you mean "${guess}"?` : ''}`
+        ? `Unknown subcommand ${quoted(given)} for "${group.name}".${guess ? ` Did you mean "${guess}"?` : ''}`
         : `"${group.name}" needs a subcommand: ${names.join(', ')}.`,
       `Usage: ${group.subcommands.map((s) => usageLine(group.name, s, isDefaultSub(group, s))).join('  |  ')}`,
     );
@@ -117,7 +117,7 @@ function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: strin
       continue;
     }
     const o = positional[nextPositional];
-    if (!o) fail(`unexpected "${clip(unmark(word))}". Quote values that contain spaces.`);
+    if (!o) fail(`unexpected ${quoted(unmark(word))}. Quote values that contain spaces.`);
     else {
       // The last positional of free text takes the rest of the bare words (`incident declare Database down`).
       const rest = o === positional.at(-1) && o.type === 'string' && !o.choices && !o.infraType;
@@ -152,13 +152,13 @@ function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) 
     if (typeof value === 'boolean') return value;
     if (/^(true|yes|on|1)$/i.test(value)) return true;
     if (/^(false|no|off|0)$/i.test(value)) return false;
-    return fail(`${label} takes true or false, not "${clip(value)}".`);
+    return fail(`${label} takes true or false, not ${quoted(value)}.`);
   }
   const text = String(value);
   if (o.type === 'integer' || o.type === 'number') {
     const n = parseDecimal(text, o.type === 'integer');
     if (n === undefined || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-      return fail(`${label} must be ${o.type === 'integer' ? 'a whole number' : 'a number'} ${describeRange(o)}, not "${clip(text)}".`);
+      return fail(`${label} must be ${o.type === 'integer' ? 'a whole number' : 'a number'} ${describeRange(o)}, not ${quoted(text)}.`);
     }
     return n;
   }
@@ -168,7 +168,7 @@ function coerce(o: OptionDescriptor, value: string | boolean, fail: (m: string) 
     );
   }
   if (o.choices && !o.choices.includes(text.toLowerCase())) {
-    return fail(`${label} must be one of ${o.choices.join(', ')}, not "${clip(text)}".`);
+    return fail(`${label} must be one of ${o.choices.join(', ')}, not ${quoted(text)}.`);
   }
   if (o.choices) return text.toLowerCase();
   if (o.infraType === 'user') return normalizeSubject(text, callerPlatform);

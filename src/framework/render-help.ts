@@ -1,4 +1,4 @@
-import { clipForMessage } from '../util/clip-for-message.js';
+import { quoteForMessage } from '../util/quote-for-message.js';
 import { describeOptions, usageLine } from './describe-options.js';
 import type { HandlerReply } from './reply.js';
 import { isDefaultSub, type Registry } from './registry.js';
@@ -22,7 +22,7 @@ export function renderHelp(registry: Registry, topic?: string): { ok: boolean; r
     const guess = suggest(groupName ?? '', registry.groups.map((g) => g.name));
     return {
       ok: false,
-      reply: { title: `No command "${clipForMessage(groupName ?? '')}"`, text: guess ? `Did you mean "${guess}"?` : 'Type `help` to list commands.' },
+      reply: { title: `No command ${quoteForMessage(groupName ?? '')}`, text: guess ? `Did you mean "${guess}"?` : 'Type `help` to list commands.' },
     };
   }
   const subs = group.subcommands.filter((s) => !subName || s.name === subName);
