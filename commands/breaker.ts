@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { describeImpact } from '../src/engine/control-services.js';
 import { breakerIcon, describeChange } from '../src/engine/describe-state.js';
 
 export default defineGroup({
@@ -34,6 +35,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       dangerous: (a) => `Tripping the breaker of ${a.cluster} makes it refuse traffic until the cool-down passes.`,
+      impact: (a, { services }) => describeImpact(services, `tripping the breaker of ${a.cluster}`, [a.cluster]),
       examples: ['breaker trip api --reason "upstream timeouts" --yes'],
       handler: ({ cluster, reason }, { change, engine, state }) => {
         const cooldown = engine.cluster(state, cluster).breakerCooldown;

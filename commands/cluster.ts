@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { describeImpact } from '../src/engine/control-services.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange } from '../src/engine/describe-state.js';
 
 export default defineGroup({
@@ -46,6 +47,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       dangerous: (a) => `Disabling cluster ${a.cluster} makes it refuse all traffic.`,
+      impact: (a, { services }) => describeImpact(services, `disabling ${a.cluster}`, [a.cluster]),
       examples: ['cluster disable api --reason "bad deploy, rolling back" --yes'],
       handler: ({ cluster, reason }, { change, state, engine }) => {
         if (!change.setClusterEnabled(cluster, false, reason)) {

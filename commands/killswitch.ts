@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { describeImpact } from '../src/engine/control-services.js';
 import { describeChange } from '../src/engine/describe-state.js';
 
 export default defineGroup({
@@ -13,6 +14,7 @@ export default defineGroup({
       role: 'admin',
       mutates: true,
       dangerous: () => 'Turning the kill-switch ON stops traffic to EVERY cluster.',
+      impact: (_a, { services }) => describeImpact(services, 'the kill-switch'),
       examples: ['killswitch on --reason "data corruption in payments, stopping writes"'],
       handler: ({ reason }, { change, state }) => {
         if (!change.setKillSwitch(true, reason)) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { describeControlChannel, describeLiveTraffic } from '../src/engine/describe-control-channel.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
 
 export default defineGroup({
@@ -16,7 +17,9 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['status', 'status api'],
-      handler: ({ cluster }, { engine, state, canSee, visibleClusters }) => {
+      handler: async ({ cluster }, { engine, state, canSee, visibleClusters, services }) => {
+        const channel = await describeControlChannel(services);
+        const live = (name: string) => (channel.traffic ? [{ name: 'Live traffic', value: describeLiveTraffic(channel.traffic[name]) }] : []);
         const ks = state.killSwitch;
         const ksLine = ks.on
           ? `🛑 Global kill-switch is ON${describeChange(ks.change)}: every cluster refuses traffic, whatever its own switch says.`
@@ -26,11 +29,12 @@ export default defineGroup({
           return {
             title: `${ks.on ? '🛑 ' : ''}Cluster ${c.name}${c.description ? ` (${c.description})` : ''}${ks.on ? ': traffic refused by the kill-switch' : ''}`,
             severity: ks.on ? 'critical' : !c.enabled || c.breakerView === 'open' ? 'warning' : 'info',
-            text: ksLine,
+            text: [ksLine, channel.line].filter(Boolean).join('\n'),
             fields: [
               { name: 'Traffic', value: `${describeTraffic(c, ks.on)}${describeChange(c.change)}` },
               { name: 'Breaker', value: `${breakerIcon[c.breakerView]}${describeChange(c.breaker.change)} · cool-down ${c.breakerCooldown}` },
               { name: 'Rate limits', value: describeLimits(c.rateLimits) },
+              ...live(c.name),
             ],
           };
         }
@@ -45,8 +49,10 @@ export default defineGroup({
         return {
           title: ks.on ? '🛑 Kill-switch ON: all traffic refused' : 'infrabot status',
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
-          text: `${ksLine}\n${summary}`,
-          table: { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
+          text: [ksLine, summary, channel.line].filter(Boolean).join('\n'),
+          table: channel.traffic
+            ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), describeLiveTraffic(channel.traffic![c.name])]) }
+            : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
         };
       },
     }),

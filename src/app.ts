@@ -11,6 +11,9 @@ import type { Store } from './store/store.js';
 import { createHealthMonitor, type HealthMonitor } from './engine/health-monitor.js';
 import { realTimers, type Timers } from './engine/timers.js';
 import { createSqliteHealthStore } from './store/sqlite-health-store.js';
+import { createControlChannel, type ControlChannel } from './engine/control-channel.js';
+import { createTrafficMonitor, SYSTEM_USER, type TrafficMonitor } from './engine/traffic-monitor.js';
+import { createRedisControlLink } from './redis/redis-control-link.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -26,6 +29,10 @@ export interface App {
   log: Logger;
   /** Health checks, alerts and incidents (SQLite-backed; not started until `health.start()`). */
   health?: HealthMonitor;
+  /** Committed control state on its way to services: Redis (when configured), the SSE stream, in-process guards. */
+  control: ControlChannel;
+  /** Live traffic reported by guards, and automatic breaker trips. */
+  traffic: TrafficMonitor;
   close(): Promise<void>;
 }
 
@@ -47,18 +54,39 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const file = isAbsolute(opts.config.storage.file) ? opts.config.storage.file : join(opts.dataDir, opts.config.storage.file);
   // One SQLite handle for the process; every SQLite-backed store of this app shares it.
   const db = opts.store ? undefined : openSqliteDatabase(file);
-  const store = opts.store ?? (await createSqliteStore({ db: db! }));
+  const stored = opts.store ?? (await createSqliteStore({ db: db! }));
+  const publisher = opts.config.redis.url
+    ? createRedisControlLink({ url: opts.config.redis.url, prefix: opts.config.redis.prefix, log: opts.log.child({ component: 'control-channel' }) })
+    : undefined;
+  // Set once the engine exists; commits cannot happen before that.
+  let channel: ControlChannel | undefined;
+  // Every commit that changes control state (commands, the health monitor's remediation) is published after it lands.
+  const store: Store = {
+    ...stored,
+    async commit(input) {
+      const result = await stored.commit(input);
+      if (result.ok && result.events.length > 0 && input.state) channel?.committed({ ...input.state, seq: result.events.at(-1)!.seq });
+      return result;
+    },
+  };
   const engine = createEngine({ store, config: opts.config, clock: opts.clock ?? systemClock });
   const registry = createRegistry(COMMAND_GROUPS);
   const healthStore = db ? await createSqliteHealthStore({ db }) : undefined;
   const health = healthStore
     ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log })
     : undefined;
-  const pipeline = createPipeline({
+  channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
+  const control = channel;
+  let pipeline: Pipeline | undefined;
+  const traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
+  pipeline = createPipeline({
     registry, engine, store, log: opts.log,
-    ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
-    ...(health ? { services: { health } } : {}),
+    // `system` runs automatic actions (breaker trips from error rates); no adapter can produce that id.
+    localAdmins: [...(opts.localAdmins ?? []), SYSTEM_USER],
+    services: { ...(health ? { health } : {}), control: { channel: control, traffic } },
   });
+  await control.start();
+  traffic.start();
   // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
   const clock = opts.clock ?? systemClock;
   const prune = () =>
@@ -75,8 +103,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     pipeline,
     log: opts.log,
     ...(health ? { health } : {}),
+    control,
+    traffic,
     close: async () => {
       clearInterval(housekeeping);
+      await traffic.stop();
+      await control.stop();
       await health?.stop();
       await store.close();
     },

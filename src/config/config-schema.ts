@@ -23,7 +23,26 @@ const clusterSchema = z
   .object({
     description: z.string().default(''),
     rateLimits: rateLimitsSchema,
-    breaker: z.object({ cooldown: duration.default('5m') }).strict().default({ cooldown: '5m' }),
+    breaker: z
+      .object({
+        cooldown: duration.default('5m'),
+        /** Share of requests guards let through while half-open (trial traffic). */
+        trickle: z.number().min(0).max(1).default(0.1),
+        /** Trip automatically (as `system`) when guards report this error rate; absent = never automatically. */
+        autoTrip: z
+          .object({
+            errorRate: z.number().gt(0).max(1),
+            /** Fewer finished requests than this in the window never trip (a single failure is not a trend). */
+            minRequests: z.number().int().positive().default(20),
+            window: duration.default('30s'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ cooldown: '5m', trickle: 0.1 }),
+    /** What guards do with rate limits when Redis is unreachable: allow (open) or refuse with 503 (closed). */
+    failMode: z.enum(['open', 'closed']).default('open'),
     /** Health checks of this cluster (docs/health.md). */
     checks: z.array(checkSchema).default([]),
     /** Recurring maintenance windows: alerts are held back while one is open. */
@@ -50,6 +69,18 @@ export const configSchema = z
     health: healthSchema.default(healthSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     incidents: incidentsSchema.default(incidentsSchema.parse({})),
+    /** The control channel to services (docs/guard.md). Without a URL, guards use the API's SSE stream. */
+    redis: z
+      .object({
+        url: z
+          .string()
+          .optional()
+          .transform((u) => (u ? u : undefined))
+          .refine((u) => u === undefined || /^rediss?:\/\//.test(u), 'expected a redis:// or rediss:// URL'),
+        prefix: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, dots, dashes and underscores').default('infrabot'),
+      })
+      .strict()
+      .default({ url: undefined, prefix: 'infrabot' }),
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
   })
   .strict()

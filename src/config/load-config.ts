@@ -44,7 +44,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${describeConfigIssue(i, configSchema)}`);
     throw new ConfigError(`${file}: invalid configuration\n${lines.join('\n')}`);
   }
-  return result.data;
+  const config = result.data;
+  // REDIS_URL configures Redis when the file does not (the usual way to point a container at it).
+  if (!config.redis.url && env.REDIS_URL) {
+    // Not echoed: the URL may carry a password.
+    if (!/^rediss?:\/\//.test(env.REDIS_URL)) throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL');
+    config.redis.url = env.REDIS_URL;
+  }
+  return config;
 }
 
 /** Replaces ${VAR} and ${VAR:-default} in string values, so secrets stay out of the file. */

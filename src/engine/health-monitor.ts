@@ -114,6 +114,15 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued, routable });
   const alerts = createAlertManager({
     health, config: config.alerts, clock, log, incidents, onEnqueued, routable, checkConfig: (name) => byName.get(name)?.check,
+    expectedDown: async (cluster) => {
+      const state = await engine.state();
+      const when = (at: string) => `${at.slice(0, 16).replace('T', ' ')}Z`;
+      const ks = state.killSwitch;
+      if (ks.on) return `kill-switch on${ks.change ? ` by ${ks.change.by} at ${when(ks.change.at)}` : ''}`;
+      const c = Object.hasOwn(state.clusters, cluster) ? state.clusters[cluster] : undefined;
+      if (c && !c.enabled) return `${cluster} disabled${c.change ? ` by ${c.change.by} at ${when(c.change.at)}` : ''}`;
+      return undefined;
+    },
     windows: Object.fromEntries(Object.entries(config.clusters).map(([n, c]) => [n, c.maintenance])),
   });
 

@@ -209,9 +209,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (danger && !(inv.confirmed || parsed.confirmed)) {
         const command = inv.text.trim().replace(/^\/?infra\s+/i, '');
         const [confirm, cancel] = await confirmationButtons(inv, command);
+        const impact = await parsed.sub.impact?.(parsed.args, deps.services ? { services: deps.services } : {}).catch((err: unknown) => {
+          rlog.warn({ err }, 'impact of a dangerous action unknown');
+          return undefined;
+        });
         const reply = finish(traceId, 'confirm', {
           title: 'Please confirm',
-          text: `${danger}\nThis is a dangerous action.`,
+          text: `${danger}${impact ? `\n${impact}` : ''}\nThis is a dangerous action.`,
           severity: 'warning',
           buttons: [confirm, cancel],
           hint: `${command} --yes`,

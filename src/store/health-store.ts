@@ -56,6 +56,8 @@ export interface Alert {
   /** The notification it was shown in; undefined while held back by a silence. */
   notificationId?: string;
   heldBy?: string;
+  /** Set when the cluster was switched off on purpose as it fired ("api disabled by … at …"): shown, never paged. */
+  expected?: string;
   reminders: number;
   nextReminderAt?: string;
   incidentId?: number;

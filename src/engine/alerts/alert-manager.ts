@@ -43,6 +43,11 @@ export interface AlertManagerDeps {
   /** The configured check of that name (for the incident a DOWN check asks for). */
   checkConfig: (name: string) => CheckConfig | undefined;
   onEnqueued: () => void;
+  /**
+   * Why a failing check of this cluster is expected right now (it was disabled on purpose, or the kill-switch
+   * is on): "api disabled by local:alice at 2026-11-21 03:00Z". Such alerts are shown but never page.
+   */
+  expectedDown?: (cluster: string) => Promise<string | undefined>;
 }
 
 export function createAlertManager(deps: AlertManagerDeps): AlertManager {
@@ -112,7 +117,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
 
   /** A DOWN alert of a check that asks for an incident opens one, unless its cluster already has one open. */
   async function openIncidentFor(b: HealthBatch, a: Alert, check: CheckConfig | undefined): Promise<void> {
-    if (a.kind !== 'down' || !check?.incident || a.incidentId !== undefined || (await deps.incidents.openFor(a.cluster))) return;
+    // A cluster switched off on purpose is no incident.
+    if (a.kind !== 'down' || a.expected || !check?.incident || a.incidentId !== undefined || (await deps.incidents.openFor(a.cluster))) return;
     const inc = await deps.incidents.declare({ title: a.summary, sev: check.incident.sev, cluster: a.cluster, actor: 'system', sourceAlertId: a.id }, b);
     a.incidentId = inc.id;
   }
@@ -150,9 +156,11 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
         const existing = (b.alerts ?? []).find((a) => a.dedupKey === key && a.status === 'firing') ?? (await health.firingAlert(key));
         if (t.type === 'fire') {
           if (existing) continue; // deduplicated by check and kind
+          const expected = t.kind === 'down' ? await deps.expectedDown?.(cluster) : undefined;
           const a: Alert = {
-            id: shortId(6), dedupKey: key, kind: t.kind, cluster, check: check.name, severity: t.severity, status: 'firing',
-            summary: t.summary, firedAt: at, reminders: 0,
+            id: shortId(6), dedupKey: key, kind: t.kind, cluster, check: check.name, severity: expected ? 'warning' : t.severity, status: 'firing',
+            summary: expected ? `${t.summary} (expected: ${expected})` : t.summary, firedAt: at, reminders: 0,
+            ...(expected ? { expected } : {}),
           };
           event(b, a, 'fired', 'system', t.summary, at);
           const held = await heldBy(cluster, check.name);
@@ -161,6 +169,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
             event(b, a, 'held', 'system', `notification held back: ${held}`, at);
           } else {
             await notify(b, a, now);
+            if (expected) delete a.nextReminderAt; // nobody needs reminding of what they did on purpose
           }
           if (!held) await openIncidentFor(b, a, check);
           (b.alerts ??= []).push(a);
@@ -171,6 +180,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
             resolveInto(b, existing, 'system', t.summary, now, n);
             if (n) await mirrorToIncident(b, cluster, `✅ Alert resolved: ${t.summary}`, now);
           } else {
+            if (existing.expected) continue; // stays a non-paging notice while the cluster is off on purpose
             const up: Alert = { ...existing, severity: t.severity, summary: t.summary };
             event(b, up, 'escalated', 'system', t.summary, at);
             // The new severity may route to more targets (a critical-only channel): the notification is widened
@@ -203,6 +213,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
           // The silence is over and the check still fails: notify, and open the incident it held back.
           const up = { ...a };
           await notify(b, up, now);
+          if (up.expected) delete up.nextReminderAt;
           await openIncidentFor(b, up, deps.checkConfig(a.check));
           (b.alerts ??= []).push(up);
           continue;

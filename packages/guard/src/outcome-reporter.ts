@@ -1,0 +1,65 @@
+import type { Redis } from 'ioredis';
+import type { DenyReason } from './decision.js';
+import type { ControlKeys } from './keys.js';
+
+/** How long per-second traffic buckets are kept in Redis. */
+const TRAFFIC_TTL_SECONDS = 600;
+
+type Bucket = Map<string, number>;
+
+/**
+ * Aggregates a guard's outcomes per second in memory and adds them to Redis once a second (one pipelined
+ * HINCRBY per field), so `/infra status` sees live traffic per cluster without a write per request.
+ */
+export function createOutcomeReporter(opts: { redis?: Redis; keys: ControlKeys; cluster: string; service: string; intervalMs: number; now?: () => number }) {
+  const now = opts.now ?? Date.now;
+  const pending = new Map<number, Bucket>();
+  const add = (field: string, n = 1) => {
+    if (!opts.redis) return; // nowhere to report to: count nothing rather than grow forever
+    const second = Math.floor(now() / 1000);
+    let b = pending.get(second);
+    if (!b) pending.set(second, (b = new Map()));
+    b.set(field, (b.get(field) ?? 0) + n);
+  };
+  const svcField = `svc:${opts.service}`;
+
+  async function flush(): Promise<void> {
+    if (!opts.redis || pending.size === 0) return;
+    const batch = [...pending];
+    pending.clear();
+    const p = opts.redis.pipeline();
+    for (const [second, bucket] of batch) {
+      const key = opts.keys.traffic(opts.cluster, second);
+      for (const [field, n] of bucket) p.hincrby(key, field, n);
+      p.expire(key, TRAFFIC_TTL_SECONDS);
+    }
+    try {
+      await p.exec();
+    } catch {
+      // Redis is down: these seconds are lost (live traffic is a gauge, not a record). Nothing to retry.
+    }
+  }
+  const timer = opts.redis ? setInterval(() => void flush(), opts.intervalMs) : undefined;
+  timer?.unref();
+
+  return {
+    checked(result: 'allow' | DenyReason, stale: boolean) {
+      add('req');
+      add(svcField);
+      add(result === 'allow' ? 'allow' : `deny:${result}`);
+      if (stale) add('stale');
+    },
+    finished(error: boolean, latencyMs: number) {
+      add('done');
+      if (error) add('err');
+      add('lat_us', Math.round(latencyMs * 1000));
+    },
+    flush,
+    async close() {
+      if (timer) clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+export type OutcomeReporter = ReturnType<typeof createOutcomeReporter>;

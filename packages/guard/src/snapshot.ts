@@ -1,0 +1,61 @@
+/**
+ * The control snapshot: everything a service needs to obey infrabot, and nothing else (no users, roles or
+ * audit data). The bot publishes it after every committed control change; guards keep the newest one.
+ */
+export interface ControlSnapshot {
+  /** Monotonically increasing: the bot's control-state sequence number. */
+  version: number;
+  /** When the bot built this snapshot (ISO-8601). */
+  at: string;
+  killSwitch: { on: boolean; by?: string; at?: string; reason?: string };
+  clusters: Record<string, ClusterSnapshot>;
+}
+
+export interface ClusterSnapshot {
+  enabled: boolean;
+  /** Who last enabled or disabled the cluster, and why. */
+  change?: { by: string; at: string; reason?: string };
+  /** Requests per window; 0 means no limit for that window. */
+  rateLimits: { perMinute: number; perHour: number; perDay: number };
+  breaker: {
+    state: 'closed' | 'open';
+    /** When the breaker opened; it becomes half-open `cooldownMs` later. */
+    openedAt?: string;
+    reason?: string;
+    cooldownMs: number;
+    /** Share of requests let through while half-open (0..1). */
+    trickle: number;
+  };
+  /** What a guard does with rate limits when Redis is unreachable. */
+  failMode: 'open' | 'closed';
+}
+
+export type BreakerPhase = 'closed' | 'open' | 'half-open';
+
+/** Half-open is derived from the time the breaker opened and its cool-down, so no timer is needed. */
+export function breakerPhase(b: ClusterSnapshot['breaker'], nowMs: number): BreakerPhase {
+  if (b.state === 'closed') return 'closed';
+  const opened = b.openedAt ? Date.parse(b.openedAt) : nowMs;
+  return nowMs - opened >= b.cooldownMs ? 'half-open' : 'open';
+}
+
+/** Checks the shape of a snapshot from the wire; returns undefined for anything that is not one. */
+export function parseSnapshot(raw: unknown): ControlSnapshot | undefined {
+  let v: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const s = v as Partial<ControlSnapshot>;
+  if (typeof s.version !== 'number' || !Number.isSafeInteger(s.version) || s.version < 0) return undefined;
+  if (typeof s.killSwitch !== 'object' || s.killSwitch === null || typeof s.killSwitch.on !== 'boolean') return undefined;
+  if (typeof s.clusters !== 'object' || s.clusters === null) return undefined;
+  for (const c of Object.values(s.clusters)) {
+    if (typeof c?.enabled !== 'boolean' || typeof c.rateLimits !== 'object' || typeof c.breaker?.state !== 'string') return undefined;
+  }
+  return s as ControlSnapshot;
+}
