@@ -18,7 +18,10 @@ export interface GuardOptions {
    * Omit it and give `source` to run without Redis (rate limits are then counted in this process only).
    */
   redis?: Redis | string;
-  /** Where snapshots come from without Redis: the bot's SSE stream, or an in-process feed. */
+  /**
+   * Where snapshots come from instead of Redis pub/sub: the bot's SSE stream, or an in-process feed. With
+   * `redis` also given, Redis still decides rate limits and receives outcome reports.
+   */
   source?: { sse: SseSourceOptions } | { feed: ControlFeed };
   /** Key prefix shared with the bot (config `redis.prefix`). */
   prefix?: string;
@@ -82,15 +85,16 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
   } else if (opts.redis) redis = opts.redis;
   if (!redis && !opts.source) throw new TypeError('createGuard needs `redis` (a client or URL) or a `source` ({ sse } or { feed }).');
 
+  // An explicit source wins; Redis is then used for rate limits and outcome reports only.
   let source: SnapshotSource;
-  if (redis) {
-    const subscriber = redis.duplicate({ enableOfflineQueue: true });
+  if (opts.source) source = 'sse' in opts.source ? sseSource(opts.source.sse) : feedSource(opts.source.feed);
+  else {
+    const subscriber = redis!.duplicate({ enableOfflineQueue: true });
     owned.push(subscriber);
-    redis.on('error', onError);
     subscriber.on('error', () => undefined); // reported through the source as staleness
-    source = redisSource({ redis, subscriber, keys, onError });
-  } else if (opts.source && 'sse' in opts.source) source = sseSource(opts.source.sse);
-  else source = feedSource((opts.source as { feed: ControlFeed }).feed);
+    source = redisSource({ redis: redis!, subscriber, keys, onError });
+  }
+  redis?.on('error', onError);
 
   let current: ControlSnapshot | undefined;
   let staleSince: number | undefined = now();

@@ -1,0 +1,156 @@
+import { createGuard, type ControlFeed, type ControlSnapshot, type Guard } from '@infrabot/guard';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { shortId } from '../util/ids.js';
+
+export interface GuardRoutesOptions {
+  /** Committed control snapshots (the app's `control` channel). */
+  feed: ControlFeed;
+  /** Redis for shared rate limits and traffic reports (config `redis.url`); without it limits count in this process. */
+  redis?: { url: string; prefix: string };
+  /**
+   * May this request see the stream / check this cluster? (The server's API-key scopes.) Default: yes — the
+   * server registers this plugin behind its authentication.
+   */
+  authorize?: (request: FastifyRequest, cluster?: string) => boolean | Promise<boolean>;
+  /** Interval of SSE keep-alive comments (default 15 s; guards treat 45 s of silence as a dead connection). */
+  heartbeatMs?: number;
+}
+
+/** Services checked over HTTP get a guard each, bounded so arbitrary service names cannot grow memory. */
+const MAX_HTTP_GUARDS = 256;
+
+const clusterName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'cluster names are lower-case letters, digits and dashes');
+
+export const checkRequestSchema = z
+  .object({
+    cluster: clusterName.describe('The cluster the calling service belongs to'),
+    service: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, dots, dashes and underscores').default('http').describe('Calling service, for live traffic'),
+    key: z.string().min(1).max(200).optional().describe('Tenant key for per-tenant rate limits'),
+    cost: z.number().int().min(1).max(1000).default(1).describe('Requests this check counts as'),
+  })
+  .strict();
+
+export const checkResponseSchema = z.union([
+  z.object({
+    allowed: z.literal(true),
+    degraded: z.enum(['stale', 'rate-limit-unavailable']).optional(),
+    remaining: z.tuple([z.number(), z.number(), z.number()]).optional().describe('Left in the minute, hour and day windows (-1 = no limit)'),
+    version: z.number().int().describe('Snapshot version decided on'),
+  }),
+  z.object({
+    allowed: z.literal(false),
+    reason: z.enum(['killswitch', 'cluster-disabled', 'breaker-open', 'rate-limited', 'unavailable']),
+    status: z.union([z.literal(503), z.literal(429)]).describe('What the service should answer its caller'),
+    retryAfterSeconds: z.number().int().min(1),
+    message: z.string(),
+    version: z.number().int(),
+  }),
+]);
+
+const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), traceId: z.string() }) });
+
+const sse = (event: string, snap: ControlSnapshot) => `event: ${event}\nid: ${snap.version}\ndata: ${JSON.stringify(snap)}\n\n`;
+
+/**
+ * The two guard-facing routes: `GET /api/control/stream` (server-sent events: the snapshot, then every
+ * change; a reconnect with Last-Event-ID gets only what changed since) and `POST /api/control/check` (the
+ * guard decision for services that cannot embed the Node guard). Register it behind the API's authentication.
+ */
+export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, opts) => {
+  // Encapsulated: these routes validate with zod whatever the parent server does.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const redis = opts.redis ? new Redis(opts.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 }) : undefined;
+  redis?.on('error', (err: Error) => app.log.debug({ err: err.message }, 'guard routes: redis unavailable'));
+  const guards = new Map<string, Promise<Guard>>();
+  const open = new Set<() => void>();
+
+  const guardFor = (cluster: string, service: string): Promise<Guard> => {
+    const id = `${cluster}\u0000${service}`;
+    let g = guards.get(id);
+    if (!g) {
+      if (guards.size >= MAX_HTTP_GUARDS) {
+        // Forget the oldest: it only costs a new guard (and an interval of traffic counts) if it comes back.
+        const [oldest, first] = guards.entries().next().value!;
+        guards.delete(oldest);
+        void first.then((x) => x.close());
+      }
+      g = createGuard({
+        cluster, service, source: { feed: opts.feed }, readyTimeoutMs: 0,
+        ...(redis ? { redis, prefix: opts.redis!.prefix } : {}),
+      });
+      guards.set(id, g);
+    }
+    return g;
+  };
+  const refuse = (code: string, message: string) => ({ error: { code, message, traceId: shortId() } });
+
+  typed.post('/api/control/check', {
+    schema: {
+      summary: 'Guard decision for a service that does not embed the Node guard',
+      tags: ['guard'],
+      body: checkRequestSchema,
+      response: { 200: checkResponseSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema },
+    },
+  }, async (request, reply) => {
+    const { cluster, service, key, cost } = request.body;
+    if (opts.authorize && !(await opts.authorize(request, cluster))) return reply.code(403).send(refuse('infra_forbidden', `This key may not check cluster ${cluster}.`));
+    const snap = opts.feed.current();
+    if (!snap) return reply.code(503).send(refuse('infra_not_ready', 'No control state yet; try again in a moment.'));
+    if (!Object.hasOwn(snap.clusters, cluster)) {
+      return reply.code(404).send(refuse('infra_not_found', `No cluster named "${cluster}". Known clusters: ${Object.keys(snap.clusters).sort().join(', ')}`));
+    }
+    const guard = await guardFor(cluster, service);
+    const d = await guard.check({ cost, ...(key !== undefined ? { key } : {}) });
+    return { ...d, version: guard.snapshot()?.version ?? snap.version };
+  });
+
+  typed.get('/api/control/stream', {
+    schema: {
+      summary: 'Server-sent events: the control snapshot, then every change (reconnect with Last-Event-ID)',
+      tags: ['guard'],
+      headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'a snapshot version').optional() }).passthrough(),
+      response: { 403: errorSchema },
+    },
+  }, async (request, reply) => {
+    if (opts.authorize && !(await opts.authorize(request))) return reply.code(403).send(refuse('infra_forbidden', 'This key may not read the control stream.'));
+    const since = request.headers['last-event-id'] === undefined ? undefined : Number(request.headers['last-event-id']);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 1000\n\n');
+    let sent = since ?? -1;
+    const send = (snap: ControlSnapshot, event: 'snapshot' | 'change') => {
+      if (snap.version <= sent && event === 'change') return;
+      sent = snap.version;
+      res.write(sse(event, snap));
+    };
+    const cur = opts.feed.current();
+    // A version ahead of ours belongs to another history (a replaced database): start over with a snapshot.
+    if (cur && (since === undefined || since > cur.version)) send(cur, 'snapshot');
+    else if (cur && since !== undefined && since < cur.version) send(cur, 'change');
+    const unsubscribe = opts.feed.subscribe((snap) => send(snap, 'change'));
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
+    const close = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(close);
+      res.end();
+    };
+    open.add(close);
+    request.raw.once('close', close);
+  });
+
+  app.addHook('onClose', async () => {
+    for (const close of [...open]) close();
+    await Promise.allSettled([...guards.values()].map((g) => g.then((x) => x.close())));
+    if (redis) {
+      await redis.quit().catch(() => undefined);
+      redis.disconnect();
+    }
+  });
+};
