@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { createGuard } from '@infrabot/guard';
 import type { App } from '../app.js';
 import { CONSOLE_KEYS_HINT } from '../chat/console/console-adapter.js';
 import type { ConsoleScreen } from '../chat/console/create-console-screen.js';
@@ -21,8 +22,25 @@ export interface RunningHealth {
  * `start`/`console`, and says at once what will not work as configured: simulated services whose port was
  * taken, and alert routes to platforms this console does not serve (those notifications are not queued).
  */
-export async function startConsoleHealth(app: App, opts: { output: Writable; color: boolean; screen?: ConsoleScreen }): Promise<RunningHealth> {
-  const fleet = app.config.simulation.enabled ? await startSimulatedFleet(app.config.simulation, app.log.child({ component: 'fleet' })) : undefined;
+export async function startConsoleHealth(
+  app: App,
+  opts: {
+    output: Writable;
+    color: boolean;
+    screen?: ConsoleScreen;
+    /** The API's control stream; without Redis the simulated services follow it (else the in-process feed). */
+    stream?: { url: string; headers?: Record<string, string> };
+  },
+): Promise<RunningHealth> {
+  const { url, prefix } = app.config.redis;
+  // The simulated services embed the guard like real ones: Redis when configured, else the SSE stream.
+  const guardFor = (service: string, cluster: string) =>
+    createGuard({
+      cluster, service, readyTimeoutMs: 1_000,
+      ...(url ? { redis: url, prefix } : { source: opts.stream ? { sse: opts.stream } : { feed: app.control } }),
+      onError: (err) => app.log.debug({ err, service }, 'simulated service guard'),
+    });
+  const fleet = app.config.simulation.enabled ? await startSimulatedFleet(app.config.simulation, app.log.child({ component: 'fleet' }), guardFor) : undefined;
   const notices: string[] = [];
   for (const s of fleet?.services() ?? []) {
     if (s.notRunning) notices.push(`Simulated ${s.name} is not running: ${s.notRunning}. Checks of it probe whatever holds that port, and \`simulate\` cannot change it.`);

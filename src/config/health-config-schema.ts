@@ -176,7 +176,17 @@ export const simulationSchema = z
     /** HTTP control endpoint: POST /break/<service>, POST /heal/<service>, POST /slow/<service>. */
     controlPort: z.number().int().min(0).max(65535).default(0),
     services: z
-      .array(z.object({ name: z.string().min(1), kind: z.enum(['http', 'tcp']).default('http'), port: z.number().int().min(1).max(65535) }).strict())
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            kind: z.enum(['http', 'tcp']).default('http'),
+            port: z.number().int().min(1).max(65535),
+            /** HTTP services embed the guard of this cluster: `killswitch on` makes them answer 503. */
+            cluster: z.string().optional(),
+          })
+          .strict(),
+      )
       .default([]),
   })
   .strict();

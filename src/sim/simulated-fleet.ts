@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { nodeGuard, type Guard } from '@infrabot/guard';
 import type { Logger } from 'pino';
 import type { SimulationConfig } from '../config/health-config-schema.js';
 
@@ -26,7 +27,13 @@ export interface SimulatedFleet {
  * A tiny fleet on loopback for trying infrabot: HTTP services answer GET /health with {"status":"ok"}
  * (503 when broken, 1.5 s late when slow); TCP services accept connections (reset them when broken).
  */
-export async function startSimulatedFleet(config: SimulationConfig, log: Logger): Promise<SimulatedFleet> {
+export async function startSimulatedFleet(
+  config: SimulationConfig,
+  log: Logger,
+  /** Guards for HTTP services that name a cluster: they obey infrabot like a real service would. */
+  guardFor?: (service: string, cluster: string) => Promise<Guard>,
+): Promise<SimulatedFleet> {
+  const guards: Guard[] = [];
   const modes = new Map<string, ServiceMode>(config.services.map((s) => [s.name, 'healthy']));
   const servers: (HttpServer | TcpServer)[] = [];
   const sockets = new Set<Socket>();
@@ -52,7 +59,11 @@ export async function startSimulatedFleet(config: SimulationConfig, log: Logger)
 
   for (const s of config.services) {
     if (s.kind === 'http') {
-      const server = createHttpServer((req, res) => {
+      const guard = s.cluster && guardFor ? await guardFor(s.name, s.cluster) : undefined;
+      if (guard) guards.push(guard);
+      const guarded = guard ? nodeGuard(guard) : undefined;
+      const server = createHttpServer(async (req, res) => {
+        if (guarded && !(await guarded(req, res))) return; // refused: 503/429 with Retry-After
         const mode = modes.get(s.name);
         const answer = () => {
           if (mode === 'broken') {
@@ -93,6 +104,7 @@ export async function startSimulatedFleet(config: SimulationConfig, log: Logger)
     async stop() {
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { (s as HttpServer).closeAllConnections?.(); s.close(() => r()); })));
+      await Promise.allSettled(guards.map((g) => g.close()));
     },
   };
 

@@ -99,6 +99,7 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
   let current: ControlSnapshot | undefined;
   let staleSince: number | undefined = now();
   let resyncs = 0;
+  let sourceUp = false;
   let trickleCounter = 0;
   const listeners = new Set<(s: ControlSnapshot) => void>();
   let markReady: () => void = () => undefined;
@@ -110,7 +111,7 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
       if (current && snap.version <= current.version) return;
       current = snap;
       if (how === 'resync') resyncs++;
-      markReady();
+      settle();
       for (const l of listeners) {
         try {
           l(snap);
@@ -120,11 +121,18 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
       }
     },
     connected(ok, err) {
-      if (ok && current) staleSince = undefined;
-      else if (!ok && staleSince === undefined) staleSince = now();
+      sourceUp = ok;
+      settle();
       if (err) onError(err);
     },
   };
+  /** Current = a snapshot and a live source; anything else is stale from the moment it started. */
+  function settle() {
+    if (sourceUp && current) {
+      staleSince = undefined;
+      markReady();
+    } else staleSince ??= now();
+  }
   source.start(sink);
   const resyncTimer = setInterval(() => void source.resync(), opts.resyncIntervalMs ?? 30_000);
   resyncTimer.unref();

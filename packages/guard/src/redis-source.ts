@@ -44,9 +44,16 @@ export function redisSource(opts: { redis: Redis; subscriber: Redis; keys: Contr
     }
     sink.offer(snap, 'change');
   };
+  let retry: NodeJS.Timeout | undefined;
   const onReady = () => {
     // ioredis re-subscribes by itself after a reconnect; whatever was announced meanwhile is read back here.
-    void resync().then((ok) => sink?.connected(ok));
+    // The command connection may come back a little later than the subscriber: try until the read works.
+    clearTimeout(retry);
+    void resync().then((ok) => {
+      if (stopped) return;
+      sink?.connected(ok && subscriber.status === 'ready');
+      if (!ok) retry = setTimeout(onReady, 250).unref();
+    });
   };
   const onDown = (err?: unknown) => {
     if (!stopped) sink?.connected(false, err);
@@ -61,14 +68,12 @@ export function redisSource(opts: { redis: Redis; subscriber: Redis; keys: Contr
       subscriber.on('ready', onReady);
       subscriber.on('close', onClose);
       subscriber.on('error', onDown);
-      void subscriber.subscribe(keys.channel).then(
-        () => resync().then((ok) => s.connected(ok)),
-        (err: unknown) => s.connected(false, err),
-      );
+      void subscriber.subscribe(keys.channel).then(onReady, (err: unknown) => s.connected(false, err));
     },
     resync,
     async stop() {
       stopped = true;
+      clearTimeout(retry);
       subscriber.off('message', onMessage);
       subscriber.off('ready', onReady);
       subscriber.off('close', onClose);

@@ -7,21 +7,21 @@ export interface ControlSnapshot {
   version: number;
   /** When the bot built this snapshot (ISO-8601). */
   at: string;
-  killSwitch: { on: boolean; by?: string; at?: string; reason?: string };
+  /** Who changed things and why stays in the bot (and its audit log): snapshots carry only when. */
+  killSwitch: { on: boolean; at?: string };
   clusters: Record<string, ClusterSnapshot>;
 }
 
 export interface ClusterSnapshot {
   enabled: boolean;
-  /** Who last enabled or disabled the cluster, and why. */
-  change?: { by: string; at: string; reason?: string };
+  /** When the cluster was last enabled or disabled. */
+  changedAt?: string;
   /** Requests per window; 0 means no limit for that window. */
   rateLimits: { perMinute: number; perHour: number; perDay: number };
   breaker: {
     state: 'closed' | 'open';
     /** When the breaker opened; it becomes half-open `cooldownMs` later. */
     openedAt?: string;
-    reason?: string;
     cooldownMs: number;
     /** Share of requests let through while half-open (0..1). */
     trickle: number;
