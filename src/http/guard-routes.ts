@@ -145,8 +145,11 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     request.raw.once('close', close);
   });
 
-  app.addHook('onClose', async () => {
+  // Streams never go idle: end them before the server waits for its connections to drain.
+  app.addHook('preClose', async () => {
     for (const close of [...open]) close();
+  });
+  app.addHook('onClose', async () => {
     await Promise.allSettled([...guards.values()].map((g) => g.then((x) => x.close())));
     if (redis) {
       await redis.quit().catch(() => undefined);

@@ -35,6 +35,8 @@ export async function startSimulatedFleet(
 ): Promise<SimulatedFleet> {
   const guards: Guard[] = [];
   const modes = new Map<string, ServiceMode>(config.services.map((s) => [s.name, 'healthy']));
+  /** Ports actually bound (differs from the config for port 0). */
+  const ports = new Map<string, number>();
   const servers: (HttpServer | TcpServer)[] = [];
   const sockets = new Set<Socket>();
   const notRunning = new Map<string, string>();
@@ -77,7 +79,8 @@ export async function startSimulatedFleet(
         void req;
       });
       server.keepAliveTimeout = 30_000;
-      await listen(server, s.port, s.name);
+      const port = await listen(server, s.port, s.name);
+      if (port) ports.set(s.name, port);
     } else {
       const server = createTcpServer((socket) => {
         if (modes.get(s.name) === 'broken') return socket.resetAndDestroy();
@@ -86,7 +89,8 @@ export async function startSimulatedFleet(
         socket.on('error', () => undefined);
         socket.end('ok\n');
       });
-      await listen(server, s.port, s.name);
+      const port = await listen(server, s.port, s.name);
+      if (port) ports.set(s.name, port);
     }
   }
 
@@ -94,7 +98,7 @@ export async function startSimulatedFleet(
     services: () =>
       config.services.map((s) => {
         const why = notRunning.get(s.name);
-        return { name: s.name, kind: s.kind, port: s.port, mode: modes.get(s.name)!, ...(why ? { notRunning: why } : {}) };
+        return { name: s.name, kind: s.kind, port: ports.get(s.name) ?? s.port, mode: modes.get(s.name)!, ...(why ? { notRunning: why } : {}) };
       }),
     set(name, mode) {
       if (!modes.has(name)) throw new Error(`no simulated service "${name}" (have: ${[...modes.keys()].join(', ')})`);
