@@ -7,29 +7,20 @@
   ARGV[4]                    cost of this request (usually 1)
 
   Returns { allowed (1|0), retryAfterMs, remainingMinute, remainingHour, remainingDay } (remaining -1 = no limit).
-  Windows are aligned to the Redis server clock (TIME), never to a client's: each counter holds
-  "<window start ms>:<count>" and expires one second after its window ends.
+  Windows are aligned to the Redis server clock (TIME), never to a client's. A counter is a plain integer
+  that expires exactly when its window ends, so an existing counter always belongs to the current window.
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local sizes = { 60000, 3600000, 86400000 }
 local cost = tonumber(ARGV[4])
-local starts, counts = {}, {}
+local counts = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
 local retry = 0
 for i = 1, 3 do
-  local size = sizes[i]
-  local start = now - (now % size)
-  starts[i] = start
-  local count = 0
-  local v = redis.call('GET', KEYS[i])
-  if v then
-    local sep = string.find(v, ':', 1, true)
-    if sep and tonumber(string.sub(v, 1, sep - 1)) == start then count = tonumber(string.sub(v, sep + 1)) end
-  end
-  counts[i] = count
+  counts[i] = tonumber(counts[i] or 0)
   local limit = tonumber(ARGV[i])
-  if limit > 0 and count + cost > limit then
-    local wait = start + size - now
+  if limit > 0 and counts[i] + cost > limit then
+    local wait = sizes[i] - (now % sizes[i])
     if wait > retry then retry = wait end
   end
 end
@@ -38,8 +29,8 @@ if retry > 0 then
   allowed = 0
 else
   for i = 1, 3 do
-    counts[i] = counts[i] + cost
-    redis.call('SET', KEYS[i], starts[i] .. ':' .. counts[i], 'PXAT', starts[i] + sizes[i] + 1000)
+    counts[i] = redis.call('INCRBY', KEYS[i], cost)
+    if counts[i] == cost then redis.call('PEXPIREAT', KEYS[i], now - (now % sizes[i]) + sizes[i]) end
   end
 end
 local remaining = {}
