@@ -9,7 +9,9 @@ const COMMAND_TIMEOUT_MS = 1_000;
 /** The Redis side of the control channel: snapshot + pub/sub announcements, guards' traffic, claims. */
 export function createRedisControlLink(opts: { url: string; prefix: string; log: Logger }): ControlPublisher {
   const keys = controlKeys(opts.prefix);
-  const redis = new Redis(opts.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, connectTimeout: 2_000 });
+  // Commands wait for a (re)connection for at most COMMAND_TIMEOUT_MS, so the first publication after start
+  // does not fail just because the connection was still being set up.
+  const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, connectTimeout: 2_000 });
   let lastError = '';
   redis.on('error', (err: Error) => {
     // Logged once per distinct problem: a down Redis would otherwise log on every retry.

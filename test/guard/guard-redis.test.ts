@@ -101,14 +101,14 @@ describe.skipIf(!up)('guard with Redis', () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(40);
     expect(decisions.filter((d) => !d.allowed && d.reason === 'rate-limited')).toHaveLength(260);
     const [m, h, d] = controlKeys(s.keys.prefix).rate('db');
-    const counts = (await s.redis().mget(m, h, d)).map((v) => Number(v!.split(':')[1]));
+    const counts = (await s.redis().mget(m, h, d)).map(Number);
     expect(counts).toEqual([40, 40, 40]);
 
     // The day window is the one that refuses: the minute and hour windows are not charged either.
     await yes(s.app, 'ratelimit set db --per-minute 1000 --per-hour 1000 --per-day 1000');
     const t = controlKeys(s.keys.prefix).rate('db', 'tenant-x');
     const r = s.redis();
-    await r.set(t[2], `${Math.floor(Date.now() / 86_400_000) * 86_400_000}:1000`);
+    await r.set(t[2], '1000', 'PX', 60_000); // this tenant's day is used up
     await s.seen(guards[0]!, async () => s.stateSeq());
     const burst = await Promise.all(Array.from({ length: 50 }, () => guards[0]!.check({ key: 'tenant-x' })));
     expect(burst.every((b) => !b.allowed && b.reason === 'rate-limited')).toBe(true);
