@@ -4,6 +4,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY packages ./packages
 COPY src ./src
 COPY commands ./commands
 COPY bin ./bin
@@ -16,6 +17,10 @@ ENV NODE_ENV=production INFRABOT_DATA_DIR=/app/data INFRABOT_CONFIG=/app/config/
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# node_modules/@infrabot/guard links here (npm workspace): the guard package's build and Lua scripts.
+COPY --from=build /app/packages/guard/package.json ./packages/guard/package.json
+COPY --from=build /app/packages/guard/dist ./packages/guard/dist
+COPY --from=build /app/packages/guard/lua ./packages/guard/lua
 COPY bin ./bin
 COPY package.json ./
 COPY data/infrabot.example.yaml ./config/infrabot.yaml

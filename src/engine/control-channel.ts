@@ -25,7 +25,7 @@ export interface ControlChannelStatus {
  * every two seconds. The same snapshots feed the SSE stream and in-process guards (ControlFeed).
  */
 export interface ControlChannel extends ControlFeed {
-  /** Post-commit hook: `state` is what the commit stored, `prev` the version it was decided on. */
+  /** Post-commit hook: `state` is what the commit stored (its seq is the new version). */
   committed(state: ControlState): void;
   /** Publishes the store's state if Redis is behind it; resolves when done (never rejects). */
   reconcile(): Promise<void>;

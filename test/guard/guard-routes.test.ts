@@ -37,8 +37,8 @@ async function readEvents(res: Response, count: number) {
     while ((i = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, i);
       buffer = buffer.slice(i + 2);
-      const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
-      if (f.event) events.push({ event: f.event, id: f.id, data: JSON.parse(f.data) as ControlSnapshot });
+      const f: Record<string, string | undefined> = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+      if (f.event && f.id !== undefined && f.data !== undefined) events.push({ event: f.event, id: f.id, data: JSON.parse(f.data) as ControlSnapshot });
     }
   }
   await reader.cancel();
