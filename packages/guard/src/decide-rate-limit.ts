@@ -26,6 +26,7 @@ export async function decideRateLimit(
 }
 
 const WINDOWS = [60_000, 3_600_000, 86_400_000] as const;
+const MAX_LOCAL_SUBJECTS = 10_000;
 
 /**
  * The thin in-process path for guards without Redis: the same aligned windows and the same all-or-nothing
@@ -44,7 +45,14 @@ export function createLocalRateLimiter(now: () => number = Date.now) {
     caps.forEach((cap, i) => {
       if (cap > 0 && counts[i]! + cost > cap) retry = Math.max(retry, starts[i]! + WINDOWS[i]! - t);
     });
-    if (retry === 0) counters.set(key, starts.map((start, i) => ({ start, count: counts[i]! + cost })));
+    if (retry === 0) {
+      // Tenants come and go: drop counters whose day is over before the map grows without bound.
+      if (counters.size >= MAX_LOCAL_SUBJECTS && !counters.has(key)) {
+        for (const [k, v] of counters) if (v[2]!.start !== starts[2]) counters.delete(k);
+        if (counters.size >= MAX_LOCAL_SUBJECTS) counters.delete(counters.keys().next().value!);
+      }
+      counters.set(key, starts.map((start, i) => ({ start, count: counts[i]! + cost })));
+    }
     const used = retry === 0 ? cost : 0;
     const remaining = caps.map((cap, i) => (cap > 0 ? Math.max(0, cap - counts[i]! - used) : -1)) as [number, number, number];
     return { allowed: retry === 0, retryAfterMs: retry, remaining };
