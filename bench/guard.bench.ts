@@ -11,13 +11,14 @@ import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterUnion } from 'rate-limiter-flexible';
 import { createTestApp } from '../test/helpers/test-app.js';
-import { shortId } from '../src/util/ids.js';
+import { redisPrefix } from '../test/helpers/redis.js';
 import { line, summarize } from './stats.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const prefix = `infrabot-bench-${shortId(8)}`;
+const keys = redisPrefix(REDIS);
+const prefix = keys.prefix;
 
 async function killSwitchCheck() {
   const snapshot = { version: 1, at: new Date().toISOString(), killSwitch: { on: false }, clusters: { api: { enabled: true, rateLimits: { perMinute: 0, perHour: 0, perDay: 0 }, breaker: { state: 'closed' as const, cooldownMs: 1000, trickle: 0.1 }, failMode: 'open' as const } } };
@@ -65,15 +66,15 @@ async function load(decide: (i: number) => Promise<unknown>) {
 async function rateLimits() {
   const ours = new Redis(REDIS);
   const theirs = new Redis(REDIS);
-  const keys = controlKeys(prefix);
+  const rlKeys = controlKeys(prefix);
   const limits = { perMinute: 1_000_000_000, perHour: 1_000_000_000, perDay: 1_000_000_000 };
   const opts = (duration: number, p: string) => ({ storeClient: theirs, keyPrefix: `${prefix}:rlf:${p}`, points: 1_000_000_000, duration });
   const union = new RateLimiterUnion(new RateLimiterRedis(opts(60, 'm')), new RateLimiterRedis(opts(3600, 'h')), new RateLimiterRedis(opts(86400, 'd')));
   const tenants = 100; // spread over 100 tenant keys, as a busy API would
   // Warm both (script loading), then alternate runs so neither gets the quieter machine.
-  await load((i) => decideRateLimit(ours, keys, 'api', limits, `t${i % tenants}`));
+  await load((i) => decideRateLimit(ours, rlKeys, 'api', limits, `t${i % tenants}`));
   await load((i) => union.consume(`t${i % tenants}`));
-  const a = await load((i) => decideRateLimit(ours, keys, 'api', limits, `t${i % tenants}`));
+  const a = await load((i) => decideRateLimit(ours, rlKeys, 'api', limits, `t${i % tenants}`));
   const b = await load((i) => union.consume(`t${i % tenants}`));
   line('rate limit, 3 windows, one Lua script', `${Math.round(a.perSecond).toLocaleString('en-US')} decisions/s`, '≥ 2.5× peer', a.perSecond >= 2.5 * b.perSecond);
   line('  p50 / p99', `${a.p50.toFixed(2)} / ${a.p99.toFixed(2)} ms`);
@@ -138,17 +139,6 @@ redis: { url: "${REDIS}", prefix: ${prefix} }
   await app.cleanup();
 }
 
-async function cleanup() {
-  const r = new Redis(REDIS);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}
-
 await killSwitchCheck();
 const probe = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 probe.on('error', () => undefined);
@@ -161,6 +151,6 @@ if (!redisUp) {
     await rateLimits();
     await propagation();
   } finally {
-    await cleanup();
+    await keys.cleanup();
   }
 }
