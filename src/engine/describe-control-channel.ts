@@ -25,7 +25,7 @@ export async function describeControlChannel(services: CommandServices | undefin
   if (!control) return { line: '' };
   const s = await control.channel.status();
   if (s.redis === 'not configured') {
-    return { line: '📡 Redis is not configured: guards follow the API stream (GET /api/control/stream), rate limits count per process, no live traffic.' };
+    return { line: '📡 Redis is not configured: guards follow the control stream (GET /api/control/stream) or run in-process; rate limits count per process; no live traffic.' };
   }
   if (s.redis === 'unreachable') {
     return { line: `⚠️ Redis ${s.target} is unreachable: guards keep their last snapshot (stale) and rate limits follow each cluster's fail mode.` };
