@@ -17,6 +17,9 @@ clusters:
   db:
     rateLimits: { perMinute: 100, perHour: 1000, perDay: 10000 }
     breaker: { cooldown: 1m, autoTrip: { errorRate: 0.5, minRequests: 10, window: 3s } }
+  cache:
+    rateLimits: { perMinute: 10000, perHour: 100000, perDay: 1000000 }
+    breaker: { cooldown: 1s, trickle: 1, autoTrip: { errorRate: 0.5, minRequests: 4, window: 3s } }
 admins: [local:root-admin]
 redis: { url: "${url}", prefix: ${prefix} }
 ${more}`;
@@ -193,6 +196,27 @@ describe.skipIf(!up)('guard with Redis', () => {
     expect(audit.find((a) => a.command === 'breaker trip')).toMatchObject({ userId: 'system', platform: 'system', outcome: 'ok', cluster: 'db' });
     const g2 = await s.guard('db', 'orders');
     expect(await g2.check()).toMatchObject({ allowed: false, reason: 'breaker-open' });
+  });
+
+  it('resets a half-open breaker automatically once its trial traffic is healthy for a whole window', async () => {
+    const s = await setup();
+    await yes(s.app, 'breaker trip cache --reason "by hand"');
+    const g = await s.guard('cache', 'sessions');
+    await new Promise((r) => setTimeout(r, 1_000)); // cool-down: half-open now (trickle 1 lets all through)
+    expect(s.app.engine.cluster(await s.app.engine.state(), 'cache').breakerView).toBe('half-open');
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (let i = 0; i < 5; i++) {
+      expect((await g.check()).allowed).toBe(true);
+      g.report({ error: false, latencyMs: 2 });
+    }
+    await new Promise((r) => setTimeout(r, 1_100));
+    await s.app.traffic.tick();
+    expect(s.app.engine.cluster(await s.app.engine.state(), 'cache').breakerView).toBe('half-open'); // not a whole window yet
+    await new Promise((r) => setTimeout(r, 500));
+    await s.app.traffic.tick();
+    const cache = s.app.engine.cluster(await s.app.engine.state(), 'cache');
+    expect(cache.breakerView).toBe('closed');
+    expect(cache.breaker.change?.by).toBe('system');
   });
 
   it('shows the impact of a dangerous action and live traffic in status', async () => {
