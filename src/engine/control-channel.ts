@@ -7,6 +7,7 @@ import type { Engine } from './engine.js';
 
 /** How often the published version is compared with the store (repairs missed publications). */
 const RECONCILE_MS = 2_000;
+const RETRY_MS = 200;
 
 export interface ControlChannelStatus {
   /** 'not configured' without Redis: guards then follow the SSE stream and count rate limits per process. */
@@ -43,6 +44,7 @@ export function createControlChannel(opts: { engine: Engine; publisher?: Control
   let lastError: string | undefined;
   let pumping: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const listeners = new Set<(s: ControlSnapshot) => void>();
 
   function offer(state: ControlState): void {
@@ -61,24 +63,30 @@ export function createControlChannel(opts: { engine: Engine; publisher?: Control
   /** Publishes the newest snapshot until Redis holds it; one publication at a time, in version order. */
   function pump(): Promise<void> {
     if (!publisher) return Promise.resolve();
-    pumping ??= (async () => {
-      try {
-        while (latest && latest.version > published) {
-          const snap = latest;
-          const stored = await publisher.publish(snap, published);
-          // Not stored: Redis already holds this version or a newer one (another replica was faster).
-          published = stored ? snap.version : Math.max(published, await publisher.publishedVersion());
-          if (!stored && published < snap.version) published = snap.version;
-          lastError = undefined;
-        }
-      } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
-        log.warn({ err: lastError }, 'publishing control state failed; will retry');
-      } finally {
-        pumping = undefined;
-      }
-    })();
+    // Cleared in a later microtask, never before it is assigned (a pump with nothing to do ends synchronously).
+    pumping ??= publishPending(publisher).finally(() => {
+      pumping = undefined;
+      // A change that arrived while this round was finishing found it still running: publish it now.
+      if (!stopped && !lastError && latest && latest.version > published) void pump();
+    });
     return pumping;
+  }
+
+  async function publishPending(p: ControlPublisher): Promise<void> {
+    try {
+      while (latest && latest.version > published) {
+        const snap = latest;
+        const stored = await p.publish(snap, published);
+        // Not stored: Redis already holds this version or a newer one (another replica was faster).
+        published = stored ? snap.version : Math.max(snap.version, await p.publishedVersion());
+        lastError = undefined;
+      }
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+      log.warn({ err: lastError }, 'publishing control state failed; will retry');
+      // Soon, not only at the next reconcile: a blip should not hold a kill-switch back for seconds.
+      if (!stopped) setTimeout(() => void pump(), RETRY_MS).unref();
+    }
   }
 
   async function reconcile(): Promise<void> {
@@ -127,6 +135,7 @@ export function createControlChannel(opts: { engine: Engine; publisher?: Control
       timer.unref();
     },
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await pumping;
       await publisher?.close();

@@ -40,7 +40,7 @@ async function setup(opts: { url?: string; dir?: string } = {}) {
     return g;
   };
   const seen = (g: Guard, version: () => number | Promise<number>) =>
-    eventually(async () => (g.snapshot()?.version ?? -1) >= (await version()), 3_000, 'the guard to see the change');
+    eventually(async () => (g.snapshot()?.version ?? -1) >= (await version()), 5_000, 'the guard to see the change');
   const stateSeq = async () => (await app.engine.state()).seq;
   return { app, keys, url, guard, seen, stateSeq, redis: () => { const r = new Redis(url); cleanups.push(async () => r.disconnect()); return r; } };
 }
@@ -82,6 +82,16 @@ describe.skipIf(!up)('guard with Redis', () => {
     // Never published: users, grants, audit.
     const doc = await s.redis().hget(controlKeys(s.keys.prefix).snapshot, 'doc');
     expect(doc).not.toMatch(/grants|root-admin|audit|bad deploy|upstream timeouts/);
+  });
+
+  it('keeps publishing after reconcile rounds that had nothing to do', async () => {
+    const s = await setup();
+    const g = await s.guard();
+    await s.app.control.reconcile();
+    await s.app.control.reconcile();
+    await yes(s.app, 'killswitch on --reason "after a quiet reconcile"');
+    // Well within the 2 s reconcile interval: published by the commit itself.
+    await eventually(() => g.snapshot()?.version === 1, 1_000, 'the change');
   });
 
   it('a half-open breaker lets the configured trickle through after its cool-down', async () => {

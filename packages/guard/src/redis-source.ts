@@ -49,11 +49,17 @@ export function redisSource(opts: { redis: Redis; subscriber: Redis; keys: Contr
     // ioredis re-subscribes by itself after a reconnect; whatever was announced meanwhile is read back here.
     // The command connection may come back a little later than the subscriber: try until the read works.
     clearTimeout(retry);
-    void resync().then((ok) => {
-      if (stopped) return;
-      sink?.connected(ok && subscriber.status === 'ready');
-      if (!ok) retry = setTimeout(onReady, 250).unref();
-    });
+    // Subscribing again (harmless when already subscribed) is acknowledged only after ioredis's own
+    // re-subscription on this connection: reading the snapshot before that could miss a change announced
+    // in between.
+    void subscriber
+      .subscribe(keys.channel)
+      .then(() => resync(), () => false)
+      .then((ok) => {
+        if (stopped) return;
+        sink?.connected(ok && subscriber.status === 'ready');
+        if (!ok) retry = setTimeout(onReady, 250).unref();
+      });
   };
   const onDown = (err?: unknown) => {
     if (!stopped) sink?.connected(false, err);
@@ -68,7 +74,7 @@ export function redisSource(opts: { redis: Redis; subscriber: Redis; keys: Contr
       subscriber.on('ready', onReady);
       subscriber.on('close', onClose);
       subscriber.on('error', onDown);
-      void subscriber.subscribe(keys.channel).then(onReady, (err: unknown) => s.connected(false, err));
+      onReady();
     },
     resync,
     async stop() {
