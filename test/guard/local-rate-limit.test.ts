@@ -1,4 +1,4 @@
-import { createLocalRateLimiter } from '@infrabot/guard';
+import { createGuard, createLocalRateLimiter } from '@infrabot/guard';
 import { describe, expect, it } from 'vitest';
 
 describe('in-process rate limits (guards without Redis)', () => {
@@ -15,5 +15,17 @@ describe('in-process rate limits (guards without Redis)', () => {
     expect(limit('api', limits, 'a')).toMatchObject({ allowed: true, remaining: [1, 0, 97] });
     now += 60_000;
     expect(limit('api', limits, 'a')).toMatchObject({ allowed: false, retryAfterMs: 58 * 60_000 }); // the hour refuses until 11:00
+  });
+});
+
+describe('a guard that never got a snapshot', () => {
+  const empty = { current: () => undefined, subscribe: () => () => undefined };
+  it('allows (degraded) by default and refuses with 503 when it fails closed', async () => {
+    const open = await createGuard({ cluster: 'api', service: 's', source: { feed: empty }, readyTimeoutMs: 10 });
+    const closed = await createGuard({ cluster: 'api', service: 's', source: { feed: empty }, readyTimeoutMs: 10, failMode: 'closed' });
+    expect(open.health().status).toBe('starting');
+    expect(await open.check()).toEqual({ allowed: true, degraded: 'stale' });
+    expect(await closed.check()).toMatchObject({ allowed: false, reason: 'unavailable', status: 503 });
+    await Promise.all([open.close(), closed.close()]);
   });
 });

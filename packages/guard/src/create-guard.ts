@@ -69,13 +69,23 @@ export interface Guard {
 }
 
 /**
- * Creates a guard and waits (up to `readyTimeoutMs`) for its first snapshot. Without one it starts stale:
- * switches then allow traffic and rate limits follow the fail mode, until a snapshot arrives.
+ * Creates a guard and waits (up to `readyTimeoutMs`) for its first snapshot. Without one it starts in
+ * status `starting`: `check` then follows the guard's `failMode` option (allow by default) until a snapshot
+ * arrives.
  */
 export async function createGuard(opts: GuardOptions): Promise<Guard> {
   const now = opts.now ?? Date.now;
   const keys = controlKeys(opts.prefix ?? DEFAULT_PREFIX);
-  const onError = opts.onError ?? (() => undefined);
+  // A dead Redis fails every request the same way: tell the service once per problem, not once per request.
+  let lastProblem = '';
+  let lastProblemAt = 0;
+  const onError = (err: unknown) => {
+    const problem = err instanceof Error ? err.message : String(err);
+    if (problem === lastProblem && Date.now() - lastProblemAt < 10_000) return;
+    lastProblem = problem;
+    lastProblemAt = Date.now();
+    opts.onError?.(err);
+  };
   const owned: Redis[] = [];
   let redis: Redis | undefined;
   if (typeof opts.redis === 'string') {
@@ -195,6 +205,8 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
     service: opts.service,
     checkLocal: local,
     async check(o = {}) {
+      // No snapshot yet (the source was never reached): nothing to enforce but the fail mode.
+      if (!current) return record(opts.failMode === 'closed' ? deny('unavailable', 1_000) : { allowed: true, degraded: 'stale' });
       const d = local();
       const c = clusterOf();
       if (!d.allowed || !c) return record(d);
