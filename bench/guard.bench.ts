@@ -6,12 +6,15 @@
  * - propagation of `/infra killswitch on` (through the pipeline and SQLite) to 50 guards over Redis pub/sub.
  * Needs Redis at 127.0.0.1:6379 (REDIS_URL overrides) for the last two.
  */
-import { controlKeys, createGuard, decideRateLimit, type Guard } from '@infrabot/guard';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { controlKeys, createGuard, decideRateLimit } from '@infrabot/guard';
 import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterUnion } from 'rate-limiter-flexible';
 import { createTestApp } from '../test/helpers/test-app.js';
 import { redisPrefix } from '../test/helpers/redis.js';
+import { PACKAGE_ROOT } from '../src/util/package-root.js';
 import { line, summarize } from './stats.js';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -97,45 +100,45 @@ redis: { url: "${REDIS}", prefix: ${prefix} }
 `,
   });
   const GUARDS = 50;
-  const guards: Guard[] = await Promise.all(Array.from({ length: GUARDS }, (_, i) => createGuard({ redis: REDIS, prefix, cluster: 'api', service: `svc-${i}` })));
+  // The guards run in their own process, as services would: the bot's event loop does not deliver to them.
+  const child = fork(join(PACKAGE_ROOT, 'bench', 'guard-fleet.ts'), [REDIS, prefix, String(GUARDS)], { execArgv: ['--import', 'tsx'] });
+  let onSeen: ((m: { on: boolean; at: number }) => void) | undefined;
+  await new Promise<void>((resolve) => child.on('message', (m: { ready?: boolean; on?: boolean; at?: number }) => (m.ready ? resolve() : onSeen?.(m as { on: boolean; at: number }))));
+  const wall = () => performance.timeOrigin + performance.now();
   const samples: number[] = [];
   const commands: number[] = [];
   const afterCommit: number[] = [];
   let committedAt = 0;
-  app.control.subscribe(() => (committedAt = performance.now())); // the commit landed; publication starts now
+  app.control.subscribe(() => (committedAt = wall())); // the commit landed; publication starts now
   const ROUNDS = 40;
   for (let r = 0; r < ROUNDS; r++) {
     const on = r % 2 === 0;
     let t0 = 0;
-    const seen = Promise.all(
-      guards.map(
-        (g) =>
-          new Promise<void>((resolve) => {
-            const off = g.onChange((s) => {
-              if (s.killSwitch.on !== on) return;
-              samples.push(performance.now() - t0);
-              afterCommit.push(performance.now() - committedAt);
-              off();
-              resolve();
-            });
-          }),
-      ),
-    );
-    t0 = performance.now();
+    let seen = 0;
+    const all = new Promise<void>((resolve) => {
+      onSeen = (m) => {
+        if (m.on !== on) return;
+        samples.push(m.at - t0);
+        afterCommit.push(m.at - committedAt);
+        if (++seen === GUARDS) resolve();
+      };
+    });
+    t0 = wall();
     const reply = await app.run(on ? 'killswitch on --reason "propagation bench"' : 'killswitch off', { confirmed: true });
     if (reply.outcome !== 'ok') throw new Error(`killswitch failed: ${reply.text}`);
-    commands.push(performance.now() - t0);
-    await seen;
+    commands.push(wall() - t0);
+    await all;
     await new Promise((res) => setTimeout(res, 20));
   }
+  child.send({ stop: true });
+  await new Promise((res) => child.once('exit', res));
   const s = summarize(samples);
-  line(`propagation killswitch → ${GUARDS} guards (${samples.length} obs.)`, `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`, 'p99 < 10 ms', s.p99 < 10);
+  line(`propagation killswitch → ${GUARDS} guards in another process (${samples.length} obs.)`, `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`, 'p99 < 10 ms', s.p99 < 10);
   const c = summarize(commands);
   const a = summarize(afterCommit);
   line('  the command itself (parse → commit → reply)', `p50 ${c.p50.toFixed(2)} ms, p99 ${c.p99.toFixed(2)} ms`);
   line('  commit landed → guard observed (the channel)', `p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms`);
   line('  LaunchDarkly streaming (advertised) / Unleash poll', '~200 ms / 15 s');
-  await Promise.all(guards.map((g) => g.close()));
   await app.cleanup();
 }
 

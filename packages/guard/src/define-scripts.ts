@@ -24,8 +24,12 @@ function lua(file: string): string {
  * Registers the package's Lua scripts on a client once (ioredis sends EVALSHA and falls back to EVAL on
  * NOSCRIPT, so a Redis restart that flushed the script cache costs one extra round trip, not an error).
  */
+const defined = new WeakSet<Redis>();
+
 export function defineScripts(redis: Redis): Redis & GuardScripts {
   const r = redis as Redis & Partial<GuardScripts>;
+  if (defined.has(redis)) return r as Redis & GuardScripts; // the hot path: once per decision
+  defined.add(redis);
   for (const [name, file] of Object.entries(SCRIPTS)) {
     if (typeof (r as unknown as Record<string, unknown>)[name] !== 'function') {
       redis.defineCommand(name, { numberOfKeys: Number(/-(\d+)\.lua$/.exec(file)![1]), lua: lua(file) });
