@@ -102,8 +102,8 @@ redis: { url: "${REDIS}", prefix: ${prefix} }
   const GUARDS = 50;
   // The guards run in their own process, as services would: the bot's event loop does not deliver to them.
   const child = fork(join(PACKAGE_ROOT, 'bench', 'guard-fleet.ts'), [REDIS, prefix, String(GUARDS)], { execArgv: ['--import', 'tsx'] });
-  let onSeen: ((m: { on: boolean; at: number }) => void) | undefined;
-  await new Promise<void>((resolve) => child.on('message', (m: { ready?: boolean; on?: boolean; at?: number }) => (m.ready ? resolve() : onSeen?.(m as { on: boolean; at: number }))));
+  let onSeen: ((m: { on: boolean; ats: number[] }) => void) | undefined;
+  await new Promise<void>((resolve) => child.on('message', (m: { ready?: boolean; on?: boolean; ats?: number[] }) => (m.ready ? resolve() : onSeen?.(m as { on: boolean; ats: number[] }))));
   const wall = () => performance.timeOrigin + performance.now();
   const samples: number[] = [];
   const commands: number[] = [];
@@ -114,13 +114,14 @@ redis: { url: "${REDIS}", prefix: ${prefix} }
   for (let r = 0; r < ROUNDS; r++) {
     const on = r % 2 === 0;
     let t0 = 0;
-    let seen = 0;
     const all = new Promise<void>((resolve) => {
       onSeen = (m) => {
         if (m.on !== on) return;
-        samples.push(m.at - t0);
-        afterCommit.push(m.at - committedAt);
-        if (++seen === GUARDS) resolve();
+        for (const at of m.ats) {
+          samples.push(at - t0);
+          afterCommit.push(at - committedAt);
+        }
+        resolve();
       };
     });
     t0 = wall();
