@@ -113,6 +113,15 @@ describe('guard routes (no Redis: the embedded default)', () => {
     await eventually(() => guard.health().status === 'stale', 3_000, 'stale');
     expect((await flags.getBooleanDetails('killswitch', false)).reason).toBe('STALE');
     expect(guard.checkLocal()).toMatchObject({ allowed: false, reason: 'killswitch' });
+
+    // Changed while the stream was down; the bot comes back on the same port and the guard catches up.
+    await s.app.run('killswitch off', { confirmed: true });
+    const again = Fastify({ forceCloseConnections: true });
+    await again.register(guardRoutes, { feed: s.app.control });
+    await again.listen({ port: Number(new URL(s.base).port), host: '127.0.0.1' });
+    cleanups.push(() => again.close());
+    await eventually(() => guard.health().status === 'ready' && guard.snapshot()?.version === 2, 8_000, 'the guard to reconnect');
+    expect(await flags.getBooleanValue('cluster.api.enabled', false)).toBe(true);
     await OpenFeature.close();
   });
 

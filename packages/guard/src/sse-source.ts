@@ -1,7 +1,10 @@
 import { parseSnapshot } from './snapshot.js';
 import type { SnapshotSource, SourceSink } from './snapshot-source.js';
 
+/** The bot sends a comment every 15 s: silence for longer means a dead connection nobody closed. */
 const IDLE_TIMEOUT_MS = 45_000;
+/** Longest wait for the stream's response headers. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface SseSourceOptions {
   /** The bot's stream, e.g. http://127.0.0.1:8080/api/control/stream. */
@@ -10,6 +13,27 @@ export interface SseSourceOptions {
   headers?: Record<string, string>;
   /** Longest wait between reconnects (exponential with jitter from 100 ms). */
   maxBackoffMs?: number;
+}
+
+/** Splits a server-sent event stream into events; `onEvent` gets each complete one. */
+function createEventParser(onEvent: (event: string, data: string) => void) {
+  let buffer = '';
+  let event = 'message';
+  let data: string[] = [];
+  return (text: string) => {
+    buffer += text;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).replace(/\r$/, '');
+      buffer = buffer.slice(nl + 1);
+      if (line === '') {
+        if (data.length) onEvent(event, data.join('\n'));
+        event = 'message';
+        data = [];
+      } else if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+  };
 }
 
 /**
@@ -24,49 +48,37 @@ export function sseSource(opts: SseSourceOptions): SnapshotSource {
   const maxBackoff = opts.maxBackoffMs ?? 5_000;
 
   async function connectOnce(s: SourceSink): Promise<void> {
-    abort = new AbortController();
-    const held = s.current();
-    const res = await fetch(opts.url, {
-      headers: { accept: 'text/event-stream', ...(held ? { 'last-event-id': String(held.version) } : {}), ...opts.headers },
-      signal: abort.signal,
-    });
-    if (!res.ok || !res.body) throw new Error(`control stream answered HTTP ${res.status}`);
-    s.connected(true);
-    failures = 0;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let event = 'message';
-    let data: string[] = [];
-    // The bot sends a comment every 15 s; silence for longer means a dead connection nobody closed.
-    let idle: NodeJS.Timeout | undefined;
-    const watch = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => abort?.abort(), IDLE_TIMEOUT_MS).unref();
+    const ac = (abort = new AbortController());
+    let timer: NodeJS.Timeout | undefined;
+    const expectWithin = (ms: number) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => ac.abort(), ms).unref();
     };
-    watch();
+    expectWithin(CONNECT_TIMEOUT_MS);
     try {
+      const held = s.current();
+      const res = await fetch(opts.url, {
+        headers: { accept: 'text/event-stream', ...(held ? { 'last-event-id': String(held.version) } : {}), ...opts.headers },
+        signal: ac.signal,
+      });
+      if (!res.ok || !res.body) throw new Error(`control stream answered HTTP ${res.status}`);
+      s.connected(true);
+      failures = 0;
+      const decoder = new TextDecoder();
+      const parse = createEventParser((event, data) => {
+        if (event !== 'snapshot' && event !== 'change') return;
+        const snap = parseSnapshot(data);
+        if (snap) s.offer(snap, s.current() ? 'change' : 'initial');
+      });
+      expectWithin(IDLE_TIMEOUT_MS);
       for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        watch();
-        buffer += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl).replace(/\r$/, '');
-        buffer = buffer.slice(nl + 1);
-        if (line === '') {
-          if (data.length && (event === 'snapshot' || event === 'change')) {
-            const snap = parseSnapshot(data.join('\n'));
-            if (snap) s.offer(snap, event === 'snapshot' && !s.current() ? 'initial' : 'change');
-          }
-          event = 'message';
-          data = [];
-        } else if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+        expectWithin(IDLE_TIMEOUT_MS);
+        parse(decoder.decode(chunk, { stream: true }));
       }
-      }
+      throw new Error('control stream ended');
     } finally {
-      clearTimeout(idle);
+      clearTimeout(timer);
     }
-    throw new Error('control stream ended');
   }
 
   async function loop(s: SourceSink): Promise<void> {
