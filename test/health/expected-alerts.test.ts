@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASE_CONFIG, cluster, fakeService, healthApp, httpCheck } from './health-helpers.js';
+import { oneCheckApp } from './health-helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup() {
-  const svc = await fakeService();
-  const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-1', svc.url, 'incident: { sev: 2 }')])));
-  cleanups.push(async () => {
-    await h.app.cleanup();
-    await svc.close();
-  });
-  return { ...h, svc };
-}
+const setup = () => oneCheckApp(cleanups, 'incident: { sev: 2 }');
 
 describe('checks of a cluster switched off on purpose', () => {
   it('do not page: the alert says "expected: api disabled by <user> at <time>", opens no incident and sends no reminders', async () => {
@@ -25,9 +17,9 @@ describe('checks of a cluster switched off on purpose', () => {
     h.svc.break(); // its guard now refuses traffic, so its health check fails
     await h.round(3);
     const [post] = h.sink.posts();
-    expect(post!.reply.title).toMatch(/api-1 is DOWN: HTTP 503 \(expected 200\) \(expected: api disabled by local:root-admin at 2026-11-21 03:00Z\)/);
+    expect(post!.reply.title).toMatch(/api-http is DOWN: HTTP 503 \(expected 200\) \(expected: api disabled by local:root-admin at 2026-11-21 03:00Z\)/);
     expect(post!.reply.severity).toBe('warning');
-    expect(JSON.stringify(await h.app.run('incident list'))).not.toMatch(/api-1 is DOWN/);
+    expect(JSON.stringify(await h.app.run('incident list'))).not.toMatch(/api-http is DOWN/);
     expect(h.sink.posts().map((p) => p.reply.title)).not.toContainEqual(expect.stringContaining('INC-'));
     await h.round(100, 60_000); // well past the reminder interval
     expect(h.sink.calls.filter((c) => c.reply.title?.startsWith('⏰'))).toHaveLength(0);
