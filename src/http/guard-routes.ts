@@ -50,14 +50,26 @@ export const checkResponseSchema = z.union([
   }),
 ]);
 
+export const reportRequestSchema = z
+  .object({
+    cluster: clusterName,
+    service: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, dots, dashes and underscores').default('http'),
+    finished: z.number().int().min(0).max(1_000_000).describe('Requests the service finished since its last report'),
+    errors: z.number().int().min(0).max(1_000_000).describe('Of those, how many failed (5xx)'),
+    latencyMsTotal: z.number().min(0).default(0).describe('Sum of their latencies in milliseconds'),
+  })
+  .strict()
+  .refine((r) => r.errors <= r.finished, { message: 'errors cannot exceed finished', path: ['errors'] });
+
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), traceId: z.string() }) });
 
 const sse = (event: string, snap: ControlSnapshot) => `event: ${event}\nid: ${snap.version}\ndata: ${JSON.stringify(snap)}\n\n`;
 
 /**
- * The two guard-facing routes: `GET /api/control/stream` (server-sent events: the snapshot, then every
- * change; a reconnect with Last-Event-ID gets only what changed since) and `POST /api/control/check` (the
- * guard decision for services that cannot embed the Node guard). Register it behind the API's authentication.
+ * The guard-facing routes: `GET /api/control/stream` (server-sent events: the snapshot, then every change;
+ * a reconnect with Last-Event-ID gets only what changed since), `POST /api/control/check` (the guard
+ * decision for services that cannot embed the Node guard) and `POST /api/control/report` (their outcomes).
+ * Register it behind the API's authentication.
  */
 export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, opts) => {
   // Encapsulated: these routes validate with zod whatever the parent server does.
@@ -107,6 +119,23 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     const guard = await guardFor(cluster, service);
     const d = await guard.check({ cost, ...(key !== undefined ? { key } : {}) });
     return { ...d, version: guard.snapshot()?.version ?? snap.version };
+  });
+
+  typed.post('/api/control/report', {
+    schema: {
+      summary: 'Outcomes of requests a service allowed (for live traffic and automatic breaker trips)',
+      tags: ['guard'],
+      body: reportRequestSchema,
+      response: { 202: z.object({ accepted: z.literal(true) }), 403: errorSchema, 404: errorSchema, 503: errorSchema },
+    },
+  }, async (request, reply) => {
+    const { cluster, service, finished, errors, latencyMsTotal } = request.body;
+    if (opts.authorize && !(await opts.authorize(request, cluster))) return reply.code(403).send(refuse('infra_forbidden', `This key may not report for cluster ${cluster}.`));
+    const snap = opts.feed.current();
+    if (!snap || !Object.hasOwn(snap.clusters, cluster)) return reply.code(404).send(refuse('infra_not_found', `No cluster named "${cluster}".`));
+    if (!redis) return reply.code(503).send(refuse('infra_no_redis', 'Outcome reports need Redis (config redis.url); without it there is no live traffic.'));
+    (await guardFor(cluster, service)).reportMany({ finished, errors, latencyMsTotal });
+    return reply.code(202).send({ accepted: true });
   });
 
   typed.get('/api/control/stream', {

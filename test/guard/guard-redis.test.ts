@@ -1,5 +1,8 @@
 import { controlKeys, createGuard, publishSnapshot, type ControlSnapshot, type Guard } from '@infrabot/guard';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { guardRoutes } from '../../src/http/guard-routes.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { canRunRedisServer, eventually, privateRedis, REDIS_URL, redisPrefix, redisReachable } from '../helpers/redis.js';
@@ -227,6 +230,23 @@ describe.skipIf(!up)('guard with Redis', () => {
     const cache = s.app.engine.cluster(await s.app.engine.state(), 'cache');
     expect(cache.breakerView).toBe('closed');
     expect(cache.breaker.change?.by).toBe('system');
+  });
+
+  it('services in other languages check and report over HTTP: live traffic and automatic trips work for them too', async () => {
+    const s = await setup();
+    const server = Fastify({ forceCloseConnections: true });
+    await server.register(guardRoutes, { feed: s.app.control, redis: { url: s.url, prefix: s.keys.prefix } });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+    const post = (path: string, body: unknown) => fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (let i = 0; i < 5; i++) expect(await (await post('/api/control/check', { cluster: 'db', service: 'billing-go' })).json()).toMatchObject({ allowed: true });
+    expect((await post('/api/control/report', { cluster: 'db', service: 'billing-go', finished: 20, errors: 15, latencyMsTotal: 400 })).status).toBe(202);
+    expect((await post('/api/control/report', { cluster: 'db', finished: 1, errors: 2 })).status).toBe(400);
+    await new Promise((r) => setTimeout(r, 2_100)); // the server-side guard reports each second; whole seconds only
+    await s.app.traffic.tick();
+    expect(s.app.engine.cluster(await s.app.engine.state(), 'db').breakerView).toBe('open');
+    expect((await s.app.run('status db')).fields?.find((f) => f.name === 'Live traffic')?.value).toMatch(/from 1 service/);
   });
 
   it('shows the impact of a dangerous action and live traffic in status', async () => {

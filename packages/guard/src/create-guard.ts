@@ -59,6 +59,8 @@ export interface Guard {
   checkLocal(): Decision;
   /** Reports how a request the guard allowed ended, for live traffic and automatic breaker trips. */
   report(outcome: { error: boolean; latencyMs: number }): void;
+  /** Reports many finished requests at once (what `POST /api/control/report` does for other languages). */
+  reportMany(totals: { finished: number; errors: number; latencyMsTotal: number }): void;
   snapshot(): ControlSnapshot | undefined;
   health(): GuardHealth;
   /** Called with every newer snapshot; returns an unsubscribe function. */
@@ -214,6 +216,7 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
       return record(r.allowed && staleSince !== undefined && !r.degraded ? { ...r, degraded: 'stale' } : r);
     },
     report: ({ error, latencyMs }) => reporter.finished(error, latencyMs),
+    reportMany: ({ finished, errors, latencyMsTotal }) => reporter.finishedMany(finished, errors, latencyMsTotal),
     snapshot: () => current,
     health: () => ({
       status: !current ? 'starting' : staleSince !== undefined ? 'stale' : 'ready',

@@ -54,6 +54,12 @@ export function createOutcomeReporter(opts: { redis?: Redis; keys: ControlKeys; 
       if (error) add('err');
       add('lat_us', Math.round(latencyMs * 1000));
     },
+    /** Many finished requests at once (services reporting over HTTP). */
+    finishedMany(finished: number, errors: number, latencyMsTotal: number) {
+      add('done', finished);
+      if (errors > 0) add('err', errors);
+      add('lat_us', Math.round(latencyMsTotal * 1000));
+    },
     flush,
     async close() {
       if (timer) clearInterval(timer);
