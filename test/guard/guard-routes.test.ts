@@ -1,7 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { createGuard, InfrabotFlagProvider, type ControlSnapshot } from '@infrabot/guard';
 import { OpenFeature } from '@openfeature/server-sdk';
+import swagger from '@fastify/swagger';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { guardRoutes } from '../../src/http/guard-routes.js';
 import { createTestApp } from '../helpers/test-app.js';
@@ -73,6 +76,21 @@ describe('guard routes (no Redis: the embedded default)', () => {
 
     const bad = await fetch(`${s.base}/api/control/stream`, { headers: { 'last-event-id': 'yesterday' } });
     expect(bad.status).toBe(400);
+  });
+
+  it('its zod schemas render into a valid OpenAPI 3.1 document', async () => {
+    const app = await createTestApp();
+    cleanups.push(() => app.cleanup());
+    const server = Fastify();
+    await server.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 'infrabot', version: '0' } }, transform: jsonSchemaTransform });
+    await server.register(guardRoutes, { feed: app.control });
+    await server.ready();
+    cleanups.push(() => server.close());
+    const doc = server.swagger() as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/control/check', '/api/control/report', '/api/control/stream']);
+    const result = await new Validator().validate(doc as Parameters<Validator["validate"]>[0]);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
   });
 
   it('POST /api/control/check decides for services in other languages', async () => {
