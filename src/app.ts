@@ -81,8 +81,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = createPipeline({
     registry, engine, store, log: opts.log,
-    // `system` runs automatic actions (breaker trips from error rates); no adapter can produce that id.
-    localAdmins: [...(opts.localAdmins ?? []), SYSTEM_USER],
+    ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
+    systemActors: [SYSTEM_USER],
     services: { ...(health ? { health } : {}), control: { channel: control, traffic } },
   });
   await control.start();

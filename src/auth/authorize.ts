@@ -8,7 +8,7 @@ export interface Principal {
 /** An admin that no chat command granted and none can revoke: from the config file, or the local OS user. */
 export interface FixedAdmin {
   subject: string;
-  source: 'config' | 'local';
+  source: 'config' | 'local' | 'system';
 }
 
 export interface RoleSources {
@@ -19,6 +19,7 @@ export interface RoleSources {
 
 /** The one wording for a fixed admin, used by `role list`, `role revoke` and `whoami` alike. */
 export function describeFixedAdmin(a: FixedAdmin): string {
+  if (a.source === 'system') return "the bot's own automatic actions (breaker trips from guards' error rates); no user can act as it";
   return a.source === 'config'
     ? 'admin from the config file (`admins:`); change it there'
     : 'admin as the local OS user running this console/CLI (not a stored grant; applies only to this process)';

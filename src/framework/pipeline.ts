@@ -22,6 +22,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Extra admins for this process, e.g. the local OS user of the console and CLI. */
   localAdmins?: readonly string[];
+  /** Ids the app's own automatic actions run as (no adapter can produce them: they lack a platform prefix). */
+  systemActors?: readonly string[];
   /** Services handed to command handlers as `ctx.services` (additive; see CommandServices). */
   services?: CommandServices;
 }
@@ -61,6 +63,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     fixedAdmins: [
       ...engine.bootstrapAdmins().map((subject) => ({ subject, source: 'config' as const })),
       ...localAdmins.map((subject) => ({ subject, source: 'local' as const })),
+      ...(deps.systemActors ?? []).map((subject) => ({ subject, source: 'system' as const })),
     ],
   });
   const exclusive = createMutex();
