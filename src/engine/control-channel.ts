@@ -45,6 +45,7 @@ export function createControlChannel(opts: { engine: Engine; publisher?: Control
   let pumping: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let retryMs = RETRY_MS;
   const listeners = new Set<(s: ControlSnapshot) => void>();
 
   function offer(state: ControlState): void {
@@ -79,13 +80,17 @@ export function createControlChannel(opts: { engine: Engine; publisher?: Control
         const stored = await p.publish(snap, published);
         // Not stored: Redis already holds this version or a newer one (another replica was faster).
         published = stored ? snap.version : Math.max(snap.version, await p.publishedVersion());
+        if (lastError) log.info({ version: published }, 'control state published again after a failure');
         lastError = undefined;
+        retryMs = RETRY_MS;
       }
     } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
-      log.warn({ err: lastError }, 'publishing control state failed; will retry');
+      const problem = err instanceof Error ? err.message : String(err);
+      if (problem !== lastError) log.warn({ err: problem }, 'publishing control state failed; will retry');
+      lastError = problem;
       // Soon, not only at the next reconcile: a blip should not hold a kill-switch back for seconds.
-      if (!stopped) setTimeout(() => void pump(), RETRY_MS).unref();
+      if (!stopped) setTimeout(() => void pump(), retryMs).unref();
+      retryMs = Math.min(RECONCILE_MS, retryMs * 2);
     }
   }
 
