@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { describeControlChannel, describeLiveTraffic } from '../src/engine/describe-control-channel.js';
+import { describeControlChannel } from '../src/engine/describe-control-channel.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
 
 export default defineGroup({
@@ -19,7 +19,7 @@ export default defineGroup({
       examples: ['status', 'status api'],
       handler: async ({ cluster }, { engine, state, canSee, visibleClusters, services }) => {
         const channel = await describeControlChannel(services);
-        const live = (name: string) => (channel.traffic ? [{ name: 'Live traffic', value: describeLiveTraffic(channel.traffic[name]) }] : []);
+        const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;
         const ksLine = ks.on
           ? `🛑 Global kill-switch is ON${describeChange(ks.change)}: every cluster refuses traffic, whatever its own switch says.`
@@ -50,8 +50,8 @@ export default defineGroup({
           title: ks.on ? '🛑 Kill-switch ON: all traffic refused' : 'infrabot status',
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
           text: [ksLine, summary, channel.line].filter(Boolean).join('\n'),
-          table: channel.traffic
-            ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), describeLiveTraffic(channel.traffic![c.name])]) }
+          table: channel.live
+            ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
         };
       },

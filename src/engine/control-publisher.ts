@@ -1,4 +1,4 @@
-import type { ClusterTraffic, ControlSnapshot } from '@infrabot/guard';
+import type { ClusterTraffic, ControlSnapshot, GuardSeen } from '@infrabot/guard';
 
 /**
  * The port through which committed control state reaches services (Redis in production; see
@@ -13,6 +13,8 @@ export interface ControlPublisher {
   publishedVersion(): Promise<number>;
   /** Live traffic per cluster as reported by guards, summed over the last `seconds`. */
   traffic(clusters: readonly string[], seconds: number): Promise<Record<string, ClusterTraffic>>;
+  /** Guards that reported recently, per cluster, with their status and the version they hold. */
+  guards(clusters: readonly string[]): Promise<Record<string, GuardSeen[]>>;
   /** Claims the right to act on a cluster for `ttlMs` (one bot replica trips a breaker, not all of them). */
   claim(name: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;

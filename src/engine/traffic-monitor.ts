@@ -1,4 +1,4 @@
-import type { ClusterTraffic } from '@infrabot/guard';
+import type { ClusterTraffic, GuardSeen } from '@infrabot/guard';
 import type { Logger } from 'pino';
 import type { Invocation } from '../framework/invocation.js';
 import { parseDuration } from '../util/duration.js';
@@ -14,6 +14,8 @@ export const SYSTEM_USER = 'system';
 export interface TrafficMonitor {
   /** Live traffic per cluster over the last LIVE_WINDOW_SECONDS; undefined without Redis or when it fails. */
   live(): Promise<Record<string, ClusterTraffic> | undefined>;
+  /** The guards that reported recently, per cluster; undefined without Redis or when it fails. */
+  guards(): Promise<Record<string, GuardSeen[]> | undefined>;
   /** One evaluation of the automatic breaker rules (runs every second once started). */
   tick(): Promise<void>;
   start(): void;
@@ -74,6 +76,15 @@ export function createTrafficMonitor(opts: { engine: Engine; publisher?: Control
         return await publisher.traffic(Object.keys((await engine.state()).clusters), LIVE_WINDOW_SECONDS);
       } catch (err) {
         log.debug({ err }, 'live traffic unavailable');
+        return undefined;
+      }
+    },
+    async guards() {
+      if (!publisher) return undefined;
+      try {
+        return await publisher.guards(Object.keys((await engine.state()).clusters));
+      } catch (err) {
+        log.debug({ err }, 'guard health unavailable');
         return undefined;
       }
     },

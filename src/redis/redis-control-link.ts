@@ -1,4 +1,4 @@
-import { controlKeys, publishedVersion, publishSnapshot, readTraffic } from '@infrabot/guard';
+import { controlKeys, publishedVersion, publishSnapshot, readGuards, readTraffic } from '@infrabot/guard';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ControlPublisher } from '../engine/control-publisher.js';
@@ -28,6 +28,7 @@ export function createRedisControlLink(opts: { url: string; prefix: string; log:
     publish: (snapshot, prev) => publishSnapshot(redis, keys, snapshot, prev),
     publishedVersion: () => publishedVersion(redis, keys),
     traffic: (clusters, seconds) => readTraffic(redis, keys, clusters, seconds),
+    guards: (clusters) => readGuards(redis, keys, clusters),
     claim: async (name, ttlMs) => (await redis.set(keys.autoTripLock(name), '1', 'PX', ttlMs, 'NX')) === 'OK',
     async close() {
       await redis.quit().catch(() => undefined);

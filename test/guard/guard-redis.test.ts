@@ -260,7 +260,14 @@ describe.skipIf(!up)('guard with Redis', () => {
     const status = await s.app.run('status');
     expect(status.text).toContain(`📡 Redis redis://127.0.0.1:6379: published v`);
     expect(status.table?.columns).toContain('live traffic');
-    expect(status.table?.rows.find((r) => r[0] === 'api')?.at(-1)).toMatch(/req\/s from 3 services/);
+    expect(status.table?.rows.find((r) => r[0] === 'api')?.at(-1)).toMatch(/req\/s from 3 services .*3 of 3 guards current/);
+
+    // A guard that cannot reach its source shows up as stale, by service.
+    const cut = await s.guard('api', 'billing', { source: { feed: { current: () => undefined, subscribe: () => () => undefined } }, readyTimeoutMs: 10 });
+    await cut.check();
+    await new Promise((r) => setTimeout(r, 200)); // one report interval
+    const api = (await s.app.run('status api')).fields?.find((f) => f.name === 'Live traffic')?.value;
+    expect(api).toContain('3 of 4 guards current, ⚠️ 1 stale (billing)');
   });
 
   it.skipIf(!canRunRedisServer('the Redis restart test'))('fails open or closed per cluster when Redis goes away, marks itself stale, and resyncs after a restart', async () => {

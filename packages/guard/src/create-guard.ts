@@ -152,9 +152,24 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
   await Promise.race([ready, new Promise<void>((r) => (readyTimer = setTimeout(r, opts.readyTimeoutMs ?? 5_000)))]);
   clearTimeout(readyTimer);
 
-  const reporter = createOutcomeReporter({ ...(redis ? { redis } : {}), keys, cluster: opts.cluster, service: opts.service, intervalMs: opts.reportIntervalMs ?? 1_000, now });
+  const reporter = createOutcomeReporter({
+    ...(redis ? { redis } : {}), keys, cluster: opts.cluster, service: opts.service, intervalMs: opts.reportIntervalMs ?? 1_000, now,
+    health: () => health(),
+  });
   const localLimiter = createLocalRateLimiter(now);
   const timeoutMs = opts.rateLimitTimeoutMs ?? 250;
+
+  function health(): GuardHealth {
+    return {
+      status: !current ? 'starting' : staleSince !== undefined ? 'stale' : 'ready',
+      source: source.kind,
+      cluster: opts.cluster,
+      service: opts.service,
+      ...(current ? { version: current.version } : {}),
+      ...(staleSince !== undefined ? { staleSince: new Date(staleSince).toISOString() } : {}),
+      resyncs,
+    };
+  }
 
   const clusterOf = (): ClusterSnapshot | undefined =>
     current && Object.hasOwn(current.clusters, opts.cluster) ? current.clusters[opts.cluster] : undefined;
@@ -218,15 +233,7 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
     report: ({ error, latencyMs }) => reporter.finished(error, latencyMs),
     reportMany: ({ finished, errors, latencyMsTotal }) => reporter.finishedMany(finished, errors, latencyMsTotal),
     snapshot: () => current,
-    health: () => ({
-      status: !current ? 'starting' : staleSince !== undefined ? 'stale' : 'ready',
-      source: source.kind,
-      cluster: opts.cluster,
-      service: opts.service,
-      ...(current ? { version: current.version } : {}),
-      ...(staleSince !== undefined ? { staleSince: new Date(staleSince).toISOString() } : {}),
-      resyncs,
-    }),
+    health,
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -9,4 +9,4 @@ export type { SseSourceOptions } from './sse-source.js';
 export { controlKeys, DEFAULT_PREFIX, type ControlKeys } from './keys.js';
 export { decideRateLimit, createLocalRateLimiter, type RateDecision } from './decide-rate-limit.js';
 export { publishSnapshot, publishedVersion } from './publish-snapshot.js';
-export { readTraffic, type ClusterTraffic } from './read-traffic.js';
+export { readGuards, readTraffic, type ClusterTraffic, type GuardSeen } from './read-traffic.js';

@@ -15,6 +15,8 @@ export function controlKeys(prefix: string) {
     },
     /** Aggregated guard outcomes of one cluster for one second. */
     traffic: (cluster: string, second: number) => `${prefix}:traffic:{${cluster}}:${second}`,
+    /** Hash: one field per running guard of the cluster ("<service>|<instance>") with its health, refreshed each second. */
+    guards: (cluster: string) => `${prefix}:guards:{${cluster}}`,
     /** Held briefly by the bot replica that trips a breaker automatically, so replicas trip it once. */
     autoTripLock: (cluster: string) => `${prefix}:autotrip:{${cluster}}`,
   };

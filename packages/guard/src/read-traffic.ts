@@ -51,3 +51,48 @@ export async function readTraffic(redis: Redis, keys: ControlKeys, clusters: rea
   });
   return out;
 }
+
+export interface GuardSeen {
+  service: string;
+  instance: string;
+  status: string;
+  version: number;
+  staleSince?: string;
+  /** When it last reported (ms since the epoch). */
+  at: number;
+}
+
+/** Guards that reported within `freshMs`, per cluster; older entries are removed as they are read. (Used by the bot.) */
+export async function readGuards(redis: Redis, keys: ControlKeys, clusters: readonly string[], freshMs = 15_000, nowMs = Date.now()): Promise<Record<string, GuardSeen[]>> {
+  const p = redis.pipeline();
+  for (const c of clusters) p.hgetall(keys.guards(c));
+  const results = (await p.exec()) ?? [];
+  const out: Record<string, GuardSeen[]> = {};
+  const gone = redis.pipeline();
+  let stale = 0;
+  clusters.forEach((c, i) => {
+    const [err, h] = results[i] ?? [];
+    out[c] = [];
+    if (err || !h) return;
+    for (const [field, raw] of Object.entries(h as Record<string, string>)) {
+      let v: { s?: unknown; v?: unknown; t?: unknown; since?: unknown };
+      try {
+        v = JSON.parse(raw) as typeof v;
+      } catch {
+        continue;
+      }
+      const at = typeof v.t === 'number' ? v.t : 0;
+      if (nowMs - at > freshMs) {
+        if (nowMs - at > 10 * freshMs) (gone.hdel(keys.guards(c), field), stale++);
+        continue;
+      }
+      const sep = field.indexOf('|');
+      out[c]!.push({
+        service: field.slice(0, sep), instance: field.slice(sep + 1), status: String(v.s), version: typeof v.v === 'number' ? v.v : -1, at,
+        ...(typeof v.since === 'string' ? { staleSince: v.since } : {}),
+      });
+    }
+  });
+  if (stale) await gone.exec().catch(() => undefined);
+  return out;
+}
