@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createGuard, InfrabotFlagProvider, type ControlSnapshot } from '@infrabot/guard';
-import { OpenFeature } from '@openfeature/server-sdk';
+import { OpenFeature, OpenFeatureEventEmitter, ProviderEvents } from '@openfeature/server-sdk';
 import swagger from '@fastify/swagger';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
@@ -114,8 +114,10 @@ describe('guard routes (no Redis: the embedded default)', () => {
     const guard = await createGuard({ cluster: 'api', service: 'demo', source: { sse: { url: `${s.base}/api/control/stream` } } });
     cleanups.push(() => guard.close());
     expect(guard.health()).toMatchObject({ status: 'ready', source: 'sse', version: 0 });
-    await OpenFeature.setProviderAndWait(new InfrabotFlagProvider(guard));
+    await OpenFeature.setProviderAndWait(new InfrabotFlagProvider(guard, { events: new OpenFeatureEventEmitter() }));
     const flags = OpenFeature.getClient();
+    const seen: string[] = [];
+    for (const e of [ProviderEvents.ConfigurationChanged, ProviderEvents.Stale, ProviderEvents.Ready]) flags.addHandler(e, () => seen.push(e));
     expect(await flags.getBooleanValue('cluster.api.enabled', false)).toBe(true);
 
     await s.app.run('killswitch on --reason "incident 42"', { confirmed: true });
@@ -130,6 +132,8 @@ describe('guard routes (no Redis: the embedded default)', () => {
     await s.server.close();
     await eventually(() => guard.health().status === 'stale', 3_000, 'stale');
     expect((await flags.getBooleanDetails('killswitch', false)).reason).toBe('STALE');
+    // The SDK runs a READY handler at once when the provider already is ready.
+    expect(seen).toEqual([ProviderEvents.Ready, ProviderEvents.ConfigurationChanged, ProviderEvents.Stale]);
     expect(guard.checkLocal()).toMatchObject({ allowed: false, reason: 'killswitch' });
 
     // Changed while the stream was down; the bot comes back on the same port and the guard catches up.
@@ -140,6 +144,7 @@ describe('guard routes (no Redis: the embedded default)', () => {
     cleanups.push(() => again.close());
     await eventually(() => guard.health().status === 'ready' && guard.snapshot()?.version === 2, 8_000, 'the guard to reconnect');
     expect(await flags.getBooleanValue('cluster.api.enabled', false)).toBe(true);
+    expect(seen.slice(3)).toEqual(expect.arrayContaining([ProviderEvents.Ready, ProviderEvents.ConfigurationChanged]));
     await OpenFeature.close();
   });
 

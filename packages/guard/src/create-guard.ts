@@ -65,6 +65,8 @@ export interface Guard {
   health(): GuardHealth;
   /** Called with every newer snapshot; returns an unsubscribe function. */
   onChange(listener: (snapshot: ControlSnapshot) => void): () => void;
+  /** Called when the guard becomes stale or current again; returns an unsubscribe function. */
+  onStatus(listener: (status: GuardHealth['status']) => void): () => void;
   readonly cluster: string;
   readonly service: string;
   close(): Promise<void>;
@@ -114,6 +116,8 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
   let sourceUp = false;
   let trickleCounter = 0;
   const listeners = new Set<(s: ControlSnapshot) => void>();
+  const statusListeners = new Set<(status: GuardHealth['status']) => void>();
+  let lastStatus: GuardHealth['status'] = 'starting';
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((r) => (markReady = r));
 
@@ -144,6 +148,16 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
       staleSince = undefined;
       markReady();
     } else staleSince ??= now();
+    const status: GuardHealth['status'] = !current ? 'starting' : staleSince !== undefined ? 'stale' : 'ready';
+    if (status === lastStatus) return;
+    lastStatus = status;
+    for (const l of statusListeners) {
+      try {
+        l(status);
+      } catch (err) {
+        onError(err);
+      }
+    }
   }
   source.start(sink);
   const resyncTimer = setInterval(() => void source.resync(), opts.resyncIntervalMs ?? 30_000);
@@ -237,6 +251,10 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onStatus(listener) {
+      statusListeners.add(listener);
+      return () => statusListeners.delete(listener);
     },
     async close() {
       clearInterval(resyncTimer);

@@ -1,4 +1,4 @@
-import type { ErrorCode, JsonValue, Provider, ResolutionDetails } from '@openfeature/server-sdk';
+import type { ErrorCode, JsonValue, OpenFeatureEventEmitter, Provider, ProviderEvents, ResolutionDetails } from '@openfeature/server-sdk';
 import type { Guard } from './create-guard.js';
 
 /**
@@ -8,13 +8,34 @@ import type { Guard } from './create-guard.js';
  *   `cluster.<name>.enabled`     → the cluster may serve traffic (its switch on and the kill-switch off)
  *   `cluster.<name>.breaker-open` → its breaker is open or half-open
  * Reasons: STATIC while current, STALE while the guard cannot reach its source; unknown keys → FLAG_NOT_FOUND.
+ * Pass `{ events: new OpenFeatureEventEmitter() }` to get PROVIDER_CONFIGURATION_CHANGED on every change,
+ * PROVIDER_STALE while the guard cannot reach its source and PROVIDER_READY when it is current again.
  * `@openfeature/server-sdk` is an optional peer dependency: only types are imported from it.
  */
 export class InfrabotFlagProvider implements Provider {
   readonly metadata = { name: 'infrabot' } as const;
   readonly runsOn = 'server' as const;
+  readonly events?: OpenFeatureEventEmitter;
+  private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(private readonly guard: Guard) {}
+  constructor(
+    private readonly guard: Guard,
+    opts: { events?: OpenFeatureEventEmitter } = {},
+  ) {
+    const events = opts.events;
+    if (!events) return;
+    this.events = events;
+    // Enum values as strings: the SDK is a peer, so nothing of it is loaded at run time from here.
+    const emit = (e: `${ProviderEvents}`) => events.emit(e as ProviderEvents);
+    this.unsubscribe.push(
+      guard.onChange(() => emit('PROVIDER_CONFIGURATION_CHANGED')),
+      guard.onStatus((status) => emit(status === 'ready' ? 'PROVIDER_READY' : 'PROVIDER_STALE')),
+    );
+  }
+
+  async onClose(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
 
   async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): Promise<ResolutionDetails<boolean>> {
     const snap = this.guard.snapshot();
