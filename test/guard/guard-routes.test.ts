@@ -93,6 +93,24 @@ describe('guard routes (no Redis: the embedded default)', () => {
     expect(result.valid).toBe(true);
   });
 
+  it('asks the server whether a caller may use the routes, per cluster (API-key scopes)', async () => {
+    const app = await createTestApp();
+    cleanups.push(() => app.cleanup());
+    const server = Fastify({ forceCloseConnections: true });
+    await server.register(guardRoutes, { feed: app.control, authorize: (req, cluster) => req.headers['x-key'] === 'ok' && cluster !== 'db' });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+    const check = (cluster: string, key?: string) =>
+      fetch(`${base}/api/control/check`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { 'x-key': key } : {}) }, body: JSON.stringify({ cluster }) });
+    expect((await check('api', 'ok')).status).toBe(200);
+    const outOfScope = await check('db', 'ok');
+    expect(outOfScope.status).toBe(403);
+    expect(await outOfScope.json()).toMatchObject({ error: { code: 'infra_forbidden', message: 'This key may not check cluster db.' } });
+    expect((await check('api')).status).toBe(403);
+    expect((await fetch(`${base}/api/control/stream`)).status).toBe(403);
+  });
+
   it('POST /api/control/check decides for services in other languages', async () => {
     const s = await setup();
     const check = (body: unknown) => fetch(`${s.base}/api/control/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
