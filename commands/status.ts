@@ -1,6 +1,21 @@
 import { z } from 'zod';
+import type { CommandContext } from '../src/framework/command-context.js';
+import type { ReplyField } from '../src/framework/reply.js';
+import { formatDuration } from '../src/util/duration.js';
+import { formatTime } from '../src/util/format-time.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
+
+/** Time-limited actions still to revert (of the clusters the user may see), as one field: what, when, by whom. */
+async function pendingReverts(ctx: CommandContext, cluster: string | undefined): Promise<ReplyField[]> {
+  const store = ctx.services?.schedules?.store;
+  if (!store) return [];
+  const now = ctx.now().getTime();
+  const lines = (await store.list({ kind: 'revert', statuses: ['active'] }))
+    .filter((s) => s.guard && (cluster ? s.guard.scope === cluster || s.guard.scope === 'global' : ctx.canSee(s.guard.scope === 'global' ? undefined : s.guard.scope)))
+    .map((s) => `⏲️ \`${s.command.replace(/ --reason .*$/, '')}\` at ${formatTime(s.nextFireAt)} (in ${formatDuration(Date.parse(s.nextFireAt ?? '') - now)}; set by ${s.authorName}; revert ${s.id})`);
+  return lines.length ? [{ name: 'Reverts automatically', value: lines.join('\n') }] : [];
+}
 
 export default defineGroup({
   name: 'status',
@@ -16,7 +31,9 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['status', 'status api'],
-      handler: ({ cluster }, { engine, state, canSee, visibleClusters }) => {
+      handler: async ({ cluster }, ctx) => {
+        const { engine, state, canSee, visibleClusters } = ctx;
+        const reverts = await pendingReverts(ctx, cluster);
         const ks = state.killSwitch;
         const ksLine = ks.on
           ? `🛑 Global kill-switch is ON${describeChange(ks.change)}: every cluster refuses traffic, whatever its own switch says.`
@@ -31,6 +48,7 @@ export default defineGroup({
               { name: 'Traffic', value: `${describeTraffic(c, ks.on)}${describeChange(c.change)}` },
               { name: 'Breaker', value: `${breakerIcon[c.breakerView]}${describeChange(c.breaker.change)} · cool-down ${c.breakerCooldown}` },
               { name: 'Rate limits', value: describeLimits(c.rateLimits) },
+              ...reverts,
             ],
           };
         }
@@ -47,6 +65,7 @@ export default defineGroup({
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
           text: `${ksLine}\n${summary}`,
           table: { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
+          ...(reverts.length ? { fields: reverts } : {}),
         };
       },
     }),

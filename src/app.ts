@@ -11,6 +11,10 @@ import type { Store } from './store/store.js';
 import { createHealthMonitor, type HealthMonitor } from './engine/health-monitor.js';
 import { realTimers, type Timers } from './engine/timers.js';
 import { createSqliteHealthStore } from './store/sqlite-health-store.js';
+import { createSqliteScheduleStore } from './store/sqlite-schedule-store.js';
+import { createScheduleRunner, type ScheduleRunner } from './schedules/schedule-runner.js';
+import type { ScheduleService } from './engine/schedules/schedule-services.js';
+import { parseDuration } from './util/duration.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -26,6 +30,8 @@ export interface App {
   log: Logger;
   /** Health checks, alerts and incidents (SQLite-backed; not started until `health.start()`). */
   health?: HealthMonitor;
+  /** Scheduled operations and reverts of time-limited actions (SQLite-backed; not started until `schedules.start()`). */
+  schedules?: ScheduleRunner;
   close(): Promise<void>;
 }
 
@@ -54,11 +60,27 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const health = healthStore
     ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log })
     : undefined;
+  let runner: ScheduleRunner | undefined;
+  const scheduleService: ScheduleService | undefined = db
+    ? {
+        store: createSqliteScheduleStore(db),
+        timezone: opts.config.schedules.timezone,
+        misfireGraceMs: parseDuration(opts.config.schedules.misfireGrace) ?? 600_000,
+        kick: () => runner?.kick(),
+      }
+    : undefined;
   const pipeline = createPipeline({
     registry, engine, store, log: opts.log,
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
-    ...(health ? { services: { health } } : {}),
+    services: { ...(health ? { health } : {}), ...(scheduleService ? { schedules: scheduleService } : {}) },
   });
+  if (health && scheduleService) {
+    runner = createScheduleRunner({
+      pipeline, schedules: scheduleService.store, health: health.health, store, clock: opts.clock ?? systemClock,
+      timers: opts.timers ?? realTimers, log: opts.log.child({ component: 'schedules' }), misfireGraceMs: scheduleService.misfireGraceMs,
+      onPosted: () => health.deliverer.kick(),
+    });
+  }
   // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
   const clock = opts.clock ?? systemClock;
   const prune = () =>
@@ -75,8 +97,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     pipeline,
     log: opts.log,
     ...(health ? { health } : {}),
+    ...(runner ? { schedules: runner } : {}),
     close: async () => {
       clearInterval(housekeeping);
+      await runner?.stop();
       await health?.stop();
       await store.close();
     },

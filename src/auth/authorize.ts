@@ -8,7 +8,8 @@ export interface Principal {
 /** An admin that no chat command granted and none can revoke: from the config file, or the local OS user. */
 export interface FixedAdmin {
   subject: string;
-  source: 'config' | 'local';
+  /** 'system': the bot itself, which runs the reverts of time-limited actions on behalf of their authors. */
+  source: 'config' | 'local' | 'system';
 }
 
 export interface RoleSources {
@@ -21,7 +22,9 @@ export interface RoleSources {
 export function describeFixedAdmin(a: FixedAdmin): string {
   return a.source === 'config'
     ? 'admin from the config file (`admins:`); change it there'
-    : 'admin as the local OS user running this console/CLI (not a stored grant; applies only to this process)';
+    : a.source === 'system'
+      ? 'the bot itself: reverts time-limited actions (`--for`/`--until`) on behalf of their authors'
+      : 'admin as the local OS user running this console/CLI (not a stored grant; applies only to this process)';
 }
 
 export type AuthDecision = { ok: true; role?: Role } | { ok: false; message: string; have?: Role };

@@ -220,12 +220,14 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   // Alerts and incident threads go out through every adapter that can post outside a reply.
   for (const a of running) if (a.sink) app.health?.deliverer.addSink(a.sink);
   app.health?.start();
+  app.schedules?.start();
   log.info({ adapters: running.map((a) => a.name) }, 'infrabot started');
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
   log.info('shutting down');
+  await app.schedules?.stop();
   await app.health?.stop();
   await Promise.allSettled(running.map((a) => a.stop()));
   return 0;

@@ -36,11 +36,13 @@ export async function startConsoleHealth(app: App, opts: { output: Writable; col
       notices.push(`Alert routes name ${platform} (${channels.join(', ')}), but no ${platform} adapter runs in this console: those notifications are not queued. Set its credentials and use \`infrabot start\` to deliver them.`);
     }
     app.health.start({ onlyServedPlatforms: true });
+    app.schedules?.start();
   }
   for (const n of notices) opts.output.write(`⚠️  ${n}\n`);
   return {
     ...(fleet ? { fleet } : {}),
     stop: async () => {
+      await app.schedules?.stop();
       await app.health?.stop();
       await fleet?.stop();
     },

@@ -31,6 +31,25 @@ const clusterSchema = z
   })
   .strict();
 
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York');
+
+/** Scheduled operations and time-limited actions (docs/schedules.md). */
+const schedulesSchema = z
+  .object({
+    /** Zone of `schedule add` without --tz and of `--until 18:00`. */
+    timezone: timeZone.default('UTC'),
+    /** A fire time missed by more than this (the bot was down) is skipped and the channel told. */
+    misfireGrace: duration.default('10m'),
+  })
+  .strict();
+
 const subject = z.string().superRefine((value, ctx) => {
   const problem = subjectProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: `expected a platform-qualified id such as local:alice or slack:U123ABC; ${problem}` });
@@ -50,6 +69,7 @@ export const configSchema = z
     health: healthSchema.default(healthSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     incidents: incidentsSchema.default(incidentsSchema.parse({})),
+    schedules: schedulesSchema.default(schedulesSchema.parse({})),
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
   })
   .strict()
