@@ -66,6 +66,15 @@ export default defineGroup({
       }),
       positionals: ['when', 'command'],
       role: 'viewer',
+      // A user with a role on one cluster may schedule commands on it (the handler checks the command's own role).
+      clusterOf: async (a, lookup) => {
+        try {
+          const parsed = parseScheduled(a.command, 'local', commands());
+          return await parsed.sub.clusterOf?.(parsed.args, lookup);
+        } catch {
+          return undefined;
+        }
+      },
       dangerous: (a) => {
         try {
           const parsed = parseScheduled(a.command, 'local', commands());

@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, manualClock, type TestApp } from '../helpers/test-app.js';
+import { firingAudits, posts, scheduleId } from './schedule-helpers.js';
+
+let apps: TestApp[] = [];
+afterEach(async () => {
+  for (const a of apps) await a.cleanup();
+  apps = [];
+});
+
+async function app(clock = manualClock('2026-11-21T01:00:00.000Z'), dir?: string) {
+  const a = await createTestApp({ clock, ...(dir ? { dir } : {}) });
+  apps.push(a);
+  return a;
+}
+
+describe('scheduled commands fire through the pipeline', () => {
+  it('runs the command as its author at the fire time, audits it with the schedule id and posts the result', async () => {
+    const clock = manualClock('2026-11-21T01:00:00.000Z');
+    const a = await app(clock);
+    await a.run('role grant local:alice operator --cluster api');
+    const added = await a.run('schedule add "daily 02:00" "ratelimit set api --per-minute 300" --name nightly --channel slack:C0OPS', { as: 'local:alice' });
+    expect(added.outcome).toBe('ok');
+    const id = scheduleId(added);
+    expect(await a.schedules!.tick()).toBe(0); // not yet
+    clock.set('2026-11-21T02:00:01.000Z');
+    expect(await a.schedules!.tick()).toBe(1);
+    const state = await a.engine.state();
+    expect(state.clusters.api!.rateLimits.perMinute).toBe(300);
+    const audits = firingAudits(a);
+    expect(audits).toEqual([expect.objectContaining({ user_id: 'local:alice', invocation_id: `${id}@2026-11-21T02:00:00.000Z`, outcome: 'ok', raw_text: 'ratelimit set api --per-minute 300' })]);
+    const [post] = posts(a);
+    expect(post).toMatchObject({ platform: 'slack', channel: 'C0OPS' });
+    expect(post!.body.title).toContain('"nightly"');
+    expect(post!.body.title).toContain('Rate limits of api changed');
+    // The same fire time never runs again; the next one is tomorrow.
+    expect(await a.schedules!.tick()).toBe(0);
+    const shown = await a.run(`schedule show ${id}`);
+    expect(shown.fields!.find((f) => f.name.startsWith('Next'))!.value).toContain('2026-11-22 02:00');
+    expect(shown.fields!.find((f) => f.name === 'Recent runs')!.value).toContain(': ok');
+  });
+
+  it('stops the schedule of an author whose role was revoked and tells the channel why', async () => {
+    const clock = manualClock('2026-11-21T01:00:00.000Z');
+    const a = await app(clock);
+    await a.run('role grant local:alice operator --cluster api');
+    const id = scheduleId(await a.run('schedule add "every 15m" "cluster enable api"', { as: 'local:alice' }));
+    await a.run('role revoke local:alice operator --cluster api');
+    clock.set('2026-11-21T01:15:00.000Z');
+    await a.schedules!.tick();
+    expect(firingAudits(a)).toEqual([expect.objectContaining({ user_id: 'local:alice', outcome: 'denied' })]);
+    const [post] = posts(a);
+    expect(post!.body.title).toBe(`⛔ Schedule ${id} stopped`);
+    expect(post!.body.text).toContain('may no longer do that');
+    const shown = await a.run(`schedule show ${id}`);
+    expect(shown.title).toContain('stopped');
+    // Stopped: later fire times do not run (or post) again.
+    clock.set('2026-11-21T01:30:00.000Z');
+    expect(await a.schedules!.tick()).toBe(0);
+    expect(posts(a)).toHaveLength(1);
+  });
+
+  it('refuses to schedule what the author may not run', async () => {
+    const a = await app();
+    await a.run('role grant local:bob viewer');
+    const r = await a.run('schedule add "daily 02:00" "killswitch on --reason nightly"', { as: 'local:bob', confirmed: true });
+    expect(r.outcome).toBe('invalid');
+    expect(r.text).toContain('You may not schedule');
+    expect(r.text).toContain('admin');
+  });
+
+  it('asks to confirm a schedule of a dangerous command once, then runs it unasked', async () => {
+    const clock = manualClock('2026-11-21T01:00:00.000Z');
+    const a = await app(clock);
+    const ask = await a.run('schedule add "daily 02:00" "killswitch on --reason migration"');
+    expect(ask.outcome).toBe('confirm');
+    expect((await a.run('schedule add "daily 02:00" "killswitch on --reason migration"', { confirmed: true })).outcome).toBe('ok');
+    clock.set('2026-11-21T02:00:30.000Z');
+    await a.schedules!.tick();
+    expect((await a.engine.state()).killSwitch.on).toBe(true);
+  });
+
+  it('misfire: runs a fire time missed by less than the grace period once, skips an older one and says so', async () => {
+    const clock = manualClock('2026-11-21T01:00:00.000Z');
+    const a = await app(clock);
+    const id = scheduleId(await a.run('schedule add "daily 02:00" "cluster disable web --reason nightly" --channel ops', { confirmed: true }));
+    clock.set('2026-11-21T02:09:00.000Z'); // down at 02:00, back 9 minutes later: within the 10 minute grace
+    expect(await a.schedules!.tick()).toBe(1);
+    expect((await a.engine.state()).clusters.web!.enabled).toBe(false);
+    await a.run('cluster enable web');
+    clock.set('2026-11-22T02:30:00.000Z'); // 30 minutes late: skipped
+    expect(await a.schedules!.tick()).toBe(1);
+    expect((await a.engine.state()).clusters.web!.enabled).toBe(true);
+    const skipped = posts(a).at(-1)!;
+    expect(skipped.channel).toBe('ops');
+    expect(skipped.body.title).toContain(`Schedule ${id} skipped`);
+    expect(skipped.body.text).toContain('30m late, more than the 10m grace period');
+    expect(firingAudits(a).at(-1)).toMatchObject({ outcome: 'failed', error: expect.stringContaining('skipped') });
+    // The next fire time is the following day, not the missed one.
+    expect((await a.run(`schedule show ${id}`)).fields!.find((f) => f.name.startsWith('Next'))!.value).toMatch(/^Mon 2026-11-23 02:00/);
+  });
+
+  it('pause, resume and remove: only the author or an admin may, and a paused schedule does not run', async () => {
+    const clock = manualClock('2026-11-21T01:00:00.000Z');
+    const a = await app(clock);
+    await a.run('role grant local:alice operator');
+    await a.run('role grant local:carol operator');
+    const id = scheduleId(await a.run('schedule add "every 15m" "status"', { as: 'local:alice' }));
+    expect((await a.run(`schedule pause ${id}`, { as: 'local:carol' })).text).toContain('only they or an admin');
+    expect((await a.run(`schedule pause ${id}`, { as: 'local:alice' })).outcome).toBe('ok');
+    clock.set('2026-11-21T01:16:00.000Z');
+    expect(await a.schedules!.tick()).toBe(0);
+    const resumed = await a.run(`schedule resume ${id}`);
+    expect(resumed.text).toContain('01:30');
+    clock.set('2026-11-21T01:30:00.000Z');
+    expect(await a.schedules!.tick()).toBe(1);
+    expect((await a.run(`schedule remove ${id}`, { as: 'local:alice' })).outcome).toBe('ok');
+    expect((await a.run('schedule list')).title).toBe('No schedules');
+  });
+});
