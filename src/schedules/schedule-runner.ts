@@ -102,7 +102,7 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
     const at = clock.now().toISOString();
     schedules.recordFiringSync(
       { scheduleId: s.id, fireAt, ranAt: at, outcome, detail: reply.title },
-      { ...(next ? { nextFireAt: next } : {}), ...(status ? { status } : {}), ...(statusReason ? { statusReason } : {}) },
+      { from: s.nextFireAt ?? fireAt, ...(next ? { nextFireAt: next } : {}), ...(status ? { status } : {}), ...(statusReason ? { statusReason } : {}) },
     );
     health.commitSync({ outbox: [{ notificationId: `schedule:${s.id}@${fireAt}`, platform: s.platform, channel: s.channel, op: 'reply', body: reply }] }, at);
     queueMicrotask(deps.onPosted);

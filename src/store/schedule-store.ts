@@ -58,9 +58,10 @@ export interface ScheduleStore {
   /**
    * Records one firing and moves the schedule on, inside the firing's transaction. The (schedule, fire time)
    * key is unique, so a second writer for the same fire time fails (and with it its whole transaction).
-   * `next` replaces the next fire time only if it is still `fireAt` (a resume meanwhile wins).
+   * `next.nextFireAt` replaces the next fire time only if it is still `next.from`, the one this firing was
+   * read with (a resume meanwhile wins).
    */
-  recordFiringSync(f: Firing, next: { nextFireAt?: string; status?: ScheduleStatus; statusReason?: string }): void;
+  recordFiringSync(f: Firing, next: { from: string; nextFireAt?: string; status?: ScheduleStatus; statusReason?: string }): void;
   get(id: string): Promise<Schedule | undefined>;
   list(query?: { kind?: ScheduleKind; statuses?: readonly ScheduleStatus[] }): Promise<Schedule[]>;
   /** Active schedules whose next fire time has come, oldest first. */

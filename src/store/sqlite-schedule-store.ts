@@ -55,7 +55,7 @@ export function createSqliteScheduleStore(db: Database.Database): ScheduleStore 
     insertFiring: db.prepare('INSERT INTO schedule_firings (schedule_id, fire_at, ran_at, outcome, detail) VALUES (?, ?, ?, ?, ?)'),
     advance: db.prepare(
       `UPDATE schedules SET last_fire_at = @fire_at, last_outcome = @outcome, version = version + 1,
-         next_fire_at = CASE WHEN next_fire_at = @fire_at THEN @next ELSE next_fire_at END,
+         next_fire_at = CASE WHEN next_fire_at = @from THEN @next ELSE next_fire_at END,
          status = COALESCE(@status, status), status_reason = CASE WHEN @status IS NULL THEN status_reason ELSE @reason END
        WHERE id = @id`,
     ),
@@ -69,7 +69,7 @@ export function createSqliteScheduleStore(db: Database.Database): ScheduleStore 
     updateSync: (s) => q.update.run(toParams(s)).changes > 0,
     recordFiringSync(f, next) {
       q.insertFiring.run(f.scheduleId, f.fireAt, f.ranAt, f.outcome, f.detail ?? null);
-      q.advance.run({ id: f.scheduleId, fire_at: f.fireAt, outcome: f.outcome, next: next.nextFireAt ?? null, status: next.status ?? null, reason: next.statusReason ?? null });
+      q.advance.run({ id: f.scheduleId, fire_at: f.fireAt, from: next.from, outcome: f.outcome, next: next.nextFireAt ?? null, status: next.status ?? null, reason: next.statusReason ?? null });
     },
     get: async (id) => {
       const r = q.get.get(id) as ScheduleRow | undefined;

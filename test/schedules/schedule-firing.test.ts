@@ -118,3 +118,24 @@ describe('scheduled commands fire through the pipeline', () => {
     expect((await a.run('schedule list')).title).toBe('No schedules');
   });
 });
+
+describe('daylight saving time at fire time', () => {
+  it('Europe/Berlin 02:30: once at 03:00 on the spring-forward day, once on the fall-back day', async () => {
+    const clock = manualClock('2026-03-28T12:00:00.000Z');
+    const a = await app(clock);
+    await a.run('schedule add "30 2 * * *" "status" --tz Europe/Berlin');
+    for (const [at, fired] of [
+      ['2026-03-29T00:59:00.000Z', 0],
+      ['2026-03-29T01:00:05.000Z', 1], // 03:00 CEST: the skipped 02:30 runs once
+      ['2026-03-29T01:30:00.000Z', 0],
+      ['2026-10-25T00:30:05.000Z', 1], // 02:30 CEST, the first of the two 02:30s
+      ['2026-10-25T01:30:05.000Z', 0], // 02:30 CET, the repeated hour: not again
+      ['2026-10-26T01:30:05.000Z', 1], // 02:30 CET the next day
+    ] as const) {
+      clock.set(at);
+      expect(await a.schedules!.tick(), at).toBe(fired);
+    }
+    // Between March and October the bot "was down": only the latest fire time (5 s late) ran, once.
+    expect(firingAudits(a).map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok']);
+  });
+});
