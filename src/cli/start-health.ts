@@ -7,7 +7,7 @@ import { CONSOLE_KEYS_HINT } from '../chat/console/console-adapter.js';
 import type { ConsoleScreen } from '../chat/console/create-console-screen.js';
 import { createConsoleSink } from '../chat/console/console-sink.js';
 import type { Pipeline } from '../framework/pipeline.js';
-import type { Reply } from '../framework/reply.js';
+import { attachmentBytes, type Reply } from '../framework/reply.js';
 import { startSimulatedFleet, type ServiceMode, type SimulatedFleet } from '../sim/simulated-fleet.js';
 import { shortId } from '../util/ids.js';
 
@@ -104,7 +104,7 @@ export function withConsoleExtras(pipeline: Pipeline, opts: { dataDir: string; f
       const paths = reply.attachments.map((a) => {
         const file = join(dir, a.filename.replace(/[^\w.-]/g, '_'));
         // Meant to be opened in this terminal (`cat`, `less`): user text in it cannot carry escape sequences either.
-        writeFileSync(file, a.contentType.startsWith('text/') ? escapeTerminalText(a.content, { keepNewlines: true }) : a.content);
+        writeFileSync(file, a.contentType.startsWith('text/') && a.encoding !== 'base64' ? escapeTerminalText(a.content, { keepNewlines: true }) : attachmentBytes(a));
         return file;
       });
       return { ...reply, text: [reply.text, ...paths.map((p) => `Written to ${p}`)].filter(Boolean).join('\n') };
