@@ -1,13 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
-import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { App } from '../app.js';
 import { CONSOLE_KEYS_HINT } from '../chat/console/console-adapter.js';
 import type { ConsoleScreen } from '../chat/console/create-console-screen.js';
 import { createConsoleSink } from '../chat/console/console-sink.js';
 import type { Pipeline } from '../framework/pipeline.js';
-import { attachmentBytes, type Reply } from '../framework/reply.js';
+import type { Reply } from '../framework/reply.js';
+import { writeAttachments } from '../chat/console/write-attachments.js';
 import { startSimulatedFleet, type ServiceMode, type SimulatedFleet } from '../sim/simulated-fleet.js';
 import { shortId } from '../util/ids.js';
 
@@ -21,7 +19,7 @@ export interface RunningHealth {
  * `start`/`console`, and says at once what will not work as configured: simulated services whose port was
  * taken, and alert routes to platforms this console does not serve (those notifications are not queued).
  */
-export async function startConsoleHealth(app: App, opts: { output: Writable; color: boolean; screen?: ConsoleScreen }): Promise<RunningHealth> {
+export async function startConsoleHealth(app: App, opts: { output: Writable; color: boolean; screen?: ConsoleScreen; dataDir?: string }): Promise<RunningHealth> {
   const fleet = app.config.simulation.enabled ? await startSimulatedFleet(app.config.simulation, app.log.child({ component: 'fleet' })) : undefined;
   const notices: string[] = [];
   for (const s of fleet?.services() ?? []) {
@@ -31,7 +29,7 @@ export async function startConsoleHealth(app: App, opts: { output: Writable; col
     notices.push(`The simulated fleet's control endpoint is not running: port ${app.config.simulation.controlPort} is taken. Use \`simulate\` in this console instead.`);
   }
   if (app.health) {
-    app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}) }));
+    app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}), ...(opts.dataDir ? { attachmentsTo: opts.dataDir } : {}) }));
     for (const { platform, channels } of app.health.unservedRoutes()) {
       notices.push(`Alert routes name ${platform} (${channels.join(', ')}), but no ${platform} adapter runs in this console: those notifications are not queued. Set its credentials and use \`infrabot start\` to deliver them.`);
     }
@@ -98,16 +96,7 @@ export function withConsoleExtras(pipeline: Pipeline, opts: { dataDir: string; f
       if (consoleTopic && words.length === 2) return local(`help ${consoleTopic[0]}`, consoleTopic[1]!);
       const reply = await pipeline.handle(inv);
       if (words[0] === 'help' && words.length === 1 && reply.table) return { ...reply, table: { ...reply.table, rows: [...reply.table.rows, ...CONSOLE_HELP_ROWS] } };
-      if (!reply.attachments?.length) return reply;
-      const dir = join(opts.dataDir, 'attachments');
-      mkdirSync(dir, { recursive: true });
-      const paths = reply.attachments.map((a) => {
-        const file = join(dir, a.filename.replace(/[^\w.-]/g, '_'));
-        // Meant to be opened in this terminal (`cat`, `less`): user text in it cannot carry escape sequences either.
-        writeFileSync(file, a.contentType.startsWith('text/') && a.encoding !== 'base64' ? escapeTerminalText(a.content, { keepNewlines: true }) : attachmentBytes(a));
-        return file;
-      });
-      return { ...reply, text: [reply.text, ...paths.map((p) => `Written to ${p}`)].filter(Boolean).join('\n') };
+      return writeAttachments(reply, opts.dataDir);
     },
   };
 }
