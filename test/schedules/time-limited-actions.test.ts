@@ -114,3 +114,17 @@ describe('time-limited actions revert automatically', () => {
     expect((await a.engine.state()).killSwitch.on).toBe(true);
   });
 });
+
+describe('the running bot', () => {
+  it('reverts on its own at the time, with real timers (no tick by hand)', async () => {
+    const a = await createTestApp({ dir: tempDir() });
+    apps.push(a);
+    const r = await a.run('killswitch on --for 1s --reason "short drill"', { confirmed: true });
+    expect(r.text).toContain('turns off automatically');
+    a.health!.start();
+    a.schedules!.start();
+    const deadline = Date.now() + 8000;
+    while ((await a.engine.state()).killSwitch.on && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect((await a.engine.state()).killSwitch).toMatchObject({ on: false, change: { by: 'system' } });
+  });
+});
