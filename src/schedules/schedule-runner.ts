@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { formatDuration } from '../util/duration.js';
 import { formatTime } from '../util/format-time.js';
 import { shortId } from '../util/ids.js';
+import { createCoalescedRound } from '../util/create-coalesced-round.js';
 import { formatInZone } from '../engine/schedules/parse-schedule-spec.js';
 
 export interface ScheduleRunner {
@@ -52,8 +53,6 @@ const MAX_CATCH_UP = 100_000;
 export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
   const { pipeline, schedules, health, store, clock, timers, log } = deps;
   const pollMs = deps.pollMs ?? 5000;
-  let running: Promise<number> | undefined;
-  let again = false;
   let started = false;
   let timer: unknown;
 
@@ -192,28 +191,7 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
   }
 
   const runner: ScheduleRunner = {
-    tick() {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        let n = 0;
-        try {
-          do {
-            again = false;
-            n += await once();
-          } while (again);
-        } catch (err) {
-          log.error({ err }, 'schedule round failed');
-        } finally {
-          running = undefined;
-        }
-        await arm().catch((err: unknown) => log.error({ err }, 'could not arm the schedule timer'));
-        return n;
-      })();
-      return running;
-    },
+    tick: () => rounds.run(),
     kick() {
       if (started) void runner.tick();
     },
@@ -225,8 +203,12 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
       started = false;
       if (timer !== undefined) timers.clearTimeout(timer);
       timer = undefined;
-      await running;
+      await rounds.current();
     },
   };
+  const rounds = createCoalescedRound(once, {
+    onError: (err) => log.error({ err }, 'schedule round failed'),
+    after: () => arm().catch((err: unknown) => log.error({ err }, 'could not arm the schedule timer')),
+  });
   return runner;
 }
