@@ -42,6 +42,7 @@ export interface ScheduleRunnerDeps {
 
 /** Stops a pathological pattern from spinning when the bot was down for a very long time. */
 const MAX_CATCH_UP = 100_000;
+const PAGE = 50;
 
 /**
  * Schedules enter the command pipeline like any adapter: each fire time is one invocation with the id
@@ -166,17 +167,23 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
     }
   }
 
+  /** Fires everything due, a page at a time; a fire time that could not be handled is not retried in this round. */
   async function once(): Promise<number> {
     const now = clock.now();
-    const due = await schedules.due(now.toISOString(), 50);
-    for (const s of due) {
-      try {
-        await fire(s, now);
-      } catch (err) {
-        log.error({ err, schedule: s.id }, 'schedule firing failed');
+    const tried = new Set<string>();
+    for (;;) {
+      const page = await schedules.due(now.toISOString(), PAGE);
+      const fresh = page.filter((s) => !tried.has(`${s.id}@${s.nextFireAt}`));
+      for (const s of fresh) {
+        tried.add(`${s.id}@${s.nextFireAt}`);
+        try {
+          await fire(s, now);
+        } catch (err) {
+          log.error({ err, schedule: s.id }, 'schedule firing failed');
+        }
       }
+      if (fresh.length === 0 || page.length < PAGE) return tried.size;
     }
-    return due.length;
   }
 
   async function arm(): Promise<void> {
