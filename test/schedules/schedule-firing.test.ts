@@ -119,6 +119,17 @@ describe('scheduled commands fire through the pipeline', () => {
   });
 });
 
+describe('many schedules', () => {
+  it('fires every schedule due at the same minute in one round, not 50 now and the rest later', async () => {
+    const clock = manualClock('2026-11-21T01:00:30.000Z');
+    const a = await app(clock);
+    for (let i = 0; i < 70; i++) await a.run(`schedule add "every 1m" "ratelimit show api" --name s${i}`);
+    clock.set('2026-11-21T01:01:00.000Z');
+    expect(await a.schedules!.tick()).toBe(70);
+    expect(new Set(firingAudits(a).map((r) => r.invocation_id)).size).toBe(70);
+  });
+});
+
 describe('daylight saving time at fire time', () => {
   it('Europe/Berlin 02:30: once at 03:00 on the spring-forward day, once on the fall-back day', async () => {
     const clock = manualClock('2026-03-28T12:00:00.000Z');
