@@ -15,6 +15,7 @@ import { createSqliteScheduleStore } from './store/sqlite-schedule-store.js';
 import { createScheduleRunner, type ScheduleRunner } from './schedules/schedule-runner.js';
 import type { ScheduleService } from './engine/schedules/schedule-services.js';
 import { parseDuration } from './util/duration.js';
+import { syncConfiguredSummaries } from './schedules/sync-configured-summaries.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -60,6 +61,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const health = healthStore
     ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log })
     : undefined;
+  const clock = opts.clock ?? systemClock;
   let runner: ScheduleRunner | undefined;
   const scheduleService: ScheduleService | undefined = db
     ? {
@@ -74,6 +76,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
     services: { ...(health ? { health } : {}), ...(scheduleService ? { schedules: scheduleService } : {}) },
   });
+  if (db && scheduleService) {
+    const { added, removed } = db.transaction(() =>
+      syncConfiguredSummaries(scheduleService.store, opts.config.schedules.summaries, scheduleService.store.listSync(), clock.now()),
+    ).immediate();
+    if (added || removed) opts.log.info({ added, removed }, 'summary posts from the config brought up to date');
+  }
   if (health && scheduleService) {
     runner = createScheduleRunner({
       pipeline, schedules: scheduleService.store, health: health.health, store, clock: opts.clock ?? systemClock,
@@ -82,7 +90,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
     });
   }
   // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
-  const clock = opts.clock ?? systemClock;
   const prune = () =>
     store
       .prune(new Date(clock.now().getTime() - INVOCATION_MEMORY_MS).toISOString())

@@ -62,6 +62,8 @@ export interface ScheduleStore {
    * read with (a resume meanwhile wins).
    */
   recordFiringSync(f: Firing, next: { from: string; nextFireAt?: string; status?: ScheduleStatus; statusReason?: string }): void;
+  /** Every schedule, read inside the caller's transaction. */
+  listSync(): Schedule[];
   get(id: string): Promise<Schedule | undefined>;
   list(query?: { kind?: ScheduleKind; statuses?: readonly ScheduleStatus[] }): Promise<Schedule[]>;
   /** Active schedules whose next fire time has come, oldest first. */

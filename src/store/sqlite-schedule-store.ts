@@ -60,6 +60,7 @@ export function createSqliteScheduleStore(db: Database.Database): ScheduleStore 
        WHERE id = @id`,
     ),
     get: db.prepare('SELECT * FROM schedules WHERE id = ?'),
+    all: db.prepare('SELECT * FROM schedules ORDER BY created_at, id'),
     due: db.prepare("SELECT * FROM schedules WHERE status = 'active' AND next_fire_at <= ? ORDER BY next_fire_at LIMIT ?"),
     firing: db.prepare('SELECT * FROM schedule_firings WHERE schedule_id = ? AND fire_at = ?'),
     firings: db.prepare('SELECT * FROM schedule_firings WHERE schedule_id = ? ORDER BY fire_at DESC LIMIT ?'),
@@ -71,6 +72,7 @@ export function createSqliteScheduleStore(db: Database.Database): ScheduleStore 
       q.insertFiring.run(f.scheduleId, f.fireAt, f.ranAt, f.outcome, f.detail ?? null);
       q.advance.run({ id: f.scheduleId, fire_at: f.fireAt, from: next.from, outcome: f.outcome, next: next.nextFireAt ?? null, status: next.status ?? null, reason: next.statusReason ?? null });
     },
+    listSync: () => (q.all.all() as ScheduleRow[]).map(fromRow),
     get: async (id) => {
       const r = q.get.get(id) as ScheduleRow | undefined;
       return r ? fromRow(r) : undefined;

@@ -127,3 +127,48 @@ describe('summary', () => {
     expect(inspectPng(chartOf(post!.body)).distinct).toBeGreaterThan(20);
   });
 });
+
+describe('summary posts from the config', () => {
+  const withSummaries = (entries: string) =>
+    BASE_CONFIG(cluster('api', [httpCheck('api-http', 'http://127.0.0.1:9/')]), `schedules:\n  summaries:\n${entries}`);
+
+  it('posts a configured weekly summary to its channel as system, once per fire time, and follows config changes', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'infrabot-cfg-'));
+    try {
+      const clock = manualClock('2026-11-20T12:00:00.000Z');
+      const weekly = '    - { channel: "discord:1234567890", every: weekly, day: mon, at: "09:00", timezone: Europe/Berlin }\n';
+      const first = await createTestApp({ clock, dir, config: withSummaries(weekly) });
+      const list = await first.run('schedule list');
+      expect(list.table!.rows).toEqual([[expect.stringMatching(/^cfg-/), 'weekly summary', 'weekly mon 09:00 (Europe/Berlin)', 'summary --since 7d', 'system (config: schedules.summaries)', 'Mon 2026-11-23 09:00 CET', '']]);
+      await first.close();
+      // A second replica (or a restart) with the same config adds nothing.
+      app = await createTestApp({ clock, dir, config: withSummaries(weekly) });
+      expect((await app.run('schedule list')).table!.rows).toHaveLength(1);
+      clock.set('2026-11-23T08:00:05.000Z');
+      expect(await app.schedules!.tick()).toBe(1);
+      const [post] = posts(app);
+      expect(post).toMatchObject({ platform: 'discord', channel: '1234567890' });
+      expect(post!.body.title).toBe('⏰ "weekly summary": 📊 Summary · last 7d');
+      expect(post!.body.attachments?.[0]?.contentType).toBe('image/png');
+      await app.close();
+      // Changed in the config: the old post is removed, the new one added.
+      app = await createTestApp({ clock, dir, config: withSummaries('    - { channel: "slack:C0OPS", every: daily, at: "08:30", cluster: api }\n') });
+      expect((await app.run('schedule list')).table!.rows.map((r) => [r[1], r[2], r[3]])).toEqual([['daily summary of api', 'daily 08:30 (UTC)', 'summary --since 24h --cluster api']]);
+    } finally {
+      await app?.cleanup();
+      app = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown cluster or a day on a daily summary in the config', async () => {
+    const { parseConfig } = await import('../../src/config/load-config.js');
+    expect(() => parseConfig(withSummaries('    - { channel: "slack:C1", every: daily, at: "08:30", cluster: nope, day: mon }\n'), 'x.yaml', {})).toThrow(
+      /schedules\.summaries\.0\.cluster: no cluster named "nope"[\s\S]*schedules\.summaries\.0\.day: a daily summary has no day/,
+    );
+    expect(() => parseConfig(withSummaries('    - { channel: "C1", every: hourly, at: "8:30" }\n'), 'x.yaml', {})).toThrow(/channel: expected a platform-qualified channel[\s\S]*every[\s\S]*at: expected a time of day as HH:MM/);
+  });
+});
