@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,4 +42,33 @@ describe('exactly once with several processes on one store', () => {
     // The replicas really did race for the same fire times: the losers were answered as duplicates.
     expect(a.logs.text() + b.logs.text()).toMatch(/duplicate delivery (answered with the earlier reply|dropped)/);
   });
+
+  it('two bot processes on one SQLite file run each fire time once', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'infrabot-once-'));
+    const clock = manualClock('2026-11-21T01:00:30.000Z');
+    const setup = await createTestApp({ clock, dir });
+    for (let i = 0; i < 20; i++) await setup.run(`schedule add "every 1m" "ratelimit set api --per-minute ${100 + i}"`);
+    await setup.close();
+    const times = [1, 2, 3, 4].map((m) => `2026-11-21T01:0${m}:00.000Z`);
+    const worker = () =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fire-worker.ts'), dir!, ...times], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += String(d)));
+        child.stderr.on('data', (d: Buffer) => (err += String(d)));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+    const [one, two] = await Promise.all([worker(), worker()]);
+    expect(one.code, one.err).toBe(0);
+    expect(two.code, two.err).toBe(0);
+    const check = await createTestApp({ clock, dir });
+    apps.push(check);
+    const ids = firingAudits(check).map((r) => r.invocation_id);
+    expect(ids).toHaveLength(20 * 4);
+    expect(new Set(ids).size).toBe(20 * 4);
+    expect(check.db!.prepare('SELECT COUNT(*) FROM schedule_firings').pluck().get()).toBe(80);
+    expect(posts(check)).toHaveLength(80);
+    expect(check.db!.prepare("SELECT COUNT(*) FROM events WHERE type = 'ratelimit.set'").pluck().get()).toBe(80);
+  }, 60_000);
 });
