@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { authorize, effectiveRole } from '../src/auth/authorize.js';
-import { formatInZone, nextFireTimes, parseScheduleSpec, checkTimeZone } from '../src/engine/schedules/parse-schedule-spec.js';
+import { checkTimeZone, parseScheduleSpec } from '../src/engine/schedules/parse-schedule-spec.js';
+import { nextFireTimes } from '../src/engine/schedules/next-fire-times.js';
+import { formatInZone } from '../src/util/format-in-zone.js';
 import { schedulesOf, target } from '../src/engine/schedules/schedule-services.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';

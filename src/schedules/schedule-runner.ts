@@ -13,7 +13,7 @@ import { formatDuration } from '../util/duration.js';
 import { formatTime } from '../util/format-time.js';
 import { shortId } from '../util/ids.js';
 import { createCoalescedRound } from '../util/create-coalesced-round.js';
-import { formatInZone } from '../engine/schedules/parse-schedule-spec.js';
+import { formatInZone } from '../util/format-in-zone.js';
 
 export interface ScheduleRunner {
   /** Fires every schedule whose time has come; resolves with how many fire times were handled. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SummaryPostConfig } from '../config/config-schema.js';
-import { nextFireTimes, parseScheduleSpec } from '../engine/schedules/parse-schedule-spec.js';
+import { parseScheduleSpec } from '../engine/schedules/parse-schedule-spec.js';
+import { nextFireTimes } from '../engine/schedules/next-fire-times.js';
 import type { Schedule, ScheduleStore } from '../store/schedule-store.js';
 
 /** Ids of schedules that come from the config (`schedules.summaries`), never typed in chat. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatInZone, nextFireTimes, parseScheduleSpec } from '../../src/engine/schedules/parse-schedule-spec.js';
+import { nextFireTimes } from '../../src/engine/schedules/next-fire-times.js';
+import { parseScheduleSpec } from '../../src/engine/schedules/parse-schedule-spec.js';
+import { formatInZone } from '../../src/util/format-in-zone.js';
 
 const iso = (ds: Date[]) => ds.map((d) => d.toISOString());
 

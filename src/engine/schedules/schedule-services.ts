@@ -4,7 +4,8 @@ import type { RevertGuard, ScheduleStore } from '../../store/schedule-store.js';
 import { UserError, usage } from '../../user-error.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { shortId } from '../../util/ids.js';
-import { formatInZone, nextFireTimes } from './parse-schedule-spec.js';
+import { nextFireTimes } from './next-fire-times.js';
+import { formatInZone } from '../../util/format-in-zone.js';
 
 /** What command handlers need of scheduling: the store, the defaults and a nudge for the runner. */
 export interface ScheduleService {
