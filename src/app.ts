@@ -95,7 +95,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       .prune(new Date(clock.now().getTime() - INVOCATION_MEMORY_MS).toISOString())
       .then((n) => n > 0 && opts.log.debug({ rows: n }, 'pruned old invocation keys and expired buttons'))
       .catch((err: unknown) => opts.log.warn({ err }, 'pruning invocation keys failed; will try again'));
-  const housekeeping = setInterval(prune, HOUSEKEEPING_INTERVAL_MS).unref();
+  // Firing history is kept as long as alert history (health.historyRetention).
+  const historyMs = parseDuration(opts.config.health.historyRetention) ?? 30 * 86_400_000;
+  const pruneSchedules = () =>
+    scheduleService?.store
+      .prune(new Date(clock.now().getTime() - historyMs).toISOString())
+      .then((n) => n > 0 && opts.log.debug({ rows: n }, 'pruned old schedule firings'))
+      .catch((err: unknown) => opts.log.warn({ err }, 'pruning schedule firings failed; will try again'));
+  const housekeeping = setInterval(() => void prune().then(pruneSchedules), HOUSEKEEPING_INTERVAL_MS).unref();
   return {
     config: opts.config,
     ...(db ? { db } : {}),

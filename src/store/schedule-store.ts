@@ -70,4 +70,9 @@ export interface ScheduleStore {
   due(now: string, limit: number): Promise<Schedule[]>;
   firing(scheduleId: string, fireAt: string): Promise<Firing | undefined>;
   firings(scheduleId: string, limit: number): Promise<Firing[]>;
+  /**
+   * Forgets firings that ran before `before`, and reverts and removed schedules finished before it. Safe for
+   * exactly-once: a fire time is never due again once its schedule moved past it.
+   */
+  prune(before: string): Promise<number>;
 }

@@ -61,6 +61,11 @@ export function createSqliteScheduleStore(db: Database.Database): ScheduleStore 
     ),
     get: db.prepare('SELECT * FROM schedules WHERE id = ?'),
     all: db.prepare('SELECT * FROM schedules ORDER BY created_at, id'),
+    pruneFirings: db.prepare('DELETE FROM schedule_firings WHERE ran_at < ?'),
+    // Finished reverts and removed schedules nobody will look at again; their audit records stay.
+    pruneFinished: db.prepare(
+      "DELETE FROM schedules WHERE status IN ('done', 'removed') AND COALESCE(last_fire_at, created_at) < ? AND created_at < ? AND id NOT LIKE 'cfg-%'",
+    ),
     due: db.prepare("SELECT * FROM schedules WHERE status = 'active' AND next_fire_at <= ? ORDER BY next_fire_at LIMIT ?"),
     firing: db.prepare('SELECT * FROM schedule_firings WHERE schedule_id = ? AND fire_at = ?'),
     firings: db.prepare('SELECT * FROM schedule_firings WHERE schedule_id = ? ORDER BY fire_at DESC LIMIT ?'),
@@ -91,5 +96,7 @@ export function createSqliteScheduleStore(db: Database.Database): ScheduleStore 
       return r ? fromFiring(r) : undefined;
     },
     firings: async (id, limit) => (q.firings.all(id, limit) as FiringRow[]).map(fromFiring),
+    prune: async (before) =>
+      db.transaction(() => q.pruneFirings.run(before).changes + q.pruneFinished.run(before, before).changes).immediate(),
   };
 }

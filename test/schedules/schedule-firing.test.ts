@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, manualClock, type TestApp } from '../helpers/test-app.js';
+import { createSqliteScheduleStore } from '../../src/store/sqlite-schedule-store.js';
 import { firingAudits, posts, scheduleId } from './schedule-helpers.js';
 
 let apps: TestApp[] = [];
@@ -148,5 +149,25 @@ describe('daylight saving time at fire time', () => {
     }
     // Between March and October the bot "was down": only the latest fire time (5 s late) ran, once.
     expect(firingAudits(a).map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok']);
+  });
+});
+
+describe('retention', () => {
+  it('forgets firings and finished reverts past the retention, and a pruned fire time still never runs again', async () => {
+    const clock = manualClock('2026-11-21T01:00:30.000Z');
+    const a = await app(clock);
+    await a.run('schedule add "daily 01:01" "status"');
+    await a.run('killswitch on --for 30s --reason drill', { confirmed: true });
+    clock.set('2026-11-21T01:01:00.000Z');
+    expect(await a.schedules!.tick()).toBe(2);
+    const count = () => a.db!.prepare("SELECT (SELECT COUNT(*) FROM schedule_firings) || '/' || (SELECT COUNT(*) FROM schedules)").pluck().get();
+    expect(count()).toBe('2/2');
+    const store = createSqliteScheduleStore(a.db!);
+    expect(await store.prune('2026-11-21T01:00:00.000Z')).toBe(0);
+    expect(await store.prune('2026-11-21T02:00:00.000Z')).toBe(3); // two firings and the finished revert
+    expect(count()).toBe('0/1');
+    expect(await a.schedules!.tick()).toBe(0);
+    clock.set('2026-11-22T01:01:00.000Z');
+    expect(await a.schedules!.tick()).toBe(1);
   });
 });
