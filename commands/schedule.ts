@@ -5,13 +5,14 @@ import { nextFireTimes } from '../src/engine/schedules/next-fire-times.js';
 import { formatInZone } from '../src/util/format-in-zone.js';
 import { schedulesOf, target } from '../src/engine/schedules/schedule-services.js';
 import type { CommandContext } from '../src/framework/command-context.js';
-import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
+import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { userPlatformPrefix } from '../src/framework/invocation.js';
 import { parseCommand } from '../src/framework/parse-command.js';
 import { createRegistry, type Registry } from '../src/framework/registry.js';
 import type { Schedule } from '../src/store/schedule-store.js';
 import { notFound, UserError, usage } from '../src/user-error.js';
 import { shortId } from '../src/util/ids.js';
+import { quoteForMessage } from '../src/util/quote-for-message.js';
 import { COMMAND_GROUPS } from './index.js';
 
 // Built on first use: this module is itself one of COMMAND_GROUPS.
@@ -23,14 +24,14 @@ const idOption = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'a schedule id as `sc
 /** The scheduled command, parsed as it will be at fire time; refuses what a schedule cannot run. */
 function parseScheduled(text: string, platform: string, reg: Registry) {
   const parsed = parseCommand(reg, text, platform);
-  if (parsed.kind !== 'command') throw usage(`"${text}" is help, not a command to schedule.`);
+  if (parsed.kind !== 'command') throw usage(`${quoteForMessage(text)} is help, not a command to schedule.`);
   if (parsed.name.startsWith('schedule ')) throw usage('A schedule cannot run `schedule` commands.');
   return parsed;
 }
 
 async function find(ctx: CommandContext, id: string): Promise<Schedule> {
   const s = await schedulesOf(ctx).store.get(id);
-  if (!s || s.status === 'removed') throw notFound(`No schedule "${id}".`, '`schedule list` shows the schedules.');
+  if (!s || s.status === 'removed') throw notFound(`No schedule ${quoteForMessage(id)}.`, '`schedule list` shows the schedules.');
   return s;
 }
 
@@ -60,10 +61,10 @@ export default defineGroup({
       name: 'add',
       summary: 'Schedule a command (cron or shortcut such as "daily 02:00", "weekdays 09:00", "every 15m").',
       options: z.object({
-        when: z.string().min(1).describe('Cron pattern (5 fields) or shortcut: daily HH:MM, weekdays HH:MM, weekly mon HH:MM, hourly, every 15m'),
-        command: z.string().min(1).max(1000).describe('The /infra command to run, in quotes'),
-        tz: z.string().optional().describe('IANA time zone of the schedule (default: config schedules.timezone)'),
-        name: z.string().trim().min(1).max(60).optional().describe('A name to recognise it by'),
+        when: opt.text('Cron pattern (5 fields) or shortcut: daily HH:MM, weekdays HH:MM, weekly mon HH:MM, hourly, every 15m', TEXT_LIMITS.name),
+        command: opt.text('The /infra command to run, in quotes', TEXT_LIMITS.message),
+        tz: opt.text('IANA time zone of the schedule (default: config schedules.timezone)', TEXT_LIMITS.name).optional(),
+        name: opt.text('A name to recognise it by', 60).optional(),
         channel: z.string().regex(/^((slack|discord|console):)?#?[\w.-]{1,80}$/, 'a channel id, optionally platform-qualified (slack:C123)').optional().describe('Where results are posted (default: here)'),
       }),
       positionals: ['when', 'command'],

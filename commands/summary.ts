@@ -7,6 +7,7 @@ import type { HandlerReply } from '../src/framework/reply.js';
 import { usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
+import { quoteForMessage } from '../src/util/quote-for-message.js';
 
 const MAX_PERIOD_MS = 90 * 86_400_000;
 const MAX_CHANGES = 15;
@@ -66,7 +67,7 @@ export default defineGroup({
       examples: ['summary', 'summary --since 7d', 'summary --since 24h --cluster api'],
       handler: async (a, ctx) => {
         const ms = parseDuration(a.since);
-        if (!ms || ms > MAX_PERIOD_MS) throw usage(`--since takes a duration up to 90d such as 24h or 7d, not "${a.since}".`);
+        if (!ms || ms > MAX_PERIOD_MS) throw usage(`--since takes a duration up to 90d such as 24h or 7d, not ${quoteForMessage(a.since)}.`);
         if (a.cluster) ctx.engine.cluster(ctx.state, a.cluster);
         const until = ctx.now();
         const health = healthOf(ctx);

@@ -32,6 +32,11 @@ describe('schedule specs', () => {
     expect(() => parseScheduleSpec(spec, 'UTC')).toThrow(message);
   });
 
+  it('echoes a long paste clipped, never whole', () => {
+    const paste = 'x'.repeat(5000);
+    expect(() => parseScheduleSpec(`daily ${paste}`, 'UTC')).toThrow(/^"daily x{34}…" \(5,006 characters\): expected a time of day/);
+  });
+
   it('refuses an unknown time zone by name', () => {
     expect(() => parseScheduleSpec('daily 02:00', 'Europe/Berlinn')).toThrow('Unknown time zone "Europe/Berlinn"');
   });

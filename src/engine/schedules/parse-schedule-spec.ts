@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { usage } from '../../user-error.js';
+import { quoteForMessage as q } from '../../util/quote-for-message.js';
 
 /** A validated schedule: the croner pattern it runs on and the words the user typed. */
 export interface ScheduleSpec {
@@ -15,7 +16,7 @@ const HELP =
 
 function clock(text: string | undefined, spec: string): { h: number; m: number } {
   const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text ?? '');
-  if (!m) throw usage(`"${spec}": expected a time of day as HH:MM (00:00 to 23:59), not "${text ?? ''}".`, HELP);
+  if (!m) throw usage(`${q(spec)}: expected a time of day as HH:MM (00:00 to 23:59), not ${q(text ?? '')}.`, HELP);
   return { h: Number(m[1]), m: Number(m[2]) };
 }
 
@@ -30,7 +31,7 @@ function shortcut(spec: string): string | undefined {
   }
   if (first === 'weekly' && words.length === 3) {
     const day = DAYS[(second ?? '').slice(0, 3)];
-    if (day === undefined) throw usage(`"${spec}": expected a weekday (mon … sun) after "weekly", not "${second}".`, HELP);
+    if (day === undefined) throw usage(`${q(spec)}: expected a weekday (mon … sun) after "weekly", not ${q(second ?? '')}.`, HELP);
     const t = clock(third, spec);
     return `${t.m} ${t.h} * * ${day}`;
   }
@@ -41,12 +42,12 @@ function shortcut(spec: string): string | undefined {
     if (m?.[2] === 'm' && n >= 1 && n < 60 && 60 % n === 0) return n === 1 ? '* * * * *' : `*/${n} * * * *`;
     if (m?.[2] === 'h' && n >= 1 && n <= 12 && 24 % n === 0) return n === 1 ? '0 * * * *' : `0 */${n} * * *`;
     throw usage(
-      `"${spec}": "every" takes minutes that divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30m) or hours that divide a day (1, 2, 3, 4, 6, 8, 12h).`,
+      `${q(spec)}: "every" takes minutes that divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30m) or hours that divide a day (1, 2, 3, 4, 6, 8, 12h).`,
       'For other rhythms write the cron pattern yourself.',
     );
   }
   if (['hourly', 'daily', 'weekdays', 'weekly', 'every'].includes(first ?? '')) {
-    throw usage(`"${spec}" is not a valid shortcut.`, HELP);
+    throw usage(`${q(spec)} is not a valid shortcut.`, HELP);
   }
   return undefined;
 }
@@ -57,7 +58,7 @@ export function checkTimeZone(tz: string): string {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return tz;
   } catch {
-    throw usage(`Unknown time zone "${tz}".`, 'Use an IANA name such as UTC, Europe/Berlin or America/New_York.');
+    throw usage(`Unknown time zone ${q(tz)}.`, 'Use an IANA name such as UTC, Europe/Berlin or America/New_York.');
   }
 }
 
@@ -68,16 +69,16 @@ export function parseScheduleSpec(input: string, tz: string): ScheduleSpec {
   checkTimeZone(tz);
   const cron = shortcut(spec) ?? spec;
   // Five fields only: croner would also take seconds and years, which a chat bot has no business running.
-  if (cron.split(' ').length !== 5) throw usage(`"${spec}" is not a schedule: a cron pattern has exactly five fields, this has ${cron.split(' ').length}.`, HELP);
+  if (cron.split(' ').length !== 5) throw usage(`${q(spec)} is not a schedule: a cron pattern has exactly five fields, this has ${cron.split(' ').length}.`, HELP);
   try {
     const c = new Cron(cron, { timezone: tz, paused: true });
     const first = c.nextRun();
     c.stop();
-    if (!first) throw usage(`"${spec}" never fires (no such date).`, HELP);
+    if (!first) throw usage(`${q(spec)} never fires (no such date).`, HELP);
   } catch (err) {
     if (err instanceof Error && err.name === 'UserError') throw err;
     const why = (err instanceof Error ? err.message : String(err)).replace(/^CronPattern: /, '');
-    throw usage(`"${spec}" is not a valid cron pattern: ${why}.`, HELP);
+    throw usage(`${q(spec)} is not a valid cron pattern: ${why}.`, HELP);
   }
   return { cron, spec };
 }

@@ -1,9 +1,10 @@
-import { z } from 'zod';
 import type { CommandContext } from '../../framework/command-context.js';
 import type { RevertGuard, ScheduleStore } from '../../store/schedule-store.js';
 import { UserError, usage } from '../../user-error.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { shortId } from '../../util/ids.js';
+import { quoteForMessage as q } from '../../util/quote-for-message.js';
+import { opt } from '../../framework/define-command.js';
 import { nextFireTimes } from './next-fire-times.js';
 import { formatInZone } from '../../util/format-in-zone.js';
 
@@ -38,18 +39,18 @@ export function revertTime(when: { for?: string | undefined; until?: string | un
   let at: Date;
   if (when.for !== undefined) {
     const ms = parseDuration(when.for);
-    if (!ms) throw usage(`--for takes a duration such as 30m, 1h or 2h30m, not "${when.for}".`);
+    if (!ms) throw usage(`--for takes a duration such as 30m, 1h or 2h30m, not ${q(when.for)}.`);
     at = new Date(now.getTime() + ms);
   } else {
     const text = (when.until ?? '').trim();
     const hm = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text);
     if (hm) at = nextFireTimes(`${Number(hm[2])} ${Number(hm[1])} * * *`, tz, now, 1)[0]!;
     else if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) at = new Date(text);
-    else throw usage(`--until takes a time of day such as 18:00 (in ${tz}) or an ISO time such as 2026-12-24T18:00Z, not "${text}".`);
+    else throw usage(`--until takes a time of day such as 18:00 (in ${tz}) or an ISO time such as 2026-12-24T18:00Z, not ${q(text)}.`);
     if (at.getTime() <= now.getTime()) throw usage(`--until ${text} is in the past.`);
   }
   if (at.getTime() - now.getTime() > MAX_REVERT_MS) {
-    throw usage(`A time-limited action may last at most ${formatDuration(MAX_REVERT_MS)}; "${when.for ?? when.until}" is longer.`, 'Leave out --for/--until and undo it by hand, or schedule the undo with `schedule add`.');
+    throw usage(`A time-limited action may last at most ${formatDuration(MAX_REVERT_MS)}; ${q(when.for ?? when.until ?? '')} is longer.`, 'Leave out --for/--until and undo it by hand, or schedule the undo with `schedule add`.');
   }
   return at;
 }
@@ -99,8 +100,8 @@ export function target(ctx: Pick<CommandContext, 'invocation'>, channel?: string
 
 /** The `--for` / `--until` options of a time-limited action (killswitch on, cluster disable, ratelimit set). */
 export const timeLimitOptions = {
-  for: z.string().optional().describe('Revert automatically after this long, e.g. 30m or 1h').meta({ infraType: 'duration' }),
-  until: z.string().optional().describe('Revert automatically at this time, e.g. 18:00 (config time zone) or 2026-12-24T18:00Z').meta({ infraType: 'time' }),
+  for: opt.duration('Revert automatically after this long, e.g. 30m or 1h').optional(),
+  until: opt.time('Revert automatically at this time, e.g. 18:00 (config time zone) or 2026-12-24T18:00Z').optional(),
 };
 
 /**
