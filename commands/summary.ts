@@ -19,7 +19,7 @@ export function summaryReply(s: Summary, period: string, cluster: string | undef
   const probes = s.clusters.reduce((n, c) => n + c.probes, 0);
   const up = probes ? s.clusters.reduce((n, c) => n + ((c.uptime ?? 0) * c.probes) / 100, 0) / probes * 100 : undefined;
   const headline = [
-    `Uptime ${pct(up)}`,
+    up === undefined ? 'No health probes in this period' : `Uptime ${pct(up)}`,
     `${s.alertsFired} alert${s.alertsFired === 1 ? '' : 's'} fired, ${s.alertsResolved} resolved`,
     `${s.incidentsOpened} incident${s.incidentsOpened === 1 ? '' : 's'} opened, ${s.incidentsResolved} resolved`,
     `${s.changes.length} control change${s.changes.length === 1 ? '' : 's'}`,
@@ -32,7 +32,7 @@ export function summaryReply(s: Summary, period: string, cluster: string | undef
     severity: s.incidentsOpened > s.incidentsResolved || (worst?.uptime ?? 100) < 99 ? 'warning' : 'info',
     visibility: 'channel',
     fields: [
-      { name: 'Uptime per cluster', value: s.clusters.map((c) => `${c.cluster}: ${pct(c.uptime)}${c.probes ? ` (${c.probes} probes)` : ''}`).join('\n') || 'no clusters', inline: true },
+      { name: 'Uptime per cluster', value: s.clusters.map((c) => `${c.cluster}: ${pct(c.uptime)}${c.probes ? ` (${c.probes.toLocaleString('en-US')} probes)` : ''}`).join('\n') || 'no clusters', inline: true },
       { name: 'Alerts', value: `${s.alertsFired} fired · ${s.alertsResolved} resolved`, inline: true },
       {
         name: 'Incidents',
