@@ -19,6 +19,9 @@ import { COMMAND_GROUPS } from './index.js';
 let registry: Registry | undefined;
 const commands = () => (registry ??= createRegistry(COMMAND_GROUPS));
 
+/** A runaway script adding schedules in a loop stops here; nobody reads a list longer than this. */
+export const MAX_SCHEDULES_PER_AUTHOR = 100;
+
 const idOption = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'a schedule id as `schedule list` shows it').describe('Schedule id (see `schedule list`)');
 
 /** The scheduled command, parsed as it will be at fire time; refuses what a schedule cannot run. */
@@ -111,6 +114,10 @@ export default defineGroup({
           if (!decision.ok) {
             throw new UserError('infra_denied', `You may not schedule \`${a.command}\`: ${decision.message}`, 'Scheduled commands run with your own roles (not those of your groups), checked again at every run.');
           }
+        }
+        const mine = (await service.store.list({ kind: 'command', statuses: ['active', 'paused', 'stopped'] })).filter((s) => s.authorId === user.id);
+        if (mine.length >= MAX_SCHEDULES_PER_AUTHOR) {
+          throw new UserError('infra_invalid_state', `You have ${mine.length} schedules, the most one person may have; nothing was added.`, 'Remove some with `schedule remove <id>` (see `schedule list`).');
         }
         const now = ctx.now();
         const next = nextFireTimes(cron, tz, now, 1)[0]!;

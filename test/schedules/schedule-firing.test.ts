@@ -121,6 +121,15 @@ describe('scheduled commands fire through the pipeline', () => {
 });
 
 describe('many schedules', () => {
+  it('one person may have at most 100 schedules', async () => {
+    const a = await app();
+    await a.run('role grant local:alice operator');
+    for (let i = 0; i < 100; i++) expect((await a.run(`schedule add "every 5m" "status" --name s${i}`, { as: 'local:alice' })).outcome).toBe('ok');
+    const refused = await a.run('schedule add "every 5m" "status"', { as: 'local:alice' });
+    expect(refused.text).toBe('You have 100 schedules, the most one person may have; nothing was added.');
+    expect((await a.run('schedule add "every 5m" "status"')).outcome).toBe('ok'); // someone else still may
+  });
+
   it('fires every schedule due at the same minute in one round, not 50 now and the rest later', async () => {
     const clock = manualClock('2026-11-21T01:00:30.000Z');
     const a = await app(clock);
