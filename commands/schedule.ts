@@ -101,6 +101,9 @@ export default defineGroup({
         const { cron, spec } = parseScheduleSpec(a.when, tz);
         const user = ctx.invocation.user;
         const parsed = parseScheduled(a.command, userPlatformPrefix(user.id), ctx.registry);
+        // A typo in the cluster would otherwise only show at the first run, maybe at night.
+        const named = (parsed.args as { cluster?: unknown }).cluster;
+        if (typeof named === 'string') ctx.engine.cluster(ctx.state, named);
         // Checked now as it will be at every run: with the author's own grants (group memberships cannot be
         // looked up at fire time, so they do not count for schedules).
         if (parsed.sub.role !== 'anyone') {

@@ -61,6 +61,14 @@ describe('scheduled commands fire through the pipeline', () => {
     expect(posts(a)).toHaveLength(1);
   });
 
+  it('refuses a scheduled command that does not parse or names an unknown cluster, at once', async () => {
+    const a = await app();
+    expect((await a.run('schedule add "daily 02:00" "cluster disable nope --reason x1x"', { confirmed: true })).text).toContain('No cluster named "nope"');
+    expect((await a.run('schedule add "daily 02:00" "ratelimit set api --per-minute lots"')).text).toContain('--per-minute');
+    expect((await a.run('schedule add "daily 02:00" "schedule list"')).text).toBe('A schedule cannot run `schedule` commands.');
+    expect((await a.run('schedule list')).title).toBe('No schedules');
+  });
+
   it('refuses to schedule what the author may not run', async () => {
     const a = await app();
     await a.run('role grant local:bob viewer');
