@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange } from '../src/engine/describe-state.js';
+import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
 
 export default defineGroup({
   name: 'cluster',
@@ -41,19 +42,27 @@ export default defineGroup({
     defineSubcommand({
       name: 'disable',
       summary: 'Stop all traffic to one cluster.',
-      options: z.object({ cluster: opt.cluster(), reason: opt.reason() }),
+      options: z.object({ cluster: opt.cluster(), reason: opt.reason(), ...timeLimitOptions }),
       positionals: ['cluster'],
       role: 'operator',
       clusterOf: (a) => a.cluster,
       mutates: true,
-      dangerous: (a) => `Disabling cluster ${a.cluster} makes it refuse all traffic.`,
+      dangerous: (a) => `Disabling cluster ${a.cluster} makes it refuse all traffic${a.for ? ` for ${a.for}` : a.until ? ` until ${a.until}` : ''}.`,
       impact: (a, { services }) => describeImpact(services, `disabling ${a.cluster}`, [a.cluster]),
-      examples: ['cluster disable api --reason "bad deploy, rolling back" --yes'],
-      handler: ({ cluster, reason }, { change, state, engine }) => {
+      examples: ['cluster disable api --reason "bad deploy, rolling back" --yes', 'cluster disable api --for 30m --reason "failover drill" --yes'],
+      handler: (a, ctx) => {
+        const { change, state, engine } = ctx;
+        const { cluster, reason } = a;
+        checkTimeLimit(ctx, a);
         if (!change.setClusterEnabled(cluster, false, reason)) {
           return { title: `${cluster} was already disabled`, text: `Nothing changed${describeChange(engine.cluster(state, cluster).change)}.` };
         }
-        return { title: `🔴 Cluster ${cluster} disabled`, text: `It refuses all traffic until enabled. Reason: ${reason}`, severity: 'warning' };
+        const revert = revertIfLimited(ctx, a, {
+          command: (why) => `cluster enable ${cluster} --reason "${why}"`,
+          guard: { scope: cluster, types: ['cluster.enabled', 'cluster.disabled'] },
+          what: `${cluster} is enabled again`,
+        });
+        return { title: `🔴 Cluster ${cluster} disabled`, text: `It refuses all traffic until enabled. Reason: ${reason}${revert ? `\n${revert}` : ''}`, severity: 'warning' };
       },
     }),
   ],

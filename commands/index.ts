@@ -14,9 +14,11 @@ import alert from './alert.js';
 import silence from './silence.js';
 import maintenance from './maintenance.js';
 import incident from './incident.js';
+import schedule from './schedule.js';
+import summary from './summary.js';
 
 /** Every /infra command group, in the order help lists them. */
 export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
   help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
-  health, alert, silence, maintenance, incident,
+  health, alert, silence, maintenance, incident, schedule, summary,
 ];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
 import { describeChange } from '../src/engine/describe-state.js';
+import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
 
 export default defineGroup({
   name: 'killswitch',
@@ -10,17 +11,24 @@ export default defineGroup({
     defineSubcommand({
       name: 'on',
       summary: 'Turn the global kill-switch on: every cluster refuses traffic.',
-      options: z.object({ reason: opt.reason() }),
+      options: z.object({ reason: opt.reason(), ...timeLimitOptions }),
       role: 'admin',
       mutates: true,
-      dangerous: () => 'Turning the kill-switch ON stops traffic to EVERY cluster.',
+      dangerous: (a) => `Turning the kill-switch ON stops traffic to EVERY cluster${a.for ? ` for ${a.for}` : a.until ? ` until ${a.until}` : ''}.`,
       impact: (_a, { services }) => describeImpact(services, 'the kill-switch'),
-      examples: ['killswitch on --reason "data corruption in payments, stopping writes"'],
-      handler: ({ reason }, { change, state }) => {
-        if (!change.setKillSwitch(true, reason)) {
+      examples: ['killswitch on --reason "data corruption in payments, stopping writes"', 'killswitch on --for 1h --reason "database migration"'],
+      handler: (a, ctx) => {
+        const { change, state } = ctx;
+        checkTimeLimit(ctx, a);
+        if (!change.setKillSwitch(true, a.reason)) {
           return { title: 'Kill-switch was already on', text: `Nothing changed${describeChange(state.killSwitch.change)}.` };
         }
-        return { title: '🛑 Global kill-switch is ON', text: `All clusters now refuse traffic. Reason: ${reason}`, severity: 'critical' };
+        const revert = revertIfLimited(ctx, a, {
+          command: (why) => `killswitch off --reason "${why}"`,
+          guard: { scope: 'global', types: ['killswitch.set'] },
+          what: 'The kill-switch turns off',
+        });
+        return { title: '🛑 Global kill-switch is ON', text: `All clusters now refuse traffic. Reason: ${a.reason}${revert ? `\n${revert}` : ''}`, severity: 'critical' };
       },
     }),
     defineSubcommand({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeLimits } from '../src/engine/describe-state.js';
 import { MAX_RATE_LIMIT } from '../src/engine/check-rate-limits.js';
+import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
 
 const perWindow = (window: string) => z.number().int().positive().max(MAX_RATE_LIMIT).describe(`Requests allowed per ${window}`);
 
@@ -38,6 +39,7 @@ export default defineGroup({
           perMinute: perWindow('minute').optional(),
           perHour: perWindow('hour').optional(),
           perDay: perWindow('day').optional(),
+          ...timeLimitOptions,
         })
         .refine((a) => a.perMinute !== undefined || a.perHour !== undefined || a.perDay !== undefined, {
           message: 'give at least one of --per-minute, --per-hour, --per-day',
@@ -46,16 +48,34 @@ export default defineGroup({
       role: 'operator',
       clusterOf: (a) => a.cluster,
       mutates: true,
-      examples: ['ratelimit set api --per-minute 300', 'ratelimit set web --per-minute 1000 --per-hour 40000 --per-day 600000'],
-      handler: ({ cluster, perMinute, perHour, perDay }, { change, engine, state }) => {
+      examples: [
+        'ratelimit set api --per-minute 300',
+        'ratelimit set web --per-minute 1000 --per-hour 40000 --per-day 600000',
+        'ratelimit set api --per-minute 5000 --until 18:00',
+      ],
+      handler: (a, ctx) => {
+        const { change, engine, state } = ctx;
+        const { cluster, perMinute, perHour, perDay } = a;
+        checkTimeLimit(ctx, a);
         const before = engine.cluster(state, cluster).rateLimits;
         const after = change.setRateLimits(cluster, {
           ...(perMinute !== undefined ? { perMinute } : {}),
           ...(perHour !== undefined ? { perHour } : {}),
           ...(perDay !== undefined ? { perDay } : {}),
         });
+        const undo = [
+          ...(perMinute !== undefined ? [`--per-minute ${before.perMinute}`] : []),
+          ...(perHour !== undefined ? [`--per-hour ${before.perHour}`] : []),
+          ...(perDay !== undefined ? [`--per-day ${before.perDay}`] : []),
+        ].join(' ');
+        const revert = revertIfLimited(ctx, a, {
+          command: () => `ratelimit set ${cluster} ${undo}`,
+          guard: { scope: cluster, types: ['ratelimit.set'] },
+          what: `The limits of ${cluster} go back to ${describeLimits(before)}`,
+        });
         return {
           title: `Rate limits of ${cluster} changed`,
+          ...(revert ? { text: revert } : {}),
           fields: [
             { name: 'Before', value: describeLimits(before) },
             { name: 'Now', value: describeLimits(after) },

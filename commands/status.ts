@@ -1,7 +1,22 @@
 import { z } from 'zod';
+import type { CommandContext } from '../src/framework/command-context.js';
+import type { ReplyField } from '../src/framework/reply.js';
+import { formatDuration } from '../src/util/duration.js';
+import { formatTime } from '../src/util/format-time.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeControlChannel } from '../src/engine/describe-control-channel.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
+
+/** Time-limited actions still to revert (of the clusters the user may see), as one field: what, when, by whom. */
+async function pendingReverts(ctx: CommandContext, cluster: string | undefined): Promise<ReplyField[]> {
+  const store = ctx.services?.schedules?.store;
+  if (!store) return [];
+  const now = ctx.now().getTime();
+  const lines = (await store.list({ kind: 'revert', statuses: ['active'] }))
+    .filter((s) => s.guard && (cluster ? s.guard.scope === cluster || s.guard.scope === 'global' : ctx.canSee(s.guard.scope === 'global' ? undefined : s.guard.scope)))
+    .map((s) => `⏲️ \`${s.command.replace(/ --reason .*$/, '')}\` at ${formatTime(s.nextFireAt)} (in ${formatDuration(Date.parse(s.nextFireAt ?? '') - now)}; set by ${s.authorName}; revert ${s.id})`);
+  return lines.length ? [{ name: 'Reverts automatically', value: lines.join('\n') }] : [];
+}
 
 export default defineGroup({
   name: 'status',
@@ -17,7 +32,9 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['status', 'status api'],
-      handler: async ({ cluster }, { engine, state, canSee, visibleClusters, services }) => {
+      handler: async ({ cluster }, ctx) => {
+        const { engine, state, canSee, visibleClusters, services } = ctx;
+        const reverts = await pendingReverts(ctx, cluster);
         const channel = await describeControlChannel(services);
         const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;
@@ -35,6 +52,7 @@ export default defineGroup({
               { name: 'Breaker', value: `${breakerIcon[c.breakerView]}${describeChange(c.breaker.change)} · cool-down ${c.breakerCooldown}` },
               { name: 'Rate limits', value: describeLimits(c.rateLimits) },
               ...live(c.name),
+              ...reverts,
             ],
           };
         }
@@ -53,6 +71,7 @@ export default defineGroup({
           table: channel.live
             ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
+          ...(reverts.length ? { fields: reverts } : {}),
         };
       },
     }),

@@ -12,8 +12,13 @@ import { createHealthMonitor, type HealthMonitor } from './engine/health-monitor
 import { realTimers, type Timers } from './engine/timers.js';
 import { createSqliteHealthStore } from './store/sqlite-health-store.js';
 import { createControlChannel, type ControlChannel } from './engine/control-channel.js';
-import { createTrafficMonitor, SYSTEM_USER, type TrafficMonitor } from './engine/traffic-monitor.js';
+import { createTrafficMonitor, type TrafficMonitor } from './engine/traffic-monitor.js';
 import { createRedisControlLink } from './redis/redis-control-link.js';
+import { createSqliteScheduleStore } from './store/sqlite-schedule-store.js';
+import { createScheduleRunner, type ScheduleRunner } from './schedules/schedule-runner.js';
+import type { ScheduleService } from './engine/schedules/schedule-services.js';
+import { parseDuration } from './util/duration.js';
+import { syncConfiguredSummaries } from './schedules/sync-configured-summaries.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -33,6 +38,8 @@ export interface App {
   control: ControlChannel;
   /** Live traffic reported by guards, and automatic breaker trips. */
   traffic: TrafficMonitor;
+  /** Scheduled operations and reverts of time-limited actions (SQLite-backed; not started until `schedules.start()`). */
+  schedules?: ScheduleRunner;
   close(): Promise<void>;
 }
 
@@ -77,24 +84,56 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;
+  const clock = opts.clock ?? systemClock;
+  let runner: ScheduleRunner | undefined;
+  const scheduleService: ScheduleService | undefined = db
+    ? {
+        store: createSqliteScheduleStore(db),
+        timezone: opts.config.schedules.timezone,
+        misfireGraceMs: parseDuration(opts.config.schedules.misfireGrace) ?? 600_000,
+        kick: () => runner?.kick(),
+      }
+    : undefined;
   let pipeline: Pipeline | undefined;
   const traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = createPipeline({
     registry, engine, store, log: opts.log,
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
-    systemActors: [SYSTEM_USER],
-    services: { ...(health ? { health } : {}), control: { channel: control, traffic } },
+    services: {
+      ...(health ? { health } : {}),
+      ...(scheduleService ? { schedules: scheduleService } : {}),
+      control: { channel: control, traffic },
+    },
   });
   await control.start();
   traffic.start();
+  if (db && scheduleService) {
+    const { added, removed } = db.transaction(() =>
+      syncConfiguredSummaries(scheduleService.store, opts.config.schedules.summaries, scheduleService.store.listSync(), clock.now()),
+    ).immediate();
+    if (added || removed) opts.log.info({ added, removed }, 'summary posts from the config brought up to date');
+  }
+  if (health && scheduleService) {
+    runner = createScheduleRunner({
+      pipeline: pipeline!, schedules: scheduleService.store, health: health.health, store, clock: opts.clock ?? systemClock,
+      timers: opts.timers ?? realTimers, log: opts.log.child({ component: 'schedules' }), misfireGraceMs: scheduleService.misfireGraceMs,
+      onPosted: () => health.deliverer.kick(),
+    });
+  }
   // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
-  const clock = opts.clock ?? systemClock;
   const prune = () =>
     store
       .prune(new Date(clock.now().getTime() - INVOCATION_MEMORY_MS).toISOString())
       .then((n) => n > 0 && opts.log.debug({ rows: n }, 'pruned old invocation keys and expired buttons'))
       .catch((err: unknown) => opts.log.warn({ err }, 'pruning invocation keys failed; will try again'));
-  const housekeeping = setInterval(prune, HOUSEKEEPING_INTERVAL_MS).unref();
+  // Firing history is kept as long as alert history (health.historyRetention).
+  const historyMs = parseDuration(opts.config.health.historyRetention) ?? 30 * 86_400_000;
+  const pruneSchedules = () =>
+    scheduleService?.store
+      .prune(new Date(clock.now().getTime() - historyMs).toISOString())
+      .then((n) => n > 0 && opts.log.debug({ rows: n }, 'pruned old schedule firings'))
+      .catch((err: unknown) => opts.log.warn({ err }, 'pruning schedule firings failed; will try again'));
+  const housekeeping = setInterval(() => void prune().then(pruneSchedules), HOUSEKEEPING_INTERVAL_MS).unref();
   return {
     config: opts.config,
     ...(db ? { db } : {}),
@@ -105,8 +144,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(health ? { health } : {}),
     control,
     traffic,
+    ...(runner ? { schedules: runner } : {}),
     close: async () => {
       clearInterval(housekeeping);
+      await runner?.stop();
       await traffic.stop();
       await control.stop();
       await health?.stop();

@@ -120,7 +120,7 @@ describe('parseCommand', () => {
   it('names what is missing, unknown or repeated, with the usage line as a hint', () => {
     const missing = usageError('cluster disable api');
     expect(missing.message).toContain('missing --reason');
-    expect(missing.hint).toBe('Usage: cluster disable <cluster> --reason <reason> [--yes]');
+    expect(missing.hint).toBe('Usage: cluster disable <cluster> --reason <reason> [--for <for>] [--until <until>] [--yes]');
     expect(usageError('cluster disable').message).toContain('missing <cluster>');
     expect(usageError('cluster disable api --reason x').message).toContain('at least 3 characters');
     expect(usageError('cluster disable api --reasn "x y z"').message).toContain('unknown option --reasn. Did you mean --reason?');

@@ -8,6 +8,7 @@ export interface Principal {
 /** An admin that no chat command granted and none can revoke: from the config file, or the local OS user. */
 export interface FixedAdmin {
   subject: string;
+  /** 'system': the bot itself, which runs the reverts of time-limited actions on behalf of their authors. */
   source: 'config' | 'local' | 'system';
 }
 
@@ -19,10 +20,11 @@ export interface RoleSources {
 
 /** The one wording for a fixed admin, used by `role list`, `role revoke` and `whoami` alike. */
 export function describeFixedAdmin(a: FixedAdmin): string {
-  if (a.source === 'system') return "the bot's own automatic actions (breaker trips from guards' error rates); no user can act as it";
   return a.source === 'config'
     ? 'admin from the config file (`admins:`); change it there'
-    : 'admin as the local OS user running this console/CLI (not a stored grant; applies only to this process)';
+    : a.source === 'system'
+      ? 'the bot itself: automatic actions (reverts of `--for`/`--until` on behalf of their authors, breaker trips from guards\' error rates); no user can act as it'
+      : 'admin as the local OS user running this console/CLI (not a stored grant; applies only to this process)';
 }
 
 export type AuthDecision = { ok: true; role?: Role } | { ok: false; message: string; have?: Role };

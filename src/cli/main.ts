@@ -11,6 +11,7 @@ import { ADAPTER_FACTORIES } from '../chat/adapters.js';
 import { runConsole } from '../chat/console/console-adapter.js';
 import { createConsoleScreen } from '../chat/console/create-console-screen.js';
 import { startConsoleHealth, withConsoleExtras } from './start-health.js';
+import { writeAttachments } from '../chat/console/write-attachments.js';
 import { renderText } from '../chat/console/render-text.js';
 import { escapeJsonForTerminal, escapeTerminalText } from '../chat/console/escape-terminal-text.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
@@ -172,7 +173,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           // Health checks, the simulated fleet and alert printing run for `start`, and for an interactive console;
           // a scripted console (`infrabot console < file`) stays quiet and deterministic.
           const screen = createConsoleScreen(io.stdout);
-          const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen }) : undefined;
+          const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen, dataDir }) : undefined;
           try {
             const failed = await runConsole({
               pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),
@@ -192,7 +193,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           }
         }
       case 'run':
-        return await runOnce(app, rest.join(' '), invokingUser, { json: Boolean(values.json), confirmed: Boolean(values.yes) }, io.stdout);
+        return await runOnce(app, rest.join(' '), invokingUser, { json: Boolean(values.json), confirmed: Boolean(values.yes) }, io.stdout, dataDir);
       case 'audit':
         return await auditCommand(app, rest[0], values, io);
       case 'discord':
@@ -220,25 +221,27 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   // Alerts and incident threads go out through every adapter that can post outside a reply.
   for (const a of running) if (a.sink) app.health?.deliverer.addSink(a.sink);
   app.health?.start();
+  app.schedules?.start();
   log.info({ adapters: running.map((a) => a.name) }, 'infrabot started');
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
   log.info('shutting down');
+  await app.schedules?.stop();
   await app.health?.stop();
   await Promise.allSettled(running.map((a) => a.stop()));
   return 0;
 }
 
 /** The exit code comes from the reply's outcome alone: a command reporting a failure exits 1, like any failure. */
-async function runOnce(app: App, text: string, user: { id: string; displayName: string }, opts: { json: boolean; confirmed: boolean }, out: Writable): Promise<number> {
+async function runOnce(app: App, text: string, user: { id: string; displayName: string }, opts: { json: boolean; confirmed: boolean }, out: Writable, dataDir: string): Promise<number> {
   if (!text.trim()) {
     out.write('infrabot run: give the command to run, e.g. infrabot run "status"\n');
     return EX_USAGE;
   }
   const reply = await app.pipeline.handle({ id: shortId(16), platform: 'cli', user, channel: 'cli', text, ...(opts.confirmed ? { confirmed: true } : {}) });
-  out.write((opts.json ? escapeJsonForTerminal(JSON.stringify(reply, null, 2)) : renderText(reply)) + '\n');
+  out.write((opts.json ? escapeJsonForTerminal(JSON.stringify(reply, null, 2)) : renderText(writeAttachments(reply, dataDir))) + '\n');
   return EXIT_CODES[reply.outcome];
 }
 

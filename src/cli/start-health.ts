@@ -1,6 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
-import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGuard } from '@infrabot/guard';
 import type { App } from '../app.js';
@@ -9,6 +6,7 @@ import type { ConsoleScreen } from '../chat/console/create-console-screen.js';
 import { createConsoleSink } from '../chat/console/console-sink.js';
 import type { Pipeline } from '../framework/pipeline.js';
 import type { Reply } from '../framework/reply.js';
+import { writeAttachments } from '../chat/console/write-attachments.js';
 import { startSimulatedFleet, type ServiceMode, type SimulatedFleet } from '../sim/simulated-fleet.js';
 import { shortId } from '../util/ids.js';
 
@@ -30,6 +28,7 @@ export async function startConsoleHealth(
     screen?: ConsoleScreen;
     /** The API's control stream; without Redis the simulated services follow it (else the in-process feed). */
     stream?: { url: string; headers?: Record<string, string> };
+    dataDir?: string;
   },
 ): Promise<RunningHealth> {
   const { url, prefix } = app.config.redis;
@@ -49,16 +48,18 @@ export async function startConsoleHealth(
     notices.push(`The simulated fleet's control endpoint is not running: port ${app.config.simulation.controlPort} is taken. Use \`simulate\` in this console instead.`);
   }
   if (app.health) {
-    app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}) }));
+    app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}), ...(opts.dataDir ? { attachmentsTo: opts.dataDir } : {}) }));
     for (const { platform, channels } of app.health.unservedRoutes()) {
       notices.push(`Alert routes name ${platform} (${channels.join(', ')}), but no ${platform} adapter runs in this console: those notifications are not queued. Set its credentials and use \`infrabot start\` to deliver them.`);
     }
     app.health.start({ onlyServedPlatforms: true });
+    app.schedules?.start();
   }
   for (const n of notices) opts.output.write(`⚠️  ${n}\n`);
   return {
     ...(fleet ? { fleet } : {}),
     stop: async () => {
+      await app.schedules?.stop();
       await app.health?.stop();
       await fleet?.stop();
     },
@@ -114,16 +115,7 @@ export function withConsoleExtras(pipeline: Pipeline, opts: { dataDir: string; f
       if (consoleTopic && words.length === 2) return local(`help ${consoleTopic[0]}`, consoleTopic[1]!);
       const reply = await pipeline.handle(inv);
       if (words[0] === 'help' && words.length === 1 && reply.table) return { ...reply, table: { ...reply.table, rows: [...reply.table.rows, ...CONSOLE_HELP_ROWS] } };
-      if (!reply.attachments?.length) return reply;
-      const dir = join(opts.dataDir, 'attachments');
-      mkdirSync(dir, { recursive: true });
-      const paths = reply.attachments.map((a) => {
-        const file = join(dir, a.filename.replace(/[^\w.-]/g, '_'));
-        // Meant to be opened in this terminal (`cat`, `less`): user text in it cannot carry escape sequences either.
-        writeFileSync(file, a.contentType.startsWith('text/') ? escapeTerminalText(a.content, { keepNewlines: true }) : a.content);
-        return file;
-      });
-      return { ...reply, text: [reply.text, ...paths.map((p) => `Written to ${p}`)].filter(Boolean).join('\n') };
+      return writeAttachments(reply, opts.dataDir);
     },
   };
 }

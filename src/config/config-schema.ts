@@ -50,6 +50,44 @@ const clusterSchema = z
   })
   .strict();
 
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York');
+
+/** A summary post configured for a channel: daily or weekly, at a time of day in a zone. */
+const summaryPostSchema = z
+  .object({
+    channel: z.string().regex(/^(slack|discord|console):[\w.-]{1,80}$/, 'expected a platform-qualified channel such as slack:C0123OPS or discord:1234567890'),
+    every: z.enum(['daily', 'weekly']),
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time of day as HH:MM, e.g. 09:00'),
+    /** Weekly posts: the day (default mon). */
+    day: z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']).optional(),
+    timezone: timeZone.default('UTC'),
+    /** Period covered (default 24h daily, 7d weekly). */
+    since: duration.optional(),
+    cluster: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+  })
+  .strict();
+
+/** Scheduled operations and time-limited actions (docs/schedules.md). */
+const schedulesSchema = z
+  .object({
+    /** Zone of `schedule add` without --tz and of `--until 18:00`. */
+    timezone: timeZone.default('UTC'),
+    /** A fire time missed by more than this (the bot was down) is skipped and the channel told. */
+    misfireGrace: duration.default('10m'),
+    /** Summary posts per channel. */
+    summaries: z.array(summaryPostSchema).default([]),
+  })
+  .strict();
+
+export type SummaryPostConfig = z.infer<typeof summaryPostSchema>;
+
 const subject = z.string().superRefine((value, ctx) => {
   const problem = subjectProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: `expected a platform-qualified id such as local:alice or slack:U123ABC; ${problem}` });
@@ -81,12 +119,21 @@ export const configSchema = z
       })
       .strict()
       .default({ url: undefined, prefix: 'infrabot' }),
+    schedules: schedulesSchema.default(schedulesSchema.parse({})),
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
   })
   .strict()
   // `when`: runs even when other parts of the file are wrong, so one bad value does not hide these problems;
   // the value may then be partly unparsed, hence the defensive reading.
-  .superRefine(checkAcrossClusters, { when: () => true });
+  .superRefine(checkAcrossClusters, { when: () => true })
+  .superRefine((c, ctx) => {
+    c.schedules.summaries.forEach((s, i) => {
+      if (s.cluster && !Object.hasOwn(c.clusters, s.cluster)) {
+        ctx.addIssue({ code: 'custom', path: ['schedules', 'summaries', i, 'cluster'], message: `no cluster named "${s.cluster}" (known: ${Object.keys(c.clusters).sort().join(', ')})` });
+      }
+      if (s.day && s.every === 'daily') ctx.addIssue({ code: 'custom', path: ['schedules', 'summaries', i, 'day'], message: 'a daily summary has no day; remove it or use every: weekly' });
+    });
+  });
 
 function checkAcrossClusters(c: { clusters?: unknown }, ctx: z.RefinementCtx): void {
   const clusters = c.clusters && typeof c.clusters === 'object' ? Object.entries(c.clusters as Record<string, unknown>) : [];

@@ -1,3 +1,5 @@
+import type { Reply } from './reply.js';
+
 /** One request to run a command, whatever platform it came from. Adapters build these; nothing else is passed in. */
 export type Platform = 'console' | 'cli' | 'slack' | 'discord' | 'http' | 'schedule' | 'system';
 
@@ -19,6 +21,11 @@ export interface Invocation {
   text: string;
   /** Set when the user already confirmed a dangerous action (button click or --yes). */
   confirmed?: boolean;
+  /**
+   * A synchronous write committed in the same transaction as this invocation's audit record, whatever the
+   * outcome (a schedule records its firing and queues the result post with it). Only in-process callers set it.
+   */
+  inTransaction?: (reply: Reply) => void;
 }
 
 /** The platform prefix of a qualified user id ("slack" for "slack:U1"). */

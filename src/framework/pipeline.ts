@@ -22,8 +22,6 @@ export interface PipelineDeps {
   log: Logger;
   /** Extra admins for this process, e.g. the local OS user of the console and CLI. */
   localAdmins?: readonly string[];
-  /** Ids the app's own automatic actions run as (no adapter can produce them: they lack a platform prefix). */
-  systemActors?: readonly string[];
   /** Services handed to command handlers as `ctx.services` (additive; see CommandServices). */
   services?: CommandServices;
 }
@@ -63,7 +61,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     fixedAdmins: [
       ...engine.bootstrapAdmins().map((subject) => ({ subject, source: 'config' as const })),
       ...localAdmins.map((subject) => ({ subject, source: 'local' as const })),
-      ...(deps.systemActors ?? []).map((subject) => ({ subject, source: 'system' as const })),
+      // No adapter can present this id (every platform's user ids carry a prefix such as slack: or local:).
+      { subject: 'system', source: 'system' as const },
     ],
   });
   const exclusive = createMutex();
@@ -103,8 +102,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       traceId,
       invocationId: inv.id,
     });
+    const withInvocation = (reply: Reply): (() => void)[] => (inv.inTransaction ? [() => inv.inTransaction!(reply)] : []);
     const answer = async (reply: Reply, audit: AuditDraft): Promise<Reply> => {
-      const result = await store.commit({ expectedSeq: 0, events: [], audit, invocationKey: key, reply });
+      const effects = withInvocation(reply);
+      const result = await store.commit({ expectedSeq: 0, events: [], audit, invocationKey: key, reply, ...(effects.length ? { effects } : {}) });
       if (!result.ok && result.reason === 'duplicate') return result.reply;
       if (!result.ok) throw new Error('audit append reported a conflict without events');
       return reply;
@@ -273,6 +274,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       const events = ran ? change.events : [];
       const hasEffects = ran && effects.length > 0;
+      const allEffects = [...(ran ? effects : []), ...withInvocation(reply)];
       const version = events.length > 0 ? shortId(12) : undefined;
       // Event sequence numbers are contiguous, so the state this commit leaves is known before it lands.
       const after: ControlState = { ...change.state, seq: state.seq + events.length, ...(version ? { version } : {}) };
@@ -285,7 +287,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         audit: draft(outcome, parsed, error, cluster, change.at),
         invocationKey: key,
         reply,
-        ...(hasEffects ? { effects } : {}),
+        ...(allEffects.length ? { effects: allEffects } : {}),
       });
       if (chained && version) {
         pendingState = after;

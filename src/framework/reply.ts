@@ -25,8 +25,13 @@ export interface ReplyButton {
 export interface ReplyAttachment {
   filename: string;
   contentType: string;
+  /** Text as is, or binary data (a PNG chart) in base64 when `encoding` says so. */
   content: string;
+  encoding?: 'base64';
 }
+
+/** The bytes of an attachment, whichever way its content is stored. */
+export const attachmentBytes = (a: ReplyAttachment): Buffer => Buffer.from(a.content, a.encoding === 'base64' ? 'base64' : 'utf8');
 
 export interface Reply {
   title: string;

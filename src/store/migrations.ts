@@ -207,4 +207,41 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX incident_timeline_incident ON incident_timeline (incident_id, at);
     `,
   },
+  {
+    version: 8,
+    name: 'schedules, their firings (one row per schedule and fire time), time-limited action reverts',
+    sql: `
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT,
+        spec TEXT NOT NULL,
+        cron TEXT,
+        tz TEXT NOT NULL,
+        command TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        author_name TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        channel TEXT,
+        status TEXT NOT NULL,
+        status_reason TEXT,
+        created_at TEXT NOT NULL,
+        next_fire_at TEXT,
+        last_fire_at TEXT,
+        last_outcome TEXT,
+        guard TEXT,
+        version INTEGER NOT NULL
+      );
+      CREATE INDEX schedules_status_next ON schedules (status, next_fire_at);
+
+      CREATE TABLE schedule_firings (
+        schedule_id TEXT NOT NULL,
+        fire_at TEXT NOT NULL,
+        ran_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (schedule_id, fire_at)
+      );
+    `,
+  },
 ];

@@ -56,7 +56,7 @@ describe('infrabot discord register', () => {
     expect(grant.options!.map((o) => [o.name, o.type, o.required])).toEqual([['user', 9, true], ['role', 3, true], ['cluster', 3, false]]);
     expect(grant.options![1]!.choices!.map((c) => c.value)).toEqual(['viewer', 'operator', 'admin']);
     const set = top.get('ratelimit')!.options!.find((s) => s.name === 'set')!;
-    expect(set.options!.map((o) => [o.name, o.type])).toEqual([['cluster', 3], ['per-minute', 4], ['per-hour', 4], ['per-day', 4]]);
+    expect(set.options!.map((o) => [o.name, o.type])).toEqual([['cluster', 3], ['per-minute', 4], ['per-hour', 4], ['per-day', 4], ['for', 3], ['until', 3]]);
 
     // Every option of every subcommand is there, required ones first; every description fits Discord's 100.
     const walk = (o: Opt): Opt[] => [o, ...(o.options ?? []).flatMap(walk)];

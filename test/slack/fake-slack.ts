@@ -35,7 +35,7 @@ export const FAKE_BOT_ID = 'BBOT';
 export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly responses: ResponseUrlPost[] = [];
-  readonly uploads: { fileId: string; body: string }[] = [];
+  readonly uploads: { fileId: string; body: string; bytes: Buffer }[] = [];
   /** Messages the app sent over the Socket Mode connection (acks). */
   readonly socketMessages: Record<string, unknown>[] = [];
   userGroups: FakeUserGroup[] = [];
@@ -134,7 +134,8 @@ export class FakeSlack {
   private async route(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString('utf8');
     const path = new URL(req.url ?? '/', this.origin).pathname;
     try {
       if (path.startsWith('/api/')) this.api(path.slice(5), req, raw, res);
@@ -142,7 +143,7 @@ export class FakeSlack {
         this.responses.push({ id: path.slice('/response/'.length), body: JSON.parse(raw) as Record<string, unknown> });
         json(res, 200, { ok: true });
       } else if (path.startsWith('/upload/')) {
-        this.uploads.push({ fileId: path.slice('/upload/'.length), body: raw });
+        this.uploads.push({ fileId: path.slice('/upload/'.length), body: raw, bytes });
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${raw.length}`);
       } else json(res, 404, { ok: false, error: 'not_found' });
     } finally {

@@ -8,7 +8,7 @@ import {
   type APIEmbedField,
 } from '@discordjs/core/http-only';
 import type { RawFile } from '@discordjs/rest';
-import type { Reply, Severity } from '../../framework/reply.js';
+import { attachmentBytes, type Reply, type Severity } from '../../framework/reply.js';
 import { renderTable, renderText } from '../console/render-text.js';
 
 /** Discord's message limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
@@ -70,7 +70,7 @@ export function renderDiscordReply(reply: Reply, opts: RenderOptions = {}): Disc
   const literal = escapeReply(reply);
   let messages = layout(literal);
   if (messages.length > maxMessages) messages = summariseWithFile(literal, reply);
-  const files = (reply.attachments ?? []).map((a): RawFile => ({ name: a.filename, contentType: a.contentType, data: Buffer.from(a.content) }));
+  const files = (reply.attachments ?? []).map((a): RawFile => ({ name: a.filename, contentType: a.contentType, data: attachmentBytes(a) }));
   messages[0]!.files.push(...files);
   attachButtons(messages, reply);
   return messages;

@@ -1,4 +1,4 @@
-import type { Reply } from '../../framework/reply.js';
+import { attachmentBytes, type Reply } from '../../framework/reply.js';
 import { renderText } from '../console/render-text.js';
 import { renderSlackReply, renderSlackSummary, type SlackMessage } from './render-slack-reply.js';
 import { SLACK_LIMITS } from './slack-limits.js';
@@ -6,7 +6,8 @@ import { SLACK_LIMITS } from './slack-limits.js';
 export interface SlackFile {
   filename: string;
   title: string;
-  content: string;
+  /** Text, or bytes for binary files (charts). */
+  content: string | Buffer;
 }
 
 /** What to send for one Reply: messages in order, and files to share next to them. */
@@ -20,7 +21,7 @@ export interface PreparedSlackReply {
  * text file, so a long audit search or timeline is never cut and never floods the channel.
  */
 export function prepareSlackReply(reply: Reply): PreparedSlackReply {
-  const attachments = (reply.attachments ?? []).map((a) => ({ filename: a.filename, title: a.filename, content: a.content }));
+  const attachments = (reply.attachments ?? []).map((a) => ({ filename: a.filename, title: a.filename, content: a.encoding === 'base64' ? attachmentBytes(a) : a.content }));
   const pages = renderSlackReply(reply);
   if (pages.length <= SLACK_LIMITS.maxPages) return { messages: pages, files: attachments };
   const filename = `infra-${reply.traceId}.txt`;

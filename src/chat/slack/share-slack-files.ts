@@ -27,7 +27,7 @@ export async function shareSlackFiles(client: webApi.WebClient, files: SlackFile
     await client.filesUploadV2({
       channel_id: channel,
       ...(threadTs ? { thread_ts: threadTs } : {}),
-      file_uploads: files.map((f) => ({ filename: f.filename, title: f.title, content: f.content })),
+      file_uploads: files.map((f) => ({ filename: f.filename, title: f.title, ...(typeof f.content === 'string' ? { content: f.content } : { file: f.content }) })),
     });
     return undefined;
   } catch (err) {

@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.js';
 import type { Clock } from '../engine.js';
 import type { Timers } from '../timers.js';
 import { renderNotification } from './render-notification.js';
+import { createCoalescedRound } from '../../util/create-coalesced-round.js';
 
 export interface OutboxDeliverer {
   addSink(sink: ChatSink): void;
@@ -66,8 +67,6 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
   const sinks = new Map<string, ChatSink>();
   const maxAgeMs = deps.maxAgeMs ?? 24 * 3_600_000;
   const deliverTimeoutMs = Math.min(deps.deliverTimeoutMs ?? DELIVER_TIMEOUT_MS, LEASE_MS / 2);
-  let running: Promise<number> | undefined;
-  let again = false;
   let timer: unknown;
   let started = false;
 
@@ -149,32 +148,7 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
       sinks.set(sink.platform, sink);
     },
     platforms: () => [...sinks.keys()],
-    async drain() {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        let n = 0;
-        try {
-          do {
-            again = false;
-            n += await drainOnce();
-          } while (again);
-        } catch (err) {
-          log.error({ err }, 'outbox drain failed');
-        } finally {
-          running = undefined;
-        }
-        // Also after a failed drain: otherwise nothing would retry until the next commit kicks it.
-        await schedule().catch((err: unknown) => {
-          log.error({ err }, 'outbox could not schedule its next drain; retrying in 5 s');
-          if (started) timer = timers.setTimeout(() => ((timer = undefined), void deliverer.drain()), 5000);
-        });
-        return n;
-      })();
-      return running;
-    },
+    drain: () => rounds.run(),
     kick() {
       void deliverer.drain();
     },
@@ -186,8 +160,17 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
       started = false;
       if (timer !== undefined) timers.clearTimeout(timer);
       timer = undefined;
-      await running;
+      await rounds.current();
     },
   };
+  const rounds = createCoalescedRound(drainOnce, {
+    onError: (err) => log.error({ err }, 'outbox drain failed'),
+    // Also after a failed drain: otherwise nothing would retry until the next commit kicks it.
+    after: () =>
+      schedule().catch((err: unknown) => {
+        log.error({ err }, 'outbox could not schedule its next drain; retrying in 5 s');
+        if (started) timer = timers.setTimeout(() => ((timer = undefined), void deliverer.drain()), 5000);
+      }),
+  });
   return deliverer;
 }
