@@ -14,6 +14,9 @@ RUN npm ci && npm prune --omit=dev
 FROM node:20-bookworm-slim
 # The config lives outside the data volume, so mounting a volume at /app/data never hides it.
 ENV NODE_ENV=production INFRABOT_DATA_DIR=/app/data INFRABOT_CONFIG=/app/config/infrabot.yaml
+# The audit signing key and checkpoint file live outside the data volume (docs/audit.md); mount a volume
+# here, or give the key as INFRABOT_AUDIT_KEY from a secret store, so it survives a new container.
+ENV INFRABOT_KEY_DIR=/app/keys
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -24,9 +27,9 @@ COPY --from=build /app/packages/guard/lua ./packages/guard/lua
 COPY bin ./bin
 COPY package.json ./
 COPY data/infrabot.example.yaml ./config/infrabot.yaml
-RUN mkdir -p /app/data && chown -R node:node /app/data
+RUN mkdir -p /app/data /app/keys && chown -R node:node /app/data /app/keys && chmod 700 /app/keys
 USER node
-VOLUME ["/app/data"]
+VOLUME ["/app/data", "/app/keys"]
 # Slack/Discord credentials come from the environment; with none set, `start` runs the console on stdin
 # (docker run -it). Mount your own config over /app/config/infrabot.yaml.
 ENTRYPOINT ["node", "bin/infrabot.js"]

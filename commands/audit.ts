@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import '../src/audit/audit-service.js';
+import { describeVerified } from '../src/audit/verify-audit-log.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { parseTimeRef } from '../src/util/duration.js';
 
 export default defineGroup({
   name: 'audit',
-  summary: 'Search the tamper-evident audit log, or verify its hash chain.',
+  summary: 'Search the tamper-evident audit log, verify it, or report on it.',
   defaultSubcommand: 'search',
   subcommands: [
     defineSubcommand({
@@ -48,18 +50,61 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'verify',
-      summary: 'Check that no audit record was changed, deleted or reordered.',
+      summary: 'Check the chain, every signed checkpoint, the checkpoint file and the stored state against its events.',
       options: z.object({}),
       role: 'admin',
       examples: ['audit verify'],
-      handler: async (_a, { store }) => {
-        const result = await store.verifyAudit();
-        if (result.ok) return { title: '✅ Audit chain intact', text: `${result.count.toLocaleString('en-US')} records verified.`, severity: 'success' };
+      handler: async (_a, { services, store }) => {
+        const audit = services?.audit;
+        if (!audit) throw usage('Audit verification is not available in this process.');
+        const v = await audit.verify();
+        // The bot cannot read chat history back, so the chat witness is checked by people: the reply shows the
+        // newest checkpoint hashes to compare with the lines posted in the audit channel (docs/audit.md).
+        const recent = (await store.checkpoints()).slice(-3).reverse();
+        const compare = recent.length
+          ? `Compare with the audit channel: ${recent.map((c) => `#${c.seq} ${c.hash.slice(0, 16)}… (records 1–${c.lastId.toLocaleString('en-US')}, ${c.at.slice(0, 16)}Z)`).join('; ')}.`
+          : 'No checkpoint has been signed yet.';
+        if (v.ok) {
+          return {
+            title: '✅ Audit log intact',
+            text: `${describeVerified(v, audit.witnessFile)}; control state matches its events. ${compare}`,
+            severity: 'success',
+          };
+        }
         return {
-          title: '❌ Audit chain broken',
-          text: `Record ${result.firstBad} fails: ${result.problem}. ${result.count} records before it are intact.`,
+          title: '❌ Audit log does not verify',
+          text: `${v.findings.length} problem(s):\n${v.findings.slice(0, 10).map((f) => `• ${f.firstRecord !== undefined ? `from record ${f.firstRecord}: ` : ''}${f.message}`).join('\n')}${v.findings.length > 10 ? `\n… and ${v.findings.length - 10} more (run infrabot audit verify)` : ''}\n${compare}`,
           severity: 'critical',
           outcome: 'failed',
+        };
+      },
+    }),
+    defineSubcommand({
+      name: 'report',
+      summary: 'Compliance report: who changed what, dangerous actions and confirmations, role changes, denials, verification (Markdown and CSV files).',
+      options: z.object({
+        since: opt.time('From this time: ISO 8601 or relative like 30d').default('30d'),
+        cluster: opt.cluster('Only commands on this cluster').optional(),
+      }),
+      role: 'admin',
+      clusterOf: (a) => a.cluster,
+      examples: ['audit report', 'audit report --since 7d --cluster api'],
+      handler: async ({ since, cluster }, { services, now }) => {
+        const audit = services?.audit;
+        if (!audit) throw usage('Audit reports are not available in this process.');
+        const until = now();
+        const from = parseTimeRef(since, until);
+        if (!from) throw usage(`--since: "${since}" is not a time; use ISO 8601 or a duration like 24h, 7d, 30d.`);
+        const report = await audit.report({ since: from, until, ...(cluster ? { cluster } : {}) });
+        const name = `audit-report-${from.toISOString().slice(0, 10)}-${until.toISOString().slice(0, 10)}${cluster ? `-${cluster}` : ''}`;
+        const c = report.counts;
+        return {
+          title: `Audit report since ${from.toISOString().slice(0, 16)}Z${cluster ? ` · ${cluster}` : ''}`,
+          text: `${c.changes} changes, ${c.dangerous} dangerous actions and confirmations, ${c.roleChanges} role changes, ${c.denials} denials. Full report attached (Markdown and CSV).`,
+          attachments: [
+            { filename: `${name}.md`, contentType: 'text/markdown', content: report.markdown },
+            { filename: `${name}.csv`, contentType: 'text/csv', content: report.csv },
+          ],
         };
       },
     }),

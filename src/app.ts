@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { COMMAND_GROUPS } from '../commands/index.js';
 import type { InfrabotConfig } from './config/config-schema.js';
@@ -19,6 +19,10 @@ import { createScheduleRunner, type ScheduleRunner } from './schedules/schedule-
 import type { ScheduleService } from './engine/schedules/schedule-services.js';
 import { parseDuration } from './util/duration.js';
 import { syncConfiguredSummaries } from './schedules/sync-configured-summaries.js';
+import { createCheckpointer, type AuditPost } from './audit/checkpointer.js';
+import { createAuditService, type AuditService } from './audit/audit-service.js';
+import { defaultKeyDir, loadSigningKey, requireOutsideDataDir } from './audit/signing-key.js';
+import { shortId } from './util/ids.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -40,7 +44,20 @@ export interface App {
   traffic: TrafficMonitor;
   /** Scheduled operations and reverts of time-limited actions (SQLite-backed; not started until `schedules.start()`). */
   schedules?: ScheduleRunner;
+  /** The audit signing key, checkpoints, verification and reports (see docs/audit.md). */
+  audit: AuditService & { keyDir: string; dataDir: string };
   close(): Promise<void>;
+}
+
+/**
+ * Where the audit key and checkpoint file live: INFRABOT_KEY_DIR / INFRABOT_WITNESS_FILE, else the config,
+ * else ~/.config/infrabot/keys. Both must be outside the data directory; throws SigningKeyError otherwise.
+ */
+export function auditPaths(config: InfrabotConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env, keyDir?: string): { keyDir: string; witnessFile: string } {
+  const dir = resolve(keyDir ?? (env.INFRABOT_KEY_DIR || undefined) ?? config.audit.keyDir ?? defaultKeyDir(env));
+  const witnessFile = resolve(env.INFRABOT_WITNESS_FILE || config.audit.witnessFile || join(dir, 'checkpoints.jsonl'));
+  requireOutsideDataDir(witnessFile, dataDir, 'the audit checkpoint file');
+  return { keyDir: dir, witnessFile };
 }
 
 export interface AppOptions {
@@ -54,25 +71,47 @@ export interface AppOptions {
   store?: Store;
   /** Timers of the health scheduler and outbox (tests pass fakes). */
   timers?: Timers;
+  /** The audit key directory (overrides INFRABOT_KEY_DIR and the config; tests use a temporary one). */
+  keyDir?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Wires config → store → engine → command pipeline. Adapters take the pipeline and nothing else. */
 export async function createApp(opts: AppOptions): Promise<App> {
+  // The key first: a key refused for its permissions stops the start before anything is opened.
+  const env = opts.env ?? process.env;
+  const paths = auditPaths(opts.config, opts.dataDir, env, opts.keyDir);
+  const key = loadSigningKey({ keyDir: paths.keyDir, dataDir: opts.dataDir, env });
   const file = isAbsolute(opts.config.storage.file) ? opts.config.storage.file : join(opts.dataDir, opts.config.storage.file);
   // One SQLite handle for the process; every SQLite-backed store of this app shares it.
   const db = opts.store ? undefined : openSqliteDatabase(file);
   const stored = opts.store ?? (await createSqliteStore({ db: db! }));
+  const clock = opts.clock ?? systemClock;
+  let post: ((message: AuditPost) => Promise<void>) | undefined;
+  const checkpointer = await createCheckpointer({
+    store: stored,
+    key,
+    every: opts.config.audit.checkpoint.records,
+    intervalMs: parseDuration(opts.config.audit.checkpoint.interval)!,
+    witnessFile: paths.witnessFile,
+    trusted: opts.config.audit.trustedKeys,
+    post: (message) => post?.(message) ?? Promise.resolve(),
+    clock,
+    log: opts.log,
+  });
   const publisher = opts.config.redis.url
     ? createRedisControlLink({ url: opts.config.redis.url, prefix: opts.config.redis.prefix, log: opts.log.child({ component: 'control-channel' }) })
     : undefined;
   // Set once the engine exists; commits cannot happen before that.
   let channel: ControlChannel | undefined;
-  // Every commit that changes control state (commands, the health monitor's remediation) is published after it lands.
+  // Every commit that changes control state (commands, the health monitor's remediation) is published after it
+  // lands; every commit tells the checkpointer how long the audit log is (it checkpoints every N records).
   const store: Store = {
     ...stored,
     async commit(input) {
       const result = await stored.commit(input);
       if (result.ok && result.events.length > 0 && input.state) channel?.committed({ ...input.state, seq: result.events.at(-1)!.seq });
+      if (result.ok) checkpointer.appended(result.audit.id);
       return result;
     },
   };
@@ -84,7 +123,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;
-  const clock = opts.clock ?? systemClock;
   let runner: ScheduleRunner | undefined;
   const scheduleService: ScheduleService | undefined = db
     ? {
@@ -94,12 +132,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
         kick: () => runner?.kick(),
       }
     : undefined;
+  const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer });
   let pipeline: Pipeline | undefined;
   const traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = createPipeline({
     registry, engine, store, log: opts.log,
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
     services: {
+      audit,
       ...(health ? { health } : {}),
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
@@ -120,6 +160,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       onPosted: () => health.deliverer.kick(),
     });
   }
+  if (health) post = (message) => postToAuditChannels(health, opts.config, message, clock);
   // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
   const prune = () =>
     store
@@ -145,13 +186,26 @@ export async function createApp(opts: AppOptions): Promise<App> {
     control,
     traffic,
     ...(runner ? { schedules: runner } : {}),
+    audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     close: async () => {
       clearInterval(housekeeping);
       await runner?.stop();
+      await checkpointer.stop();
       await traffic.stop();
       await control.stop();
       await health?.stop();
       await store.close();
     },
   };
+}
+
+/** Queues a line (a checkpoint, a state warning) for every configured audit channel on the durable outbox. */
+async function postToAuditChannels(health: HealthMonitor, config: InfrabotConfig, message: AuditPost, clock: Clock): Promise<void> {
+  const targets = Object.entries(config.audit.channels).filter((e): e is [string, string] => Boolean(e[1]));
+  if (targets.length === 0) return;
+  const at = clock.now().toISOString();
+  const body = { title: message.title, text: message.text, severity: message.severity, visibility: 'channel' as const, outcome: 'ok' as const, traceId: shortId(), time: at };
+  // A 'reply' job with no message to thread under is posted on its own (see the outbox deliverer).
+  await health.health.commit({ outbox: targets.map(([platform, channel]) => ({ platform, channel, notificationId: message.id, op: 'reply', body })) }, at);
+  health.deliverer.kick();
 }

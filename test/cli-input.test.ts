@@ -112,7 +112,7 @@ describe('what a user trips on in the CLI (issue 8)', () => {
     // A real process and a real pipe: bash reports the CLI's own exit code and its stderr.
     const shell = (args: string, head: string) =>
       spawnSync('bash', ['-c', `node --import tsx test/helpers/cli-entry.ts ${args} 2>"$ERR" | ${head} >/dev/null; echo \${PIPESTATUS[0]}`], {
-        env: { ...process.env, ERR: join(dir, 'stderr.txt') },
+        env: { ...process.env, ERR: join(dir, 'stderr.txt'), INFRABOT_KEY_DIR: join(dir, 'data-keys') },
         encoding: 'utf8',
       });
     const quoted = opts.map((o) => `'${o}'`).join(' ');

@@ -59,7 +59,7 @@ describe('infrabot CLI', () => {
     await cli(['run', 'ratelimit set api --per-minute 42', ...opts]);
     await cli(['run', 'whoami', ...opts]);
     const ok = await cli(['audit', 'verify', ...opts]);
-    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining('audit chain intact: 3 records') });
+    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining('audit log intact: 3 records') });
 
     const file = join(dir, 'export.jsonl');
     const exported = await cli(['audit', 'export', '--format', 'jsonl', '--output', file, ...opts]);
@@ -73,7 +73,7 @@ describe('infrabot CLI', () => {
     db.close();
     const broken = await cli(['audit', 'verify', ...opts]);
     expect(broken.code).toBe(1);
-    expect(broken.err).toContain('audit chain BROKEN at record 2');
+    expect(broken.err).toContain('[first record affected: 2] record 2: its contents do not match its hash');
   });
 
   it('refuses a bad config, naming the file, the path and what was expected, and changes nothing', async () => {

@@ -16,6 +16,13 @@ export interface AuditDraft {
   error?: string;
   traceId: string;
   invocationId: string;
+  /**
+   * The operating-system account that really ran a console/CLI command under `--as` (userId is then the
+   * impersonated user). Hashed like every field, so it cannot be edited away.
+   */
+  runBy?: string;
+  /** SHA-256 of the control events this record wrote (set by the store), so events are covered by the chain. */
+  eventsHash?: string;
 }
 
 export interface AuditRecord extends AuditDraft {
@@ -44,15 +51,27 @@ export const GENESIS_HASH = '0'.repeat(64);
 export function hashAuditRow(prevHash: string, row: AuditRow): string {
   return hashAuditFields(prevHash, [
     row.id, row.at, row.platform, row.user_id, row.user_name, row.channel, row.raw_text, row.command,
-    row.args, row.cluster, row.outcome, row.error, row.trace_id, row.invocation_id,
+    row.args, row.cluster, row.outcome, row.error, row.trace_id, row.invocation_id, row.events_hash, row.run_by,
   ]);
 }
 
-/** The hashed columns in chain order; a store selecting them in this order can verify from raw rows. */
-export const HASHED_COLUMNS =
-  'id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id';
+const LEGACY_COLUMNS = 'id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id';
 
-export const hashAuditFields = (prevHash: string, fields: readonly unknown[]): string => hashCanonical(prevHash, JSON.stringify(fields));
+/** The hashed columns in chain order; a store selecting them in this order can verify from raw rows. */
+export const HASHED_COLUMNS = `${LEGACY_COLUMNS}, events_hash, run_by`;
+
+/**
+ * SQL rendering a record's canonical JSON. Records written before events_hash and run_by existed hashed
+ * the first 14 columns only; a record with neither still does, so old chains keep verifying.
+ */
+export const CANONICAL_SQL = `CASE WHEN events_hash IS NULL AND run_by IS NULL THEN json_array(${LEGACY_COLUMNS}) ELSE json_array(${HASHED_COLUMNS}) END`;
+
+/** The chain hash of a record given its hashed fields in HASHED_COLUMNS order. */
+export const hashAuditFields = (prevHash: string, fields: readonly unknown[]): string =>
+  hashCanonical(prevHash, JSON.stringify(fields[14] === null && fields[15] === null ? fields.slice(0, 14) : fields));
+
+/** What an audit record commits to of the control events it wrote: [seq, at, actor, scope, type, data JSON] each. */
+export const hashEvents = (rows: readonly (readonly [number, string, string, string, string, string])[]): string => hash('sha256', JSON.stringify(rows));
 
 /** The chain hash given the fields' canonical JSON array text. */
 export const hashCanonical = (prevHash: string, canonical: string): string => hash('sha256', `${prevHash}\n${canonical}`);
@@ -73,6 +92,8 @@ export interface AuditRow {
   error: string | null;
   trace_id: string;
   invocation_id: string;
+  events_hash: string | null;
+  run_by: string | null;
   prev_hash: string;
   hash: string;
 }
@@ -100,6 +121,8 @@ export function toAuditRow(id: number, d: AuditDraft, prevHash: string): AuditRo
     error: wellFormedOrNull(d.error),
     trace_id: d.traceId,
     invocation_id: wellFormed(d.invocationId),
+    events_hash: d.eventsHash ?? null,
+    run_by: wellFormedOrNull(d.runBy),
     prev_hash: prevHash,
     hash: '',
   };
@@ -123,6 +146,8 @@ export function fromAuditRow(r: AuditRow): AuditRecord {
     ...(r.error !== null ? { error: r.error } : {}),
     traceId: r.trace_id,
     invocationId: r.invocation_id,
+    ...(r.run_by !== null ? { runBy: r.run_by } : {}),
+    ...(r.events_hash !== null ? { eventsHash: r.events_hash } : {}),
     prevHash: r.prev_hash,
     hash: r.hash,
   };

@@ -5,7 +5,9 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { createApp, type App } from '../app.js';
-import { normalizeSubject } from '../auth/subjects.js';
+import { normalizeSubject, subjectProblem } from '../auth/subjects.js';
+import { SigningKeyError } from '../audit/signing-key.js';
+import { AUDIT_USAGE, auditCli, checkProofCli } from './audit-cli.js';
 import type { AdapterFactory, ChatAdapter } from '../chat/chat-adapter.js';
 import { ADAPTER_FACTORIES } from '../chat/adapters.js';
 import { runConsole } from '../chat/console/console-adapter.js';
@@ -30,11 +32,9 @@ Commands:
   console [--as user]      Interactive terminal chat (reads one command per line when not a TTY)
   run "<command>" [--as user] [--json] [--yes]
                            Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
-  audit verify             Check the audit hash chain (exit 0 intact, 1 broken)
+${AUDIT_USAGE}
   slack manifest [--url https://…] [--socket]
                            Print a Slack app manifest to create the app from
-  audit export [--format jsonl] [--output file]
-                           Write audit records as JSON lines for a SIEM
   migrate                  Apply pending database migrations
   discord register [--guild id]
                            Register /infra with Discord (globally, or in one guild); skipped when unchanged
@@ -42,6 +42,7 @@ Commands:
 Options:
   --config <file>          Config file (env INFRABOT_CONFIG; default: the example config)
   --data-dir <dir>         Data directory (env INFRABOT_DATA_DIR; default ./data)
+  --as <user>              Run as another user id (local name or platform:id); you stay on record as the OS user
   -h, --help               Show this help`;
 
 export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed: 1, invalid: 2, confirm: 3, denied: 4 };
@@ -64,6 +65,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   // A reader that goes away (`| head -1`) ends output quietly instead of crashing on EPIPE.
   const stdout = guardStdout(io.stdout);
   io = { ...io, stdout };
+  // Checking a proof needs nothing but the file and a public key: no config, data directory or database.
+  if (argv[0] === 'audit' && argv[1] === 'check-proof') return checkProofCli(argv.slice(2), io);
   let parsed;
   try {
     parsed = parseArgs({
@@ -80,6 +83,10 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         guild: { type: 'string' },
         // `run "cluster disable api --reason x" --yes`: confirmation given outside the quotes.
         yes: { type: 'boolean', short: 'y' },
+        witness: { type: 'string' },
+        pubkey: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        cluster: { type: 'string' },
       },
     });
   } catch (err) {
@@ -101,6 +108,13 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     io.stderr.write(`infrabot: unknown command "${escapeTerminalText(command)}"\n\n${USAGE}\n`);
     return EX_USAGE;
   }
+  // `--as` names a user exactly like any user id in a command: an empty or malformed one is refused.
+  const asUser = values.as === undefined ? undefined : normalizeSubject(values.as, 'local');
+  const asProblem = asUser === undefined ? undefined : values.as!.trim() === '' ? 'give the user id to run as, e.g. --as alice or --as slack:U123ABC' : subjectProblem(asUser);
+  if (asProblem) {
+    io.stderr.write(`infrabot: --as ${escapeTerminalText(JSON.stringify(values.as))}: ${escapeTerminalText(asProblem)}\n`);
+    return EX_USAGE;
+  }
   const configFile = resolve(values.config ?? process.env.INFRABOT_CONFIG ?? EXAMPLE_CONFIG);
   const dataDir = resolve(values['data-dir'] ?? process.env.INFRABOT_DATA_DIR ?? 'data');
 
@@ -116,9 +130,11 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   }
   const { config } = loaded;
   const osUser = `local:${userInfo().username}`;
-  const user = values.as ? normalizeSubject(values.as, 'local') : osUser;
-  // Whoever really ran `--as` stays on record in the audit log.
-  const invokingUser = { id: user, displayName: values.as ? `${user} (--as, run by ${osUser})` : user.slice(user.indexOf(':') + 1) };
+  const user = asUser ?? osUser;
+  // Whoever really ran `--as` stays on record in the audit log, in its own hashed field.
+  const invokingUser = asUser
+    ? { id: user, displayName: `${user} (--as, run by ${osUser})`, runBy: osUser }
+    : { id: user, displayName: user.slice(user.indexOf(':') + 1) };
 
   const dbFile = join(dataDir, config.storage.file);
   if (command === 'migrate') {
@@ -155,10 +171,17 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   try {
     app = await createApp({ config, dataDir, log, ...(adapters.length ? {} : { localAdmins: [osUser] }) });
   } catch (err) {
+    if (err instanceof SigningKeyError) {
+      io.stderr.write(`infrabot: ${escapeTerminalText(err.message)}\n`);
+      return EX_CONFIG;
+    }
     log.error({ err, file: dbFile }, 'could not open the database');
     io.stderr.write(`infrabot: ${describeFileError(err, 'the database', dbFile)}\n`);
     return EX_CANTCREAT;
   }
+  // Long-running processes checkpoint on a timer and seal what they wrote when they stop.
+  const longRunning = command === 'start' || command === 'console';
+  if (longRunning) app.audit.checkpointer.start();
   try {
     if (adapters.length) return await serveChat(app, adapters, log);
     switch (command) {
@@ -195,7 +218,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       case 'run':
         return await runOnce(app, rest.join(' '), invokingUser, { json: Boolean(values.json), confirmed: Boolean(values.yes) }, io.stdout, dataDir);
       case 'audit':
-        return await auditCommand(app, rest[0], values, io);
+        return rest[0] === 'export' ? await auditExport(app, values, io) : await auditCli(app, rest, values, io);
       case 'discord':
         return await (await import('../chat/discord/discord-cli.js')).discordCli(rest, { guild: values.guild }, app.pipeline.registry, io);
       default:
@@ -203,6 +226,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         return EX_USAGE;
     }
   } finally {
+    if (longRunning) await app.audit.checkpointer.checkpoint().catch(() => undefined);
     await app.close();
     log.flush();
   }
@@ -258,30 +282,10 @@ function describeArgError(err: unknown, argv: string[]): string {
   return `${escapeTerminalText((err as Error).message)}. See infrabot --help.`;
 }
 
-async function auditCommand(
-  app: App,
-  sub: string | undefined,
-  values: { format?: string | undefined; output?: string | undefined },
-  io: Pick<CliIO, 'stdout' | 'stderr'>,
-): Promise<number> {
-  if (sub === 'verify') {
-    const started = performance.now();
-    const result = await app.store.verifyAudit();
-    const took = ((performance.now() - started) / 1000).toFixed(2);
-    if (result.ok) {
-      io.stdout.write(`audit chain intact: ${result.count} records verified in ${took}s\n`);
-      return 0;
-    }
-    io.stderr.write(`audit chain BROKEN at record ${result.firstBad}: ${escapeTerminalText(result.problem)} (${result.count} records before it verified)\n`);
-    return 1;
+async function auditExport(app: App, values: { format?: string | undefined; output?: string | undefined }, io: Pick<CliIO, 'stdout' | 'stderr'>): Promise<number> {
+  if ((values.format ?? 'jsonl') !== 'jsonl') {
+    io.stderr.write(`infrabot audit export: unsupported --format "${escapeTerminalText(values.format ?? '')}"; supported: jsonl\n`);
+    return EX_USAGE;
   }
-  if (sub === 'export') {
-    if ((values.format ?? 'jsonl') !== 'jsonl') {
-      io.stderr.write(`infrabot audit export: unsupported --format "${escapeTerminalText(values.format ?? '')}"; supported: jsonl\n`);
-      return EX_USAGE;
-    }
-    return exportAudit(app.store, values.output, io);
-  }
-  io.stderr.write(`infrabot audit: expected "verify" or "export"\n`);
-  return EX_USAGE;
+  return exportAudit(app.store, values.output, io);
 }

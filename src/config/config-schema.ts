@@ -3,6 +3,7 @@ import { checkRateLimits, MAX_RATE_LIMIT } from '../engine/check-rate-limits.js'
 import { parseDuration } from '../util/duration.js';
 import { subjectProblem } from '../auth/subjects.js';
 import { checkPattern } from '../engine/alerts/maintenance-windows.js';
+import { auditSchema } from './audit-config-schema.js';
 import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema, type RecurringWindow } from './health-config-schema.js';
 
 const duration = z
@@ -121,6 +122,7 @@ export const configSchema = z
       .default({ url: undefined, prefix: 'infrabot' }),
     schedules: schedulesSchema.default(schedulesSchema.parse({})),
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
+    audit: auditSchema.default(auditSchema.parse({})),
   })
   .strict()
   // `when`: runs even when other parts of the file are wrong, so one bad value does not hide these problems;

@@ -113,7 +113,7 @@ export const recurringWindowSchema = z
   .refine((w) => (w.cron !== undefined) !== (w.start !== undefined), 'give either cron or start (with optional days)')
 ;
 
-const channels = z
+export const channels = z
   .object({ slack: z.string().optional(), discord: z.string().optional(), console: z.string().optional() })
   .strict();
 

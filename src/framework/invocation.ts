@@ -9,6 +9,8 @@ export interface InvokingUser {
   displayName: string;
   /** Platform-qualified group ids the user belongs to (Slack user groups, Discord guild roles). */
   groups?: string[];
+  /** The operating-system account really running a console/CLI command as this user (`--as`); audited. */
+  runBy?: string;
 }
 
 export interface Invocation {

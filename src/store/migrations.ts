@@ -208,6 +208,30 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'audit: events hash and run-by per record, signed checkpoints, signing-key rotations',
+    sql: `
+      ALTER TABLE audit ADD COLUMN events_hash TEXT;
+      ALTER TABLE audit ADD COLUMN run_by TEXT;
+
+      CREATE TABLE audit_checkpoints (
+        seq BIGINT PRIMARY KEY,
+        last_id BIGINT NOT NULL,
+        statement TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        frontier TEXT NOT NULL
+      );
+      CREATE INDEX audit_checkpoints_last_id ON audit_checkpoints (last_id);
+
+      CREATE TABLE audit_key_rotations (
+        new_key_id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
+      );
+    `,
+  },
+  {
     version: 8,
     name: 'schedules, their firings (one row per schedule and fire time), time-limited action reverts',
     sql: `

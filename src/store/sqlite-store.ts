@@ -1,12 +1,14 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { GENESIS_HASH, HASHED_COLUMNS, fromAuditRow, hashAuditFields, hashCanonical, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
+import { CANONICAL_SQL, GENESIS_HASH, HASHED_COLUMNS, fromAuditRow, hashAuditFields, hashCanonical, hashEvents, toAuditRow, type AuditQuery, type AuditRow } from '../audit/audit-record.js';
+import type { Checkpoint, StoredCheckpoint } from '../audit/checkpoint.js';
+import type { KeyRotation } from '../audit/signing-key.js';
 import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
 import type { ControlState } from '../engine/control-state.js';
 import type { Reply } from '../framework/reply.js';
 import { MIGRATIONS } from './migrations.js';
-import type { CommitInput, CommitResult, Store, VerifyResult } from './store.js';
+import type { AuditWalk, CommitInput, CommitResult, Store, VerifyResult } from './store.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" for tests that need no persistence. */
@@ -76,6 +78,28 @@ export function openSqliteDatabase(file: string, busyTimeoutMs = 5000): Database
   return db;
 }
 
+interface CheckpointRow {
+  seq: number;
+  last_id: number;
+  statement: string;
+  hash: string;
+  key_id: string;
+  signature: string;
+  frontier: string;
+}
+
+const toStoredCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
+  ...(JSON.parse(r.statement) as Omit<Checkpoint, 'statement' | 'hash' | 'signature'>),
+  statement: r.statement,
+  hash: r.hash,
+  signature: r.signature,
+  frontier: JSON.parse(r.frontier) as string[],
+});
+
+const headOf = (h: { last_id: number; last_hash: string } | undefined) => (h ? { lastId: h.last_id, lastHash: h.last_hash } : undefined);
+
+const EMPTY_EVENTS_HASH = hashEvents([]);
+
 /** Thrown inside a commit's savepoint to undo it when the state moved on under the command. */
 class ConflictSignal extends Error {}
 
@@ -97,8 +121,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       'INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash',
     ),
     insertAudit: db.prepare(
-      `INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, prev_hash, hash)
-       VALUES (@id, @at, @platform, @user_id, @user_name, @channel, @raw_text, @command, @args, @cluster, @outcome, @error, @trace_id, @invocation_id, @prev_hash, @hash)`,
+      `INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, events_hash, run_by, prev_hash, hash)
+       VALUES (@id, @at, @platform, @user_id, @user_name, @channel, @raw_text, @command, @args, @cluster, @outcome, @error, @trace_id, @invocation_id, @events_hash, @run_by, @prev_hash, @hash)`,
     ),
     insertInvocation: db.prepare('INSERT INTO invocations (key, received_at, reply) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
     invocationReply: db.prepare('SELECT reply FROM invocations WHERE key = ?').pluck(),
@@ -111,13 +135,23 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     // No index on received_at (it would cost every command a page write): old keys sit at the lowest rowids,
     // so a rowid-order scan finds them first, and small chunks keep each write lock short.
     pruneInvocations: db.prepare('DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE received_at < ? ORDER BY rowid LIMIT 2000)'),
-    verifyRows: db.prepare(`SELECT id, json_array(${HASHED_COLUMNS}), prev_hash, hash, 0 FROM audit ORDER BY id`).raw(),
+    walkRows: db.prepare(`SELECT id, ${CANONICAL_SQL}, prev_hash, hash, events_hash FROM audit WHERE id > ? AND id <= ? ORDER BY id`).raw(),
     // json_array refuses BLOBs, which the bot never writes: this variant (used only after that refusal) marks
     // rows holding one, so verification reports the changed record instead of failing.
-    verifyRowsGuarded: db.prepare(
-      `SELECT id, json_array(${HASHED_COLUMNS.split(', ').map((c) => `IIF(typeof(${c}) = 'blob', NULL, ${c})`).join(', ')}), prev_hash, hash, ` +
-        `${HASHED_COLUMNS.split(', ').map((c) => `typeof(${c}) = 'blob'`).join(' OR ')} FROM audit ORDER BY id`,
+    walkRowsGuarded: db.prepare(
+      `SELECT id, ${CANONICAL_SQL.replace(/json_array\(([^)]*)\)/g, (_m, cols: string) => `json_array(${cols.split(', ').map((c) => `IIF(typeof(${c}) = 'blob', NULL, ${c})`).join(', ')})`)}, ` +
+        `prev_hash, hash, events_hash, ${HASHED_COLUMNS.split(', ').map((c) => `typeof(${c}) = 'blob'`).join(' OR ')} FROM audit WHERE id > ? AND id <= ? ORDER BY id`,
     ).raw(),
+    eventRows: db.prepare('SELECT audit_id, seq, at, actor, scope, type, data FROM events ORDER BY audit_id, seq').raw(),
+    latestCheckpoint: db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
+    checkpoints: db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq'),
+    insertCheckpoint: db.prepare(
+      'INSERT INTO audit_checkpoints (seq, last_id, statement, hash, key_id, signature, frontier) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+    ),
+    rotations: db.prepare('SELECT doc FROM audit_key_rotations').pluck(),
+    insertRotation: db.prepare('INSERT INTO audit_key_rotations (new_key_id, doc) VALUES (?, ?) ON CONFLICT (new_key_id) DO NOTHING'),
+    leafHashes: db.prepare('SELECT hash FROM audit WHERE id <= ? ORDER BY id').pluck(),
+    prevHash: db.prepare('SELECT prev_hash FROM audit WHERE id = ?').pluck(),
     hashedFields: db.prepare(`SELECT ${HASHED_COLUMNS} FROM audit WHERE id = ?`).raw(),
     pruneActions: db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?'),
   };
@@ -139,16 +173,17 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     }
     for (const effect of input.effects ?? []) effect();
     const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
-    const row = toAuditRow((head?.last_id ?? 0) + 1, input.audit, head?.last_hash ?? GENESIS_HASH);
+    let seq = q.maxSeq.get() as number;
+    const eventRows = input.events.map((e) => [++seq, input.audit.at, e.actor, e.scope, e.event.type, JSON.stringify(e.event)] as const);
+    // The record commits to the exact event rows it writes, so an event added, changed or removed breaks it.
+    const row = toAuditRow((head?.last_id ?? 0) + 1, { ...input.audit, eventsHash: eventRows.length ? hashEvents(eventRows) : EMPTY_EVENTS_HASH }, head?.last_hash ?? GENESIS_HASH);
     q.insertAudit.run(row);
     q.upsertHead.run(row.id, row.hash);
-    let seq = q.maxSeq.get() as number;
     const events: StoredEvent[] = [];
-    for (const e of input.events) {
-      seq++;
-      q.insertEvent.run(seq, input.audit.at, e.actor, e.scope, e.event.type, JSON.stringify(e.event), row.id);
-      events.push({ seq, at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event });
-    }
+    input.events.forEach((e, i) => {
+      q.insertEvent.run(...eventRows[i]!, row.id);
+      events.push({ seq: eventRows[i]![0], at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event });
+    });
     if (input.state && input.events.length > 0) {
       const version = input.version ?? `v${seq}`;
       q.upsertState.run({ seq, version, doc: JSON.stringify({ ...input.state, seq, version }) });
@@ -193,6 +228,17 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   };
 
   let parsedState: ControlState | undefined;
+
+  /** Each record's events hash recomputed from the events table (few rows: only control changes write events). */
+  function eventsHashByRecord(): Map<number, string> {
+    const grouped = new Map<number, (readonly [number, string, string, string, string, string])[]>();
+    for (const [auditId, ...rest] of q.eventRows.iterate() as IterableIterator<[number, number, string, string, string, string, string]>) {
+      let list = grouped.get(auditId);
+      if (!list) grouped.set(auditId, (list = []));
+      list.push(rest);
+    }
+    return new Map([...grouped].map(([id, rows]) => [id, hashEvents(rows)]));
+  }
 
   const store: Store = {
     async readState() {
@@ -286,55 +332,125 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return (db.prepare(sql).all(...params, query.limit) as AuditRow[]).map(fromAuditRow);
     },
 
-    async verifyAudit(): Promise<VerifyResult> {
+    async walkAudit(opts = {}) {
       // One read transaction: the rows and the head are seen as of the same moment, so commits made by a
-      // running bot while this verifies are neither half-seen nor mistaken for deleted records.
-      return db.transaction((): VerifyResult => {
+      // running bot meanwhile are neither half-seen nor mistaken for deleted records.
+      return db.transaction((): AuditWalk => {
         const head = q.head.get() as { last_id: number; last_hash: string } | undefined;
+        const afterId = opts.afterId ?? 0;
+        const eventHashes = afterId === 0 && opts.uptoId === undefined ? eventsHashByRecord() : undefined;
         let prev = GENESIS_HASH;
-        let count = 0;
+        let lastId = afterId;
+        let verified = 0;
+        let found: AuditWalk['problem'];
+        let delivered = afterId; // records already handed to onRecord (kept across the BLOB retry)
         // SQLite builds each record's canonical JSON itself (json_array matches JSON.stringify for these
         // values), which halves the time over a million records. Any record whose fast hash does not match is
         // recomputed from its columns in JS before it is called changed, so an escaping difference can slow
         // verification down but never produce a false alarm.
-        const walk = (statement: typeof q.verifyRows): VerifyResult | undefined => {
-          prev = GENESIS_HASH;
-          count = 0;
-          const rows = statement.iterate() as IterableIterator<[number, string, string | Buffer, string | Buffer, number]>;
-          for (const [id, canonical, prevHash, stored, blob] of rows) {
+        const walk = (statement: typeof q.walkRows) => {
+          prev = opts.prevHash ?? GENESIS_HASH;
+          lastId = afterId;
+          verified = 0;
+          found = undefined;
+          let modern = false;
+          const rows = statement.iterate(afterId, opts.uptoId ?? Number.MAX_SAFE_INTEGER) as IterableIterator<[number, string, string | Buffer, string | Buffer, string | null, number?]>;
+          for (const [id, canonical, prevHash, stored, eventsHash, blob] of rows) {
+            modern ||= eventsHash !== null;
             const problem =
-              id !== count + 1 ? `record ${count + 1} is missing (next is ${id})`
+              id !== lastId + 1 ? `record ${lastId + 1} is missing (next is ${id})`
               : prevHash !== prev ? 'its previous-hash does not match the record before it (deleted or reordered records)'
               : blob || typeof stored !== 'string' ? 'a column holds binary data where text was written (the record was changed)'
               : hashCanonical(prev, canonical) !== stored && hashAuditFields(prev, q.hashedFields.get(id) as unknown[]) !== stored
                 ? 'its contents do not match its hash (the record was changed)'
+              : eventHashes && eventsHash !== null && eventsHash !== (eventHashes.get(id) ?? EMPTY_EVENTS_HASH)
+                ? 'the control events it wrote were changed, added or removed (they no longer match the hash it recorded)'
+              : eventHashes && modern && eventsHash === null ? 'it lacks the events hash every record since the upgrade carries (the record was changed)'
               : undefined;
-            if (problem) return { ok: false, count, firstBad: id, problem };
-            prev = stored as string;
-            count++;
+            if (problem) {
+              found ??= { firstBad: id, problem };
+              if (!opts.keepGoing) break;
+            }
+            if (!found) verified++;
+            const hash = String(stored);
+            // Past a problem the walk goes on with the stored hashes, so checkpoints can still be compared.
+            if (id > delivered) {
+              opts.onRecord?.(id, hash);
+              delivered = id;
+            }
+            prev = hash;
+            lastId = id;
           }
-          return undefined;
         };
-        let broken: VerifyResult | undefined;
         try {
-          broken = walk(q.verifyRows);
+          walk(q.walkRows);
         } catch (err) {
           if (!/BLOB/i.test(String((err as Error).message))) throw err;
-          broken = walk(q.verifyRowsGuarded);
+          walk(q.walkRowsGuarded);
         }
-        if (broken) return broken;
-        const headId = head?.last_id ?? 0;
-        if (headId !== count || (head && head.last_hash !== prev)) {
-          return {
-            ok: false,
-            count,
-            firstBad: count + 1,
-            problem: head
-              ? `the chain ends at record ${count} but ${headId} were written (records deleted from the end)`
-              : `the chain head record is missing although ${count} records exist`,
-          };
+        for (const id of found ? [] : (eventHashes?.keys() ?? [])) {
+          if (!(id >= 1 && id <= lastId)) {
+            found = { firstBad: lastId + 1, problem: `control events claim to be written by record ${id}, which does not exist (events were added, or their records deleted)` };
+            break;
+          }
         }
-        return { ok: true, count };
+        return { count: verified, lastId, lastHash: prev, head: headOf(head), ...(found ? { problem: found } : {}) };
+      }).deferred();
+    },
+
+    async verifyAudit(): Promise<VerifyResult> {
+      const walk = await store.walkAudit();
+      if (walk.problem) return { ok: false, count: walk.count, ...walk.problem };
+      const { head, count } = walk;
+      if ((head?.lastId ?? 0) !== count || (head && head.lastHash !== walk.lastHash)) {
+        return {
+          ok: false,
+          count,
+          firstBad: count + 1,
+          problem: head
+            ? `the chain ends at record ${count} but ${head.lastId} were written (records deleted from the end)`
+            : `the chain head record is missing although ${count} records exist`,
+        };
+      }
+      return { ok: true, count };
+    },
+
+    async latestCheckpoint() {
+      const r = q.latestCheckpoint.get() as CheckpointRow | undefined;
+      return r ? toStoredCheckpoint(r) : undefined;
+    },
+
+    async checkpoints() {
+      return (q.checkpoints.all() as CheckpointRow[]).map(toStoredCheckpoint);
+    },
+
+    async appendCheckpoint(cp, frontier) {
+      return q.insertCheckpoint.run(cp.seq, cp.lastId, cp.statement, cp.hash, cp.keyId, cp.signature, JSON.stringify(frontier)).changes > 0;
+    },
+
+    async keyRotations() {
+      return (q.rotations.all() as string[]).map((d) => JSON.parse(d) as KeyRotation);
+    },
+
+    async saveKeyRotation(r) {
+      q.insertRotation.run(r.newKeyId, JSON.stringify(r));
+    },
+
+    async leafHashes(uptoId) {
+      return q.leafHashes.all(uptoId) as string[];
+    },
+
+    async auditFields(id) {
+      const fields = q.hashedFields.get(id) as unknown[] | undefined;
+      const prevHash = q.prevHash.get(id) as string | undefined;
+      return fields && prevHash !== undefined ? { fields, prevHash } : undefined;
+    },
+
+    async controlSnapshot() {
+      return db.transaction(() => {
+        const row = q.readState.get() as { seq: number; doc: string } | undefined;
+        const events = (db.prepare('SELECT seq, at, actor, scope, data FROM events ORDER BY seq').all() as EventRow[]).map(toStoredEvent);
+        return { state: row ? (JSON.parse(row.doc) as ControlState) : undefined, events };
       }).deferred();
     },
 

@@ -1,6 +1,8 @@
 import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
 import type { ControlState } from '../engine/control-state.js';
 import type { AuditDraft, AuditQuery, AuditRecord } from '../audit/audit-record.js';
+import type { Checkpoint, StoredCheckpoint } from '../audit/checkpoint.js';
+import type { KeyRotation } from '../audit/signing-key.js';
 import type { Reply } from '../framework/reply.js';
 
 export interface NewEvent {
@@ -65,6 +67,17 @@ export type VerifyResult =
   | { ok: true; count: number }
   | { ok: false; count: number; firstBad: number; problem: string };
 
+/** A walk over (part of) the audit chain, checking every record's hash, link and events hash. */
+export interface AuditWalk {
+  /** Records that verified before the first problem (all of them when there is none). */
+  count: number;
+  /** The last record walked and its stored hash (past a problem only with keepGoing). */
+  lastId: number;
+  lastHash: string;
+  problem?: { firstBad: number; problem: string };
+  head: { lastId: number; lastHash: string } | undefined;
+}
+
 /**
  * Everything infrabot persists, behind an async interface with portable SQL so that a PostgreSQL store
  * can replace the embedded SQLite one. A commit writes events, the state projection, the audit record and
@@ -92,6 +105,24 @@ export interface Store {
 
   searchAudit(query: AuditQuery): Promise<AuditRecord[]>;
   verifyAudit(): Promise<VerifyResult>;
+  /**
+   * Walks the chain after `afterId` (whose hash is `prevHash`) up to `uptoId`, calling onRecord for every
+   * record. A full walk (no range) also checks each record's events hash against the events table. It stops
+   * at the first problem unless keepGoing (then later records are still passed on, with their stored hashes).
+   */
+  walkAudit(opts?: { afterId?: number; prevHash?: string; uptoId?: number; keepGoing?: boolean; onRecord?: (id: number, hash: string) => void }): Promise<AuditWalk>;
+  /** A record's hashed fields in HASHED_COLUMNS order and its previous hash, exactly as stored (for proofs). */
+  auditFields(id: number): Promise<{ fields: unknown[]; prevHash: string } | undefined>;
+  /** The chain hashes of records 1..uptoId in order: the Merkle tree's leaves. */
+  leafHashes(uptoId: number): Promise<string[]>;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  checkpoints(): Promise<StoredCheckpoint[]>;
+  /** Stores a checkpoint with the tree's compact range; false when another writer took its number first. */
+  appendCheckpoint(cp: Checkpoint, frontier: readonly string[]): Promise<boolean>;
+  keyRotations(): Promise<KeyRotation[]>;
+  saveKeyRotation(rotation: KeyRotation): Promise<void>;
+  /** The stored state projection and every control event, read at one moment (for replay checks). */
+  controlSnapshot(): Promise<{ state: ControlState | undefined; events: StoredEvent[] }>;
   /**
    * Hands every record to `write`, oldest first, awaiting it when it returns a promise (backpressure); stops
    * when it returns (or resolves to) false. Returns how many records were handed over and accepted.

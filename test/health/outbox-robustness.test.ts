@@ -115,10 +115,11 @@ describe('outbox robustness', () => {
     const logs = logSink();
     const { timers, set } = recordingTimers();
     const config = parseConfig(BASE_CONFIG(cluster('api', []), 'health: { enabled: false }'), 'test.yaml', {});
-    const app = await createApp({ config, dataDir: dir, log: createLogger({ level: 'debug', destination: logs.stream }), clock: manualClock(), timers });
+    const app = await createApp({ config, dataDir: dir, keyDir: `${dir}-keys`, env: {}, log: createLogger({ level: 'debug', destination: logs.stream }), clock: manualClock(), timers });
     cleanups.push(async () => {
       await app.close();
       rmSync(dir, { recursive: true, force: true });
+      rmSync(`${dir}-keys`, { recursive: true, force: true });
     });
     const sink = recordingSink();
     sink.serverError();

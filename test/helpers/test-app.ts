@@ -52,6 +52,7 @@ export function logSink() {
 
 export interface TestApp extends App {
   dir: string;
+  keyDir: string;
   dbFile: string;
   logs: ReturnType<typeof logSink>;
   /** Runs a command as a user through the full pipeline. */
@@ -59,8 +60,10 @@ export interface TestApp extends App {
   cleanup(): Promise<void>;
 }
 
-export async function createTestApp(opts: { clock?: Clock; dir?: string; config?: string } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { clock?: Clock; dir?: string; config?: string; keyDir?: string } = {}): Promise<TestApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'infrabot-test-'));
+  // The audit key lives outside the data directory, as in production; by default next to it.
+  const keyDir = opts.keyDir ?? `${dir}-keys`;
   const logs = logSink();
   const config = parseConfig(opts.config ?? TEST_CONFIG, 'test.yaml', {});
   const app = await createApp({
@@ -68,10 +71,13 @@ export async function createTestApp(opts: { clock?: Clock; dir?: string; config?
     dataDir: dir,
     log: createLogger({ level: 'debug', destination: logs.stream }),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    keyDir,
+    env: {},
   });
   return {
     ...app,
     dir,
+    keyDir,
     dbFile: join(dir, 'infrabot.db'),
     logs,
     run: (text, o = {}) => {
@@ -87,6 +93,7 @@ export async function createTestApp(opts: { clock?: Clock; dir?: string; config?
     cleanup: async () => {
       await app.close().catch(() => undefined);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+      if (!opts.keyDir) rmSync(keyDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import type { Registry } from '../framework/registry.js';
+import type { Store } from '../store/store.js';
+import type { Checkpointer } from './checkpointer.js';
+import { buildAuditReport, type AuditReport } from './compliance-report.js';
+import type { SigningKey } from './signing-key.js';
+import { verifyAuditLog, type AuditVerification } from './verify-audit-log.js';
+import { readWitness, type WitnessContents } from './witness-file.js';
+
+declare module '../framework/command-context.js' {
+  interface CommandServices {
+    audit?: AuditService;
+  }
+}
+
+/** The most records one report reads; a longer period is reported as truncated. */
+export const REPORT_MAX_RECORDS = 100_000;
+
+/** Verification and reports for commands and the CLI, with the key and witness this process was given. */
+export interface AuditService {
+  readonly key: SigningKey;
+  readonly witnessFile: string;
+  readonly checkpointer: Checkpointer;
+  /** Full verification against `witnessFile` (default: the configured checkpoint file, when it exists). */
+  verify(opts?: { witnessFile?: string; pubkeys?: readonly string[] }): Promise<AuditVerification>;
+  report(opts: { since: Date; until: Date; cluster?: string }): Promise<AuditReport>;
+}
+
+export function createAuditService(deps: {
+  store: Store;
+  registry: Registry;
+  key: SigningKey;
+  witnessFile: string;
+  trustedKeys: readonly string[];
+  checkpointer: Checkpointer;
+}): AuditService {
+  const service: AuditService = {
+    key: deps.key,
+    witnessFile: deps.witnessFile,
+    checkpointer: deps.checkpointer,
+    async verify(opts = {}) {
+      const file = opts.witnessFile ?? (existsSync(deps.witnessFile) ? deps.witnessFile : undefined);
+      let contents: WitnessContents | undefined;
+      let unreadable: string | undefined;
+      try {
+        contents = file ? readWitness(file) : undefined;
+      } catch (err) {
+        unreadable = (err as Error).message; // verified without it, and said so
+      }
+      const v = await verifyAuditLog({
+        store: deps.store,
+        anchors: [deps.key.publicKey, ...deps.trustedKeys, ...(opts.pubkeys ?? [])],
+        ...(file && contents ? { witness: { source: file, contents } } : {}),
+      });
+      return unreadable ? { ...v, ok: false, findings: [{ message: unreadable }, ...v.findings] } : v;
+    },
+    async report({ since, until, cluster }) {
+      const newestFirst = await deps.store.searchAudit({ since: since.toISOString(), until: until.toISOString(), ...(cluster ? { cluster } : {}), limit: REPORT_MAX_RECORDS + 1 });
+      const records = newestFirst.slice(0, REPORT_MAX_RECORDS).reverse();
+      return buildAuditReport({
+        records,
+        registry: deps.registry,
+        verification: await service.verify(),
+        since: since.toISOString(),
+        until: until.toISOString(),
+        ...(cluster ? { cluster } : {}),
+        truncated: newestFirst.length > REPORT_MAX_RECORDS,
+      });
+    },
+  };
+  return service;
+}
