@@ -52,11 +52,11 @@ describe('what a user trips on in the CLI (issue 8)', () => {
     db.prepare("UPDATE audit SET raw_text = 'tampered' WHERE id = 1").run();
     db.close();
     const r = await cli(['run', 'audit verify', ...opts]);
-    expect(r.out).toContain('Audit chain broken');
+    expect(r.out).toContain('Audit log does not verify');
     expect(r.code).toBe(1);
     expect(JSON.parse((await cli(['run', 'audit verify', '--json', ...opts])).out).outcome).toBe('failed');
     const exported = (await cli(['audit', 'export', ...opts])).out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(exported.at(-1)).toMatchObject({ command: 'audit verify', outcome: 'failed', error: '❌ Audit chain broken' });
+    expect(exported.at(-1)).toMatchObject({ command: 'audit verify', outcome: 'failed', error: '❌ Audit log does not verify' });
   });
 
   it('takes --yes outside the quotes as the confirmation of `run`', async () => {
