@@ -80,6 +80,8 @@ describe("the local OS user's admin role", () => {
     const local = await createApp({
       config: parseConfig(TEST_CONFIG, 'test.yaml', {}),
       dataDir: dir,
+      keyDir: `${dir}-keys`,
+      env: {},
       log: createLogger({ level: 'debug', destination: logs.stream }),
       localAdmins: ['local:alice'],
     });
@@ -97,6 +99,7 @@ describe("the local OS user's admin role", () => {
       expect(who.fields).toContainEqual(expect.objectContaining({ name: 'Global role', value: expect.stringContaining(wording) }));
     } finally {
       await local.close();
+      (await import('node:fs')).rmSync(`${dir}-keys`, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 
@@ -143,12 +143,25 @@ export function loadSigningKey({ keyDir, dataDir, env = process.env }: KeyLocati
   return fromPrivate(parsePrivateKey(text, file), file);
 }
 
-function writeKeyFiles(keyDir: string, privateKey: KeyObject): void {
+/**
+ * Writes the key under a temporary name first, so a crash never leaves a half-written key in place. A new
+ * key is linked into place only if none is there (two replicas starting at once: the first one's key
+ * stands, the other reads it); a rotation replaces the old one.
+ */
+function writeKeyFiles(keyDir: string, privateKey: KeyObject, replace = false): void {
   const file = join(keyDir, KEY_FILE);
-  // Written to a temporary name first, so a crash never leaves a half-written key in place.
-  writeFileSync(`${file}.tmp`, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-  chmodSync(`${file}.tmp`, 0o600);
-  renameSync(`${file}.tmp`, file);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(tmp, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  try {
+    if (replace) renameSync(tmp, file);
+    else linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return; // someone else's key won the race: use theirs
+  } finally {
+    rmSync(tmp, { force: true });
+  }
   writeFileSync(join(keyDir, PUBLIC_FILE), formatPublicKey(createPublicKey(privateKey)) + '\n', { mode: 0o644 });
 }
 
@@ -184,7 +197,7 @@ export function rotateSigningKey(
   const statement = rotationStatement(base);
   const rotation: KeyRotation = { ...base, oldKeyId: old.keyId, newKeyId: fresh.keyId, oldSignature: old.sign(statement), newSignature: fresh.sign(statement) };
   if (keyDir) {
-    writeKeyFiles(keyDir, privateKey);
+    writeKeyFiles(keyDir, privateKey, true);
     return { rotation, key: fresh };
   }
   return { rotation, key: fresh, privateKeyExport: exportPrivateKey(privateKey) };

@@ -12,6 +12,7 @@ afterEach(async () => {
   for (const a of apps) await a.cleanup();
   apps = [];
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(`${dir}-keys`, { recursive: true, force: true });
 });
 
 describe('exactly once with several processes on one store', () => {

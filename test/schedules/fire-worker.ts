@@ -13,6 +13,8 @@ let now = Date.parse(times[0]!);
 const app = await createApp({
   config: parseConfig(TEST_CONFIG, 'test.yaml', {}),
   dataDir: dir!,
+  keyDir: `${dir!}-keys`, // two of these start at once: the key is created by whichever comes first
+  env: {},
   log: createLogger({ level: 'error', destination: pino.destination(2) }),
   clock: { now: () => new Date(now) },
 });
