@@ -77,7 +77,7 @@ async function server() {
   const dir = mkdtempSync(join(tmpdir(), 'infrabot-bench-discord-'));
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   const config = parseConfig(TEST_CONFIG.replace('level: debug', 'level: warn'), 'bench.yaml', {});
-  const app = await createApp({ config, dataDir: dir, log: createLogger({ level: 'warn', destination: quiet }) });
+  const app = await createApp({ config, dataDir: join(dir, 'data'), keyDir: join(dir, 'keys'), env: {}, log: createLogger({ level: 'warn', destination: quiet }) });
   await app.pipeline.handle({ id: 'grant', platform: 'cli', user: { id: 'local:root-admin', displayName: 'root' }, text: `role grant discord:${USER} viewer` });
   const key = makeSigningKey();
   const adapter = await startDiscordAdapter({

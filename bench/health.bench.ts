@@ -31,7 +31,7 @@ async function capacity(checksPerSecond: number, seconds: number) {
   const n = checksPerSecond * 10; // 10 s interval
   const checks = Array.from({ length: n }, (_, i) => ({ name: `c${i}`, type: 'http', url: `http://127.0.0.1:${server.port}/c${i}`, interval: '10s', timeout: '2s', degraded: { enabled: false } }));
   const config = configSchema.parse({ clusters: { fleet: cluster(checks) }, health: { concurrency: 256 } });
-  const app = await createApp({ config, dataDir: dir, log: silent });
+  const app = await createApp({ config, dataDir: join(dir, 'data'), keyDir: join(dir, 'keys'), env: {}, log: silent });
   const count = app.db!.prepare('SELECT COUNT(*) FROM check_results WHERE at >= ? AND at < ?').pluck();
   app.health!.start();
   const warm = 2000;
@@ -71,7 +71,7 @@ async function handoff(alerting: number, background: number) {
   }
   clusters.background = cluster(Array.from({ length: background }, (_, i) => ({ name: `b${i}`, type: 'http', url: `http://127.0.0.1:${port}/b${i}`, interval: '10s', degraded: { enabled: false } })));
   const config = configSchema.parse({ clusters, alerts: { defaultChannels: { console: 'bench' } } });
-  const app = await createApp({ config, dataDir: dir, log: silent });
+  const app = await createApp({ config, dataDir: join(dir, 'data'), keyDir: join(dir, 'keys'), env: {}, log: silent });
   const handed: number[] = [];
   let n = 0;
   const sink: ChatSink = {

@@ -19,7 +19,7 @@ const config = configSchema.parse({ clusters: { api: { rateLimits: { perMinute: 
 async function firingVersusTyped(n: number) {
   const dir = mkdtempSync(join(tmpdir(), 'infrabot-bench-'));
   let now = Date.parse('2026-11-21T01:00:00.000Z');
-  const app = await createApp({ config, dataDir: dir, log: silent, clock: { now: () => new Date(now) } });
+  const app = await createApp({ config, dataDir: join(dir, 'data'), keyDir: join(dir, 'keys'), env: {}, log: silent, clock: { now: () => new Date(now) } });
   const user = { id: 'local:bench', displayName: 'bench' };
   const command = (i: number) => `ratelimit set api --per-minute ${100 + (i % 400)}`;
   for (let i = 0; i < n; i++) await app.pipeline.handle({ id: `add${i}`, platform: 'cli', user, text: `schedule add "daily 02:00" "${command(i)}"` });

@@ -61,7 +61,7 @@ async function runServer() {
   const dir = mkdtempSync(join(tmpdir(), 'infrabot-bench-'));
   // Production-like logging: JSON at info, to a sink that discards it (no terminal in the measurement).
   const log = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
-  const app = await createApp({ config: parseConfig(TEST_CONFIG, 'bench.yaml', {}), dataDir: dir, log });
+  const app = await createApp({ config: parseConfig(TEST_CONFIG, 'bench.yaml', {}), dataDir: join(dir, 'data'), keyDir: join(dir, 'keys'), env: {}, log });
   await app.pipeline.handle({ id: 'grant', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' }, text: 'role grant slack-group:SBENCH operator' });
   fake.userGroups = [{ id: 'SBENCH', handle: 'bench', users: Array.from({ length: CONCURRENCY }, (_, i) => `UB${i}`) }];
   const adapter = await startSlackAdapter({

@@ -185,7 +185,7 @@ describe.skipIf(!up)('guard with Redis', () => {
     const g = await s.guard();
     expect(g.checkLocal()).toMatchObject({ allowed: false, reason: 'killswitch' }); // what Redis still says
 
-    const restarted = await createApp({ config: parseConfig(config(s.url, s.keys.prefix), 't.yaml', {}), dataDir: s.app.dir, log: createLogger({ level: 'silent' as 'info' }) });
+    const restarted = await createApp({ config: parseConfig(config(s.url, s.keys.prefix), 't.yaml', {}), dataDir: s.app.dir, keyDir: s.app.keyDir, env: {}, log: createLogger({ level: 'silent' as 'info' }) });
     cleanups.push(() => restarted.close());
     await s.seen(g, () => 2);
     expect(g.checkLocal()).toMatchObject({ allowed: true });
