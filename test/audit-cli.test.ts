@@ -160,6 +160,9 @@ describe('audit checkpoints, proofs and reports', () => {
     expect(lines.map((l) => JSON.parse(l.statement))).toMatchObject([{ seq: 1, lastId: 3 }, { seq: 2, lastId: 6 }]);
     expect(readFileSync(join(dir, 'keys', 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).hash)).toEqual(lines.map((l) => l.hash));
     expect(readFileSync(join(dir, 'data', 'infrabot.log'), 'utf8')).toContain(`"hash":"${lines[1].hash}"`);
+    // The log, as shipped to a SIEM, is a witness of its own.
+    const fromLog = await cli(['audit', 'verify', '--witness', join(dir, 'data', 'infrabot.log'), ...opts]);
+    expect(fromLog).toMatchObject({ code: 0, out: expect.stringContaining('2 signed checkpoints (2 confirmed by the witness)') });
   });
 
   it('writes the compliance report as Markdown and CSV', async () => {

@@ -95,7 +95,8 @@ export async function createCheckpointer(deps: CheckpointerDeps): Promise<Checkp
     } catch (err) {
       log.error({ err, file: deps.witnessFile }, 'audit checkpoint could not be written to the checkpoint file');
     }
-    log.info({ auditCheckpoint: { seq: cp.seq, lastId: cp.lastId, hash: cp.hash, chainHash: cp.chainHash, root: cp.root, keyId: cp.keyId, signature: cp.signature } }, 'audit checkpoint');
+    // With the signed statement, a log line is a witness of its own (`audit verify --witness <log file>`).
+    log.info({ auditCheckpoint: { seq: cp.seq, lastId: cp.lastId, hash: cp.hash, keyId: cp.keyId, statement: cp.statement, signature: cp.signature } }, 'audit checkpoint');
     deps.post?.({ id: `audit-checkpoint-${cp.hash}`, title: `Audit checkpoint #${cp.seq}`, text: checkpointLine(cp), severity: 'info' }).catch((err: unknown) => log.error({ err, seq: cp.seq }, 'audit checkpoint could not be queued for the audit channels'));
   }
 

@@ -6,6 +6,8 @@ import type { KeyRotation } from './signing-key.js';
 /**
  * The checkpoint file outside the data directory: one JSON line per checkpoint or key rotation, append-only.
  * It is what `audit verify --witness` checks the database against, and what `audit checkpoints export` writes.
+ * A JSON log (infrabot's pino lines, as shipped to a SIEM) reads as a witness too: its checkpoint and key
+ * rotation lines count, every other log line is skipped.
  */
 export type WitnessLine = ({ type: 'checkpoint'; publicKey?: string } & Pick<Checkpoint, 'statement' | 'signature' | 'hash'>) | ({ type: 'key-rotation' } & KeyRotation);
 
@@ -47,13 +49,14 @@ export function readWitness(file: string): WitnessContents {
       out.unreadable.push(i + 1);
       return;
     }
-    const v = value as { type?: unknown };
+    const v = value as { type?: unknown; msg?: unknown; auditCheckpoint?: unknown; rotation?: unknown };
     if (v.type === 'key-rotation') out.rotations.push(value as KeyRotation);
-    else {
-      const cp = v.type === 'checkpoint' ? checkpointFromJson(value) : undefined;
+    else if (v.type === 'checkpoint' || v.auditCheckpoint) {
+      const cp = checkpointFromJson(v.type === 'checkpoint' ? value : v.auditCheckpoint);
       if (cp) out.checkpoints.push(cp);
       else out.unreadable.push(i + 1);
-    }
+    } else if (v.rotation && typeof v.msg === 'string') out.rotations.push(v.rotation as KeyRotation);
+    else if (typeof v.msg !== 'string') out.unreadable.push(i + 1); // other log lines are not witnesses: skipped
   });
   return out;
 }
