@@ -99,7 +99,7 @@ describe('audit attacks against a copy of a real data directory', () => {
     await app.close();
   });
 
-  it('detects a changed record even when the whole chain and head were recomputed, naming the first record no longer vouched for', async () => {
+  it('detects a changed record even when the whole chain and head were recomputed, naming the record', async () => {
     const { app, dir } = await openCopy(pristine);
     const before = (await app.store.checkpoints()).filter((c) => c.lastId < 1234).at(-1)!.lastId;
     await app.close();
@@ -112,12 +112,31 @@ describe('audit attacks against a copy of a real data directory', () => {
     const v = await reopened.audit.verify();
     expect(v.ok).toBe(false);
     // Checkpoints every ~500 records: those up to the one before record 1234 still hold; the change is after it.
-    expect(v.findings[0]!.firstRecord).toBe(before + 1);
+    // Named exactly: the chain hashes the signed checkpoint recorded for its records still hold (checked against
+    // its signed root), and record 1234 is the first that differs.
+    expect(v.findings[0]).toMatchObject({ firstRecord: 1234 });
     // Caught twice: by the signed checkpoint in the database, and by the checkpoint file the attacker cannot reach.
-    expect(v.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(new RegExp(`^records after ${before} were rewritten: witnessed checkpoint`)));
+    expect(v.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(/^record 1234 is not the one checkpoint #\d+ signed .*: witnessed checkpoint/));
+    expect(before).toBeLessThan(1234);
     expect(before).toBeGreaterThan(700);
     const chat = await reopened.run('audit verify');
-    expect(chat).toMatchObject({ title: '❌ Audit log does not verify', text: expect.stringContaining(`from record ${before + 1}`) });
+    expect(chat).toMatchObject({ title: '❌ Audit log does not verify', text: expect.stringContaining('from record 1234') });
+    await reopened.close();
+  });
+
+  it('still names the range when the attacker also wiped what the checkpoints recorded', async () => {
+    const { app, dir } = await openCopy(pristine);
+    const before = (await app.store.checkpoints()).filter((c) => c.lastId < 1234).at(-1)!.lastId;
+    await app.close();
+    edit(dir, (db) => {
+      db.prepare("UPDATE audit SET user_id = 'local:scapegoat' WHERE id = 1234").run();
+      recomputeChain(db);
+      db.prepare('UPDATE audit_checkpoints SET leaves = NULL').run();
+    });
+    const { app: reopened } = await openCopy(dir);
+    const v = await reopened.audit.verify();
+    expect(v.findings[0]).toMatchObject({ firstRecord: before + 1 });
+    expect(v.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(new RegExp(`^records after ${before} were rewritten: witnessed checkpoint`)));
     await reopened.close();
   });
 

@@ -72,10 +72,14 @@ export async function createCheckpointer(deps: CheckpointerDeps): Promise<Checkp
       const problem = checkpointProblem(prev, trusted) ?? (frontier.wellFormed() && frontier.root() === prev.root ? undefined : 'its stored tree does not match its signed root');
       if (problem) throw new Error(`checkpoint #${prev.seq} in the database cannot be trusted: ${problem}; run "infrabot audit verify"`);
     }
+    const leaves: string[] = [];
     const walk = await store.walkAudit({
       afterId: prev?.lastId ?? 0,
       ...(prev ? { prevHash: prev.chainHash } : {}),
-      onRecord: (_id, hash) => frontier.append(hash),
+      onRecord: (_id, hash) => {
+        frontier.append(hash);
+        leaves.push(hash);
+      },
     });
     if (walk.problem) throw new Error(`audit record ${walk.problem.firstBad} fails: ${walk.problem.problem}; run "infrabot audit verify"`);
     covered = walk.lastId;
@@ -84,7 +88,7 @@ export async function createCheckpointer(deps: CheckpointerDeps): Promise<Checkp
       { seq: (prev?.seq ?? 0) + 1, lastId: walk.lastId, chainHash: walk.lastHash, root: frontier.root(), count: walk.lastId, at: deps.clock.now().toISOString(), prev: prev?.hash ?? FIRST_PREV },
       key,
     );
-    if (!(await store.appendCheckpoint(cp, frontier.nodes))) return undefined; // another replica made this one
+    if (!(await store.appendCheckpoint(cp, frontier.nodes, leaves))) return undefined; // another replica made this one
     witness(cp);
     return cp;
   }

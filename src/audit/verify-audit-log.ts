@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.js';
 import { checkpointProblem, FIRST_PREV, type Checkpoint } from './checkpoint.js';
 import { compareReplay } from './compare-replay.js';
+import { MerkleFrontier } from './merkle.js';
 import { trustedKeys } from './signing-key.js';
 import type { WitnessContents } from './witness-file.js';
 
@@ -79,6 +80,27 @@ export async function verifyAuditLog(opts: VerifyAuditOptions): Promise<AuditVer
     return marks.get(cp.lastId) === cp.chainHash ? undefined : `the chain at record ${cp.lastId} no longer has the hash it signed`;
   };
 
+  /**
+   * The exact record a rewrite starts at, when the database still holds the chain hashes checkpoint `cp`
+   * recorded for its records. They are trusted only if, added to the previous checkpoint's compact range,
+   * they give the root `cp` signed; undefined when that evidence is gone or does not hold.
+   */
+  const pinpoint = async (cp: Checkpoint): Promise<number | undefined> => {
+    const prev = dbCheckpoints.find((c) => c.seq === cp.seq - 1);
+    if (cp.seq > 1 && (!prev || checkpointProblem(prev, trusted))) return undefined;
+    const tree = prev ? new MerkleFrontier(prev.lastId, [...prev.frontier]) : new MerkleFrontier();
+    if (prev && (!tree.wellFormed() || tree.root() !== prev.root)) return undefined;
+    const from = tree.size;
+    const leaves = await store.checkpointLeaves(cp.seq);
+    if (!leaves || leaves.length !== cp.lastId - from) return undefined;
+    for (const leaf of leaves) tree.append(leaf);
+    if (tree.root() !== cp.root) return undefined;
+    const now = await store.auditHashes(from, cp.lastId);
+    const i = leaves.findIndex((leaf, k) => now[k] !== leaf);
+    return i < 0 ? undefined : from + i + 1;
+  };
+  const exactly = (id: number, cp: Checkpoint) => `record ${id} is not the one checkpoint #${cp.seq} signed (it was changed and the chain recomputed after it)`;
+
   // The database's own checkpoints: signed by a trusted key, linked, and matching the log.
   let latest: Checkpoint | undefined;
   let prevCp: Checkpoint | undefined;
@@ -87,14 +109,20 @@ export async function verifyAuditLog(opts: VerifyAuditOptions): Promise<AuditVer
     const first = (prevCp?.lastId ?? 0) + 1;
     const signed = checkpointProblem(cp, trusted);
     if (!signed) soundInDb.add(`${cp.hash} ${cp.signature}`);
+    const drift = mismatch(cp);
     const problem =
       signed ??
       (cp.seq !== (prevCp?.seq ?? 0) + 1 ? `it follows checkpoint #${prevCp?.seq ?? 0} (a checkpoint is missing)` : undefined) ??
       (cp.prev !== (prevCp?.hash ?? FIRST_PREV) ? 'its previous-checkpoint hash does not match the checkpoint before it' : undefined) ??
       (cp.lastId <= (prevCp?.lastId ?? 0) || cp.count !== cp.lastId ? 'its record range does not follow the checkpoint before it' : undefined) ??
-      mismatch(cp);
-    if (problem) findings.push({ firstRecord: Math.min(first, records + 1), message: `checkpoint #${cp.seq} in the database (records ${first}–${cp.lastId}): ${problem}` });
-    else latest = cp;
+      drift;
+    const exact = problem && problem === drift && cp.lastId <= records ? await pinpoint(cp) : undefined;
+    if (problem) {
+      findings.push({
+        firstRecord: exact ?? Math.min(first, records + 1),
+        message: `checkpoint #${cp.seq} in the database (records ${first}–${cp.lastId}): ${problem}${exact ? `; ${exactly(exact, cp)}` : ''}`,
+      });
+    } else latest = cp;
     prevCp = cp;
   }
 
@@ -131,7 +159,13 @@ export async function verifyAuditLog(opts: VerifyAuditOptions): Promise<AuditVer
       } else if (db && db.hash !== w.hash) {
         findings.push({ firstRecord: first, message: `fork at checkpoint #${w.seq}: the database holds ${db.hash.slice(0, 16)}…, ${source} witnessed ${w.hash.slice(0, 16)}…${drift ? `; ${drift}` : ''}` });
       } else if (drift) {
-        findings.push({ firstRecord: first, message: `records after ${lastGood} were rewritten: witnessed checkpoint #${w.seq} (records up to ${w.lastId}) fails: ${drift}` });
+        const exact = await pinpoint(w);
+        findings.push({
+          firstRecord: exact ?? first,
+          message: exact
+            ? `${exactly(exact, w)}: witnessed checkpoint #${w.seq} (records up to ${w.lastId}) fails: ${drift}`
+            : `records after ${lastGood} were rewritten: witnessed checkpoint #${w.seq} (records up to ${w.lastId}) fails: ${drift}`,
+        });
       } else if (!db) {
         findings.push({ firstRecord: first, message: `checkpoint #${w.seq} witnessed in ${source} is missing from the database` });
       } else {

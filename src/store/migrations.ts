@@ -221,7 +221,8 @@ export const MIGRATIONS: readonly Migration[] = [
         hash TEXT NOT NULL,
         key_id TEXT NOT NULL,
         signature TEXT NOT NULL,
-        frontier TEXT NOT NULL
+        frontier TEXT NOT NULL,
+        leaves BLOB
       );
       CREATE INDEX audit_checkpoints_last_id ON audit_checkpoints (last_id);
 

@@ -143,11 +143,13 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         `prev_hash, hash, events_hash, ${HASHED_COLUMNS.split(', ').map((c) => `typeof(${c}) = 'blob'`).join(' OR ')} FROM audit WHERE id > ? AND id <= ? ORDER BY id`,
     ).raw(),
     eventRows: db.prepare('SELECT audit_id, seq, at, actor, scope, type, data FROM events ORDER BY audit_id, seq').raw(),
-    latestCheckpoint: db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
-    checkpoints: db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq'),
+    latestCheckpoint: db.prepare('SELECT seq, last_id, statement, hash, key_id, signature, frontier FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
+    checkpoints: db.prepare('SELECT seq, last_id, statement, hash, key_id, signature, frontier FROM audit_checkpoints ORDER BY seq'),
     insertCheckpoint: db.prepare(
-      'INSERT INTO audit_checkpoints (seq, last_id, statement, hash, key_id, signature, frontier) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+      'INSERT INTO audit_checkpoints (seq, last_id, statement, hash, key_id, signature, frontier, leaves) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
     ),
+    checkpointLeaves: db.prepare('SELECT leaves FROM audit_checkpoints WHERE seq = ?').pluck(),
+    rangeHashes: db.prepare('SELECT hash FROM audit WHERE id > ? AND id <= ? ORDER BY id').pluck(),
     rotations: db.prepare('SELECT doc FROM audit_key_rotations').pluck(),
     insertRotation: db.prepare('INSERT INTO audit_key_rotations (new_key_id, doc) VALUES (?, ?) ON CONFLICT (new_key_id) DO NOTHING'),
     leafHashes: db.prepare('SELECT hash FROM audit WHERE id <= ? ORDER BY id').pluck(),
@@ -424,8 +426,20 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return (q.checkpoints.all() as CheckpointRow[]).map(toStoredCheckpoint);
     },
 
-    async appendCheckpoint(cp, frontier) {
-      return q.insertCheckpoint.run(cp.seq, cp.lastId, cp.statement, cp.hash, cp.keyId, cp.signature, JSON.stringify(frontier)).changes > 0;
+    async appendCheckpoint(cp, frontier, leaves) {
+      const packed = leaves ? Buffer.from(leaves.join(''), 'hex') : null;
+      return q.insertCheckpoint.run(cp.seq, cp.lastId, cp.statement, cp.hash, cp.keyId, cp.signature, JSON.stringify(frontier), packed).changes > 0;
+    },
+
+    async checkpointLeaves(seq) {
+      const packed = q.checkpointLeaves.get(seq) as Buffer | string | null | undefined;
+      if (!Buffer.isBuffer(packed) || packed.length % 32 !== 0) return undefined;
+      const hex = packed.toString('hex');
+      return Array.from({ length: packed.length / 32 }, (_, i) => hex.slice(i * 64, i * 64 + 64));
+    },
+
+    async auditHashes(afterId, uptoId) {
+      return (q.rangeHashes.all(afterId, uptoId) as unknown[]).map(String);
     },
 
     async keyRotations() {

@@ -117,8 +117,15 @@ export interface Store {
   leafHashes(uptoId: number): Promise<string[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   checkpoints(): Promise<StoredCheckpoint[]>;
-  /** Stores a checkpoint with the tree's compact range; false when another writer took its number first. */
-  appendCheckpoint(cp: Checkpoint, frontier: readonly string[]): Promise<boolean>;
+  /**
+   * Stores a checkpoint with the tree's compact range and the chain hashes of the records it added (so a
+   * later rewrite can be traced to the exact record); false when another writer took its number first.
+   */
+  appendCheckpoint(cp: Checkpoint, frontier: readonly string[], leaves?: readonly string[]): Promise<boolean>;
+  /** The chain hashes a checkpoint recorded for its records, as stored (unverified); undefined if none. */
+  checkpointLeaves(seq: number): Promise<string[] | undefined>;
+  /** The stored chain hashes of records afterId+1..uptoId. */
+  auditHashes(afterId: number, uptoId: number): Promise<string[]>;
   keyRotations(): Promise<KeyRotation[]>;
   saveKeyRotation(rotation: KeyRotation): Promise<void>;
   /** The stored state projection and every control event, read at one moment (for replay checks). */
