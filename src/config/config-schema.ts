@@ -4,6 +4,7 @@ import { parseDuration } from '../util/duration.js';
 import { subjectProblem } from '../auth/subjects.js';
 import { checkPattern } from '../engine/alerts/maintenance-windows.js';
 import { auditSchema } from './audit-config-schema.js';
+import { receiversSchema } from './receivers-config-schema.js';
 import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema, type RecurringWindow } from './health-config-schema.js';
 
 const duration = z
@@ -108,6 +109,8 @@ export const configSchema = z
     health: healthSchema.default(healthSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     incidents: incidentsSchema.default(incidentsSchema.parse({})),
+    /** Alerts received from Alertmanager and Grafana (docs/alerts-from-prometheus.md). */
+    receivers: receiversSchema.default(receiversSchema.parse({})),
     /** The control channel to services (docs/guard.md). Without a URL, guards use the API's SSE stream. */
     redis: z
       .object({

@@ -6,7 +6,7 @@ import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthSt
 import type { Store } from '../store/store.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
-import { createAlertManager, type AlertManager } from './alerts/alert-manager.js';
+import { createAlertManager, type AlertManager, type ReceivedAlert, type ReceiveOutcome } from './alerts/alert-manager.js';
 import { systemReply } from './alerts/render-notification.js';
 import { channelTargets } from './alerts/route-alert.js';
 import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-deliverer.js';
@@ -53,6 +53,11 @@ export interface HealthMonitor {
    * an incident number, or a silence target (cluster, check or silence id). Undefined when unknown.
    */
   clusterOf(ref: ClusterRef): Promise<string | undefined>;
+  /**
+   * Alerts received from Alertmanager or Grafana: decided and committed (alerts, notifications, outbox jobs,
+   * incidents in one transaction) one decision at a time with probe results, then delivered.
+   */
+  receiveAlerts(alerts: readonly ReceivedAlert[]): Promise<ReceiveOutcome>;
   /** After a command's batch committed: deliver what it queued; `release` notifies alerts a silence held. */
   afterCommand(opts?: { release?: boolean }): void;
   /** Platforms the config routes notifications to that no sink of this process serves, with their channels. */
@@ -327,7 +332,11 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     },
     async addSilence({ kind, target, forMs, reason, actor }, batch) {
       // Own keys only: `__proto__` or `constructor` are not clusters.
-      const known = Object.hasOwn(config.clusters, target) || byName.has(target);
+      const known =
+        Object.hasOwn(config.clusters, target) ||
+        byName.has(target) ||
+        // A received alert's cluster or name (Alertmanager's clusters need not be configured here).
+        (await health.alerts({ status: 'firing' })).some((a) => a.external && (a.cluster === target || a.check === target));
       if (!known) throw notFound(`No cluster or check named "${target}".`);
       if (forMs > MAX_SILENCE_MS) {
         throw new UserError(
@@ -369,6 +378,18 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
         return s && s.target !== target ? monitor.clusterOf({ target: s.target }) : undefined;
       }
       return undefined;
+    },
+    receiveAlerts(received) {
+      return serial(async () => {
+        const batch: HealthBatch = {};
+        const outcome = await alerts.receive(batch, received);
+        if (batch.alerts?.length) {
+          await health.commit(batch, clock.now().toISOString());
+          log.info({ ...outcome }, 'received alerts');
+          if (batch.outbox?.length) deliverer.kick();
+        }
+        return outcome;
+      });
     },
     afterCommand(opts) {
       deliverer.kick();

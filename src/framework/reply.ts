@@ -43,6 +43,10 @@ export interface Reply {
   visibility: 'ephemeral' | 'channel';
   buttons?: ReplyButton[];
   attachments?: ReplyAttachment[];
+  /** Links to elsewhere (runbook, dashboard): link buttons in chat, `label: url` lines in a terminal. http(s) only. */
+  links?: { label: string; url: string }[];
+  /** An image to show with the message (a Grafana panel render). http(s) only. */
+  imageUrl?: string;
   /** A command line the user can type to do what a button does (text adapters show it). */
   hint?: string;
   outcome: Outcome;

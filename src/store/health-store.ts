@@ -4,7 +4,7 @@ import type { Reply } from '../framework/reply.js';
 
 export type CheckStatus = 'unknown' | 'up' | 'down' | 'degraded';
 export type AlertSeverity = 'warning' | 'critical';
-export type AlertKind = 'down' | 'degraded' | 'cert';
+export type AlertKind = 'down' | 'degraded' | 'cert' | 'external';
 
 export interface CheckResult {
   check: string;
@@ -61,6 +61,23 @@ export interface Alert {
   reminders: number;
   nextReminderAt?: string;
   incidentId?: number;
+  /** Set on alerts received from Alertmanager or Grafana (kind 'external'; `check` is the alert name). */
+  external?: ExternalAlertInfo;
+}
+
+/** What infrabot keeps of a received alert: enough to show it, link to it and silence it at its source. */
+export interface ExternalAlertInfo {
+  source: 'alertmanager' | 'grafana';
+  fingerprint: string;
+  labels: Record<string, string>;
+  description?: string;
+  /** Runbook, dashboard, panel, source (generator) and silence links, shown as link buttons. */
+  links: { label: string; url: string }[];
+  imageUrl?: string;
+  /** Alerts of the same webhook left out by the sender (Alertmanager's `truncatedAlerts`). */
+  truncated?: number;
+  /** Opens an incident of this severity when notified (config `receivers.incidents`), unless its cluster has one. */
+  incidentSev?: number;
 }
 
 export interface AlertEvent {

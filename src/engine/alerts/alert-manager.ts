@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertsConfig, CheckConfig, RecurringWindow } from '../../config/health-config-schema.js';
 import { notFound, UserError } from '../../user-error.js';
-import type { Alert, AlertEvent, HealthBatch, HealthStore, Notification } from '../../store/health-store.js';
+import type { Alert, AlertEvent, ExternalAlertInfo, HealthBatch, HealthStore, Notification, Target } from '../../store/health-store.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { formatTime } from '../../util/format-time.js';
 import { shortId } from '../../util/ids.js';
@@ -28,6 +28,30 @@ export interface AlertManager {
   resolve(ids: readonly string[], actor: string, batch: HealthBatch): Promise<Alert[]>;
   /** The cluster an alert or notification id belongs to (for per-cluster authorization). */
   clusterOf(id: string): Promise<string | undefined>;
+  /**
+   * Alerts received from Alertmanager or Grafana, added to `batch`: deduplicated by source and fingerprint
+   * (a retried webhook changes nothing), grouped, held by silences and maintenance windows, resolved in
+   * place. A storm gets one message per cluster and one thread reply per notification, not one per alert.
+   */
+  receive(batch: HealthBatch, alerts: readonly ReceivedAlert[]): Promise<ReceiveOutcome>;
+}
+
+/** One alert of a webhook, already mapped onto infrabot's world (src/http/map-received-alerts.ts). */
+export interface ReceivedAlert {
+  status: 'firing' | 'resolved';
+  /** The alert's name (`alertname`): shown where a probe alert shows its check, and silenceable by it. */
+  name: string;
+  cluster: string;
+  severity: Alert['severity'];
+  summary: string;
+  external: ExternalAlertInfo;
+}
+
+export interface ReceiveOutcome {
+  fired: number;
+  resolved: number;
+  /** Firing alerts already firing, and resolves of alerts not firing (retries, or never seen). */
+  unchanged: number;
 }
 
 export interface AlertManagerDeps {
@@ -50,11 +74,22 @@ export interface AlertManagerDeps {
   expectedDown?: (cluster: string) => Promise<string | undefined>;
 }
 
+/** The first few of many names, and how many more. */
+function listSome(names: readonly string[], max = 10): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
 export function createAlertManager(deps: AlertManagerDeps): AlertManager {
   const { health, config, clock } = deps;
   const groupWindowMs = parseDuration(config.groupWindow) ?? 30_000;
   const reminderMs = parseDuration(config.reminder.every) ?? 1_800_000;
   const route = (cluster: string, severity: Alert['severity']) => routeAlert(config, cluster, severity).filter((t) => deps.routable?.(t.platform) ?? true);
+
+  /** One sync per message per batch is enough: it renders the notification's state when it is delivered. */
+  const queueSync = (b: HealthBatch, t: Target, notificationId: string) => {
+    const queued = (b.outbox ??= []).some((j) => j.op === 'sync' && j.notificationId === notificationId && j.platform === t.platform && j.channel === t.channel);
+    if (!queued) b.outbox.push({ ...t, notificationId, op: 'sync' });
+  };
 
   const event = (b: HealthBatch, a: Alert, type: AlertEvent['type'], actor: string, detail: string, at: string) =>
     (b.alertEvents ??= []).push({ alertId: a.id, at, cluster: a.cluster, type, actor, detail });
@@ -95,11 +130,11 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     a.notificationId = n.id;
     delete a.heldBy;
     if (config.reminder.max > 0) a.nextReminderAt = new Date(at.getTime() + reminderMs).toISOString();
-    for (const t of n.targets) (b.outbox ??= []).push({ ...t, notificationId: n.id, op: 'sync' });
+    for (const t of n.targets) queueSync(b, t, n.id);
     event(b, a, 'notified', 'system', n.targets.map((t) => `${t.platform}:${t.channel}`).join(', '), at.toISOString());
   }
 
-  function resolveInto(b: HealthBatch, a: Alert, actor: string, summary: string, at: Date, n: Notification | undefined): void {
+  function resolveInto(b: HealthBatch, a: Alert, actor: string, summary: string, at: Date, n: Notification | undefined, reply = true): void {
     const r: Alert = { ...a, status: 'resolved', resolvedAt: at.toISOString(), resolvedBy: actor };
     delete r.nextReminderAt;
     (b.alerts ??= []).push(r);
@@ -107,8 +142,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     if (!n) return; // held back by a silence the whole time: recorded, never shown
     const what = describeResolvedAlert(r);
     for (const t of n.targets) {
-      (b.outbox ??= []).push({ ...t, notificationId: n.id, op: 'sync' });
-      b.outbox.push({
+      queueSync(b, t, n.id);
+      if (reply) b.outbox!.push({
         ...t, notificationId: n.id, op: 'reply',
         body: systemReply({ title: `✅ Resolved: ${summary}`, text: `${what} (alert ${a.id}).`, severity: 'success' }, at),
       });
@@ -117,9 +152,12 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
 
   /** A DOWN alert of a check that asks for an incident opens one, unless its cluster already has one open. */
   async function openIncidentFor(b: HealthBatch, a: Alert, check: CheckConfig | undefined): Promise<void> {
+    const sev = a.kind === 'external' ? a.external?.incidentSev : a.kind === 'down' ? check?.incident?.sev : undefined;
     // A cluster switched off on purpose is no incident.
-    if (a.kind !== 'down' || a.expected || !check?.incident || a.incidentId !== undefined || (await deps.incidents.openFor(a.cluster))) return;
-    const inc = await deps.incidents.declare({ title: a.summary, sev: check.incident.sev, cluster: a.cluster, actor: 'system', sourceAlertId: a.id }, b);
+    if (sev === undefined || a.expected || a.incidentId !== undefined || (await deps.incidents.openFor(a.cluster))) return;
+    // An incident declared earlier in this batch (a storm) is the cluster's incident too.
+    if ((b.declared ?? []).some((i) => i.cluster === a.cluster)) return;
+    const inc = await deps.incidents.declare({ title: a.summary, sev, cluster: a.cluster, actor: 'system', sourceAlertId: a.id }, b);
     a.incidentId = inc.id;
   }
 
@@ -245,6 +283,60 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
         if (queued) deps.onEnqueued();
       }
       return queued;
+    },
+
+    async receive(b, received) {
+      const now = clock.now();
+      const at = now.toISOString();
+      const outcome: ReceiveOutcome = { fired: 0, resolved: 0, unchanged: 0 };
+      const resolvedIn = new Map<string, { n: Notification; names: string[] }>();
+      const mirrored = new Map<string, string[]>();
+      for (const r of received) {
+        const key = `${r.external.source}:${r.external.fingerprint}`;
+        const existing = [...(b.alerts ?? [])].reverse().find((a) => a.dedupKey === key) ?? (await health.firingAlert(key));
+        const firing = existing?.status === 'firing' ? existing : undefined;
+        if (r.status === 'firing') {
+          if (firing) {
+            outcome.unchanged++;
+            continue;
+          }
+          const a: Alert = {
+            id: shortId(6), dedupKey: key, kind: 'external', cluster: r.cluster, check: r.name, severity: r.severity, status: 'firing',
+            summary: r.summary, firedAt: at, reminders: 0, external: r.external,
+          };
+          event(b, a, 'fired', r.external.source, r.summary, at);
+          const held = await heldBy(r.cluster, r.name);
+          if (held) {
+            a.heldBy = held;
+            event(b, a, 'held', 'system', `notification held back: ${held}`, at);
+          } else {
+            await notify(b, a, now);
+            await openIncidentFor(b, a, undefined);
+            if (!a.incidentId) mirrored.set(r.cluster, [...(mirrored.get(r.cluster) ?? []), r.summary]);
+          }
+          (b.alerts ??= []).push(a);
+          outcome.fired++;
+        } else {
+          if (!firing) {
+            outcome.unchanged++;
+            continue;
+          }
+          const n = firing.notificationId ? ((b.notifications ?? []).find((x) => x.id === firing.notificationId) ?? (await health.notification(firing.notificationId))) : undefined;
+          resolveInto(b, firing, r.external.source, `${r.name} resolved`, now, n, false);
+          if (n) resolvedIn.set(n.id, { n, names: [...(resolvedIn.get(n.id)?.names ?? []), firing.summary] });
+          outcome.resolved++;
+        }
+      }
+      // One thread reply per message and one incident-thread line per cluster, however big the webhook.
+      for (const { n, names } of resolvedIn.values()) {
+        const title = names.length === 1 ? `✅ Resolved: ${names[0]}` : `✅ Resolved: ${names.length} alerts`;
+        const text = names.length === 1 ? undefined : listSome(names);
+        for (const t of n.targets) b.outbox!.push({ ...t, notificationId: n.id, op: 'reply', body: systemReply({ title, ...(text ? { text } : {}), severity: 'success' }, now) });
+      }
+      for (const [cluster, names] of mirrored) {
+        await mirrorToIncident(b, cluster, names.length === 1 ? `🚨 Alert: ${names[0]}` : `🚨 ${names.length} alerts: ${listSome(names)}`, now);
+      }
+      return outcome;
     },
 
     async clusterOf(id) {

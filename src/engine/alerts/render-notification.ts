@@ -12,8 +12,11 @@ export function systemReply(r: Omit<Reply, 'outcome' | 'traceId' | 'time' | 'vis
 
 const stamp = formatTime;
 
-const WAS: Record<Alert['kind'], string> = { down: 'was DOWN', degraded: 'was slow (DEGRADED)', cert: 'had a certificate warning' };
-const NOW: Record<Alert['kind'], string> = { down: 'now UP again', degraded: 'latency is back to normal', cert: 'the certificate was renewed' };
+const WAS: Record<Alert['kind'], string> = { down: 'was DOWN', degraded: 'was slow (DEGRADED)', cert: 'had a certificate warning', external: 'fired' };
+const NOW: Record<Alert['kind'], string> = { down: 'now UP again', degraded: 'latency is back to normal', cert: 'the certificate was renewed', external: 'now resolved' };
+/** A storm's message lists this many alerts and counts the rest. */
+const MAX_LINES = 25;
+const MAX_LINKS = 5;
 
 /**
  * What happened to a resolved alert, in words ("api-http was DOWN for 50s, now UP again"), never its firing
@@ -30,7 +33,28 @@ function alertLine(a: Alert, now: Date): string {
   if (a.status === 'resolved') return `✅ ${describeResolvedAlert(a)}${ref}`;
   const icon = a.severity === 'critical' ? '🔴' : '🟡';
   const ack = a.ackedBy ? ` · acked by ${a.ackedBy}` : '';
-  return `${icon} ${a.summary} (firing for ${formatDuration(now.getTime() - Date.parse(a.firedAt))}${ack})${ref}`;
+  const source = a.external ? ` · ${a.check} from ${a.external.source}` : '';
+  return `${icon} ${a.summary} (firing for ${formatDuration(now.getTime() - Date.parse(a.firedAt))}${ack})${source}${ref}`;
+}
+
+/** Alert lines, at most MAX_LINES (firing first), then how many more and how many the sender left out. */
+function alertLines(alerts: readonly Alert[], now: Date): string {
+  const ordered = [...alerts.filter((a) => a.status === 'firing'), ...alerts.filter((a) => a.status !== 'firing')];
+  const lines = ordered.slice(0, MAX_LINES).map((a) => alertLine(a, now));
+  if (ordered.length > MAX_LINES) lines.push(`… and ${ordered.length - MAX_LINES} more (\`alert list\` shows them all)`);
+  const truncated = Math.max(0, ...alerts.map((a) => a.external?.truncated ?? 0));
+  if (truncated > 0) lines.push(`⚠️ ${truncated} more alerts were left out by the sender (truncatedAlerts): see the source for all of them`);
+  const first = ordered[0];
+  if (ordered.length === 1 && first?.external?.description) lines.push(first.external.description);
+  return lines.join('\n');
+}
+
+/** Link buttons of the firing received alerts (runbook, dashboard, source), one per URL, and the first image. */
+function externalExtras(firing: readonly Alert[]): Pick<Reply, 'links' | 'imageUrl'> {
+  const seen = new Set<string>();
+  const links = firing.flatMap((a) => a.external?.links ?? []).filter((l) => !seen.has(l.url) && seen.add(l.url)).slice(0, MAX_LINKS);
+  const imageUrl = firing.find((a) => a.external?.imageUrl)?.external?.imageUrl;
+  return { ...(links.length ? { links } : {}), ...(imageUrl ? { imageUrl } : {}) };
 }
 
 /** Renders a notification from the store's current state, so an update always shows the latest truth. */
@@ -46,12 +70,13 @@ export async function renderNotification(n: Notification, deps: { health: Health
   const severity: Severity = firing.length === 0 ? 'success' : critical ? 'critical' : 'warning';
   const title =
     firing.length === 0
-      ? `✅ RESOLVED · ${n.cluster}: ${alerts.length === 1 ? `${alerts[0]!.check} ${alerts[0]!.kind}` : `all ${alerts.length} alerts resolved`}`
-      : `${critical ? '🚨' : '⚠️'} ${n.cluster}: ${firing.length === 1 ? firing[0]!.summary : `${firing.length} checks failing`}`;
+      ? `✅ RESOLVED · ${n.cluster}: ${alerts.length === 1 ? (alerts[0]!.external ? alerts[0]!.check : `${alerts[0]!.check} ${alerts[0]!.kind}`) : `all ${alerts.length} alerts resolved`}`
+      : `${critical ? '🚨' : '⚠️'} ${n.cluster}: ${firing.length === 1 ? firing[0]!.summary : firing.some((a) => a.external) ? `${firing.length} alerts firing` : `${firing.length} checks failing`}`;
   const reply: Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility'> = {
     title,
-    text: alerts.map((a) => alertLine(a, deps.now)).join('\n'),
+    text: alertLines(alerts, deps.now),
     severity,
+    ...externalExtras(firing),
   };
   if (firing.length > 0) {
     const save = async (label: string, command: string, style?: ReplyButton['style']): Promise<ReplyButton> => {
@@ -62,7 +87,8 @@ export async function renderNotification(n: Notification, deps: { health: Health
       return { label, actionId: id, ...(style ? { style } : {}) };
     };
     // The same alert ids as in the text above: one id per alert, everywhere (the notification's own id stays internal).
-    const ids = firing.map((a) => a.id).join(' ');
+    // A storm's buttons name the notification (every firing alert in it), not hundreds of ids.
+    const ids = firing.length > 10 ? n.id : firing.map((a) => a.id).join(' ');
     const ack = `alert ack ${ids}`;
     const silence = `silence ${n.cluster} --for 1h --reason "silenced from alert ${firing[0]!.id}"`;
     const resolve = `alert resolve ${ids}`;
