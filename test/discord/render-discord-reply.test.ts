@@ -74,7 +74,7 @@ describe('renderDiscordReply', () => {
     };
     const [m] = renderDiscordReply(reply);
     golden('confirm-buttons', [m!]);
-    expect(m!.components[0]!.components.map((b) => b.custom_id)).toEqual(['infra:act1', 'infra:act2']);
+    expect(m!.components[0]!.components.map((b) => ('custom_id' in b ? b.custom_id : b.url))).toEqual(['infra:act1', 'infra:act2']);
     expect(m!.embeds[0]!.description).not.toContain('--yes');
   });
 

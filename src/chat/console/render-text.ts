@@ -23,6 +23,8 @@ export function renderText(unsafe: Reply, opts: { color?: boolean } = {}): strin
   if (reply.text) out.push(reply.text);
   if (reply.table) out.push(renderTable(reply.table.columns, reply.table.rows));
   if (reply.hint) out.push(dim(reply.outcome === 'confirm' ? `To confirm, run: ${reply.hint}` : reply.hint));
+  for (const l of reply.links ?? []) out.push(dim(`${l.label}: ${l.url}`));
+  if (reply.imageUrl) out.push(dim(`Image: ${reply.imageUrl}`));
   for (const a of reply.attachments ?? []) out.push(dim(`[attachment ${a.filename}]`));
   out.push(dim(`ref ${reply.traceId}`));
   return out.join('\n');
@@ -38,6 +40,8 @@ function escapeReply(r: Reply): Reply {
     ...(r.fields ? { fields: r.fields.map((f) => ({ ...f, name: line(f.name), value: text(f.value) })) } : {}),
     ...(r.table ? { table: { columns: r.table.columns.map(line), rows: r.table.rows.map((row) => row.map(line)) } } : {}),
     ...(r.hint !== undefined ? { hint: line(r.hint) } : {}),
+    ...(r.links ? { links: r.links.map((l) => ({ label: line(l.label), url: line(l.url) })) } : {}),
+    ...(r.imageUrl !== undefined ? { imageUrl: line(r.imageUrl) } : {}),
     ...(r.attachments ? { attachments: r.attachments.map((a) => ({ ...a, filename: line(a.filename) })) } : {}),
     traceId: line(r.traceId),
   };

@@ -4,6 +4,7 @@ import {
   MessageFlags,
   type APIActionRowComponent,
   type APIButtonComponentWithCustomId,
+  type APIButtonComponentWithURL,
   type APIEmbed,
   type APIEmbedField,
 } from '@discordjs/core/http-only';
@@ -42,7 +43,7 @@ export const BUTTON_PREFIX = 'infra:';
 export interface DiscordMessage {
   content?: string;
   embeds: APIEmbed[];
-  components: APIActionRowComponent<APIButtonComponentWithCustomId>[];
+  components: APIActionRowComponent<APIButtonComponentWithCustomId | APIButtonComponentWithURL>[];
   files: RawFile[];
   /** Replies quote user text (reasons); never let it ping @everyone or anyone else. */
   allowed_mentions: { parse: [] };
@@ -73,6 +74,7 @@ export function renderDiscordReply(reply: Reply, opts: RenderOptions = {}): Disc
   const files = (reply.attachments ?? []).map((a): RawFile => ({ name: a.filename, contentType: a.contentType, data: attachmentBytes(a) }));
   messages[0]!.files.push(...files);
   attachButtons(messages, reply);
+  if (reply.imageUrl) messages[0]!.embeds[0] = { ...messages[0]!.embeds[0], image: { url: reply.imageUrl } };
   return messages;
 }
 
@@ -199,14 +201,18 @@ function summariseWithFile(reply: Reply, original: Reply): DiscordMessage[] {
 }
 
 function attachButtons(messages: DiscordMessage[], reply: Reply) {
-  const buttons = (reply.buttons ?? []).map(
-    (b): APIButtonComponentWithCustomId => ({
-      type: ComponentType.Button,
-      style: b.style === 'danger' ? ButtonStyle.Danger : b.style === 'primary' ? ButtonStyle.Primary : ButtonStyle.Secondary,
-      label: b.label.length > DISCORD_LIMITS.buttonLabel ? `${b.label.slice(0, DISCORD_LIMITS.buttonLabel - 1)}…` : b.label,
-      custom_id: `${BUTTON_PREFIX}${b.actionId}`,
-    }),
-  );
+  const label = (l: string) => (l.length > DISCORD_LIMITS.buttonLabel ? `${l.slice(0, DISCORD_LIMITS.buttonLabel - 1)}…` : l);
+  const buttons = [
+    ...(reply.buttons ?? []).map(
+      (b): APIButtonComponentWithCustomId => ({
+        type: ComponentType.Button,
+        style: b.style === 'danger' ? ButtonStyle.Danger : b.style === 'primary' ? ButtonStyle.Primary : ButtonStyle.Secondary,
+        label: label(b.label),
+        custom_id: `${BUTTON_PREFIX}${b.actionId}`,
+      }),
+    ),
+    ...(reply.links ?? []).map((l): APIButtonComponentWithURL => ({ type: ComponentType.Button, style: ButtonStyle.Link, label: label(l.label), url: l.url })),
+  ];
   const perMessage = DISCORD_LIMITS.buttonsPerRow * DISCORD_LIMITS.rowsPerMessage;
   for (let i = 0; i < buttons.length; i += perMessage) {
     const chunk = buttons.slice(i, i + perMessage);

@@ -13,6 +13,8 @@ export interface SlackMessage {
 
 /** Action ids of our buttons start with this; the button's value is the stored action id. */
 export const BUTTON_ACTION_PREFIX = 'infra_button_';
+/** Link buttons (runbook, dashboard) open their URL; Slack still sends the click, which is only acknowledged. */
+export const LINK_ACTION_PREFIX = 'infra_link_';
 
 const SEVERITY_EMOJI: Record<Severity, string> = {
   info: ':information_source:',
@@ -128,6 +130,20 @@ function tailBlocks(reply: Reply): SlackBlock[] {
       })),
     });
   }
+  const links = reply.links ?? [];
+  for (let i = 0; i < links.length; i += L.buttonsPerActions) {
+    out.push({
+      type: 'actions',
+      block_id: `infra_links_${i / L.buttonsPerActions}`,
+      elements: links.slice(i, i + L.buttonsPerActions).map((l, j) => ({
+        type: 'button',
+        action_id: `${LINK_ACTION_PREFIX}${i + j}`,
+        text: { type: 'plain_text', text: clip(l.label, L.buttonText), emoji: true },
+        url: l.url,
+      })),
+    });
+  }
+  if (reply.imageUrl) out.push({ type: 'image', image_url: reply.imageUrl, alt_text: clip(reply.title, 200) });
   const notes: string[] = [];
   if (reply.hint) notes.push(reply.outcome === 'confirm' ? `Or type: \`/infra ${escapeMrkdwn(reply.hint)}\`` : escapeMrkdwn(reply.hint));
   for (const a of reply.attachments ?? []) notes.push(`:paperclip: ${escapeMrkdwn(a.filename)} (attached)`);

@@ -8,7 +8,7 @@ import { createAppMentionHandler } from './handle-app-mention.js';
 import { createButtonClickHandler } from './handle-button-click.js';
 import { createSlashCommandHandler, SLASH_COMMAND } from './handle-slash-command.js';
 import { RecentDeliveries } from './recent-deliveries.js';
-import { BUTTON_ACTION_PREFIX } from './render-slack-reply.js';
+import { BUTTON_ACTION_PREFIX, LINK_ACTION_PREFIX } from './render-slack-reply.js';
 import type { SlackHandlerDeps } from './slack-handler-deps.js';
 import type { SlackSettings } from './slack-settings.js';
 import { SlackSink } from './slack-sink.js';
@@ -67,6 +67,8 @@ export async function startSlackAdapter(opts: StartSlackOptions): Promise<Runnin
   };
   bolt.command(SLASH_COMMAND, createSlashCommandHandler(deps));
   bolt.action({ type: 'block_actions', action_id: new RegExp(`^${BUTTON_ACTION_PREFIX}`) }, createButtonClickHandler(deps));
+  // A link button opens its URL in the browser; the click Slack also sends needs only an acknowledgement.
+  bolt.action({ type: 'block_actions', action_id: new RegExp(`^${LINK_ACTION_PREFIX}`) }, async ({ ack }) => ack());
   bolt.event('app_mention', createAppMentionHandler(deps));
   bolt.error(async (err) => {
     log.error({ err: { message: err.message, code: err.code } }, 'Slack listener failed');
