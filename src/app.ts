@@ -23,6 +23,7 @@ import { createCheckpointer, type AuditPost } from './audit/checkpointer.js';
 import { createAuditService, type AuditService } from './audit/audit-service.js';
 import { defaultKeyDir, loadSigningKey, requireOutsideDataDir } from './audit/signing-key.js';
 import { shortId } from './util/ids.js';
+import { createMetrics, type Metrics } from './metrics/create-metrics.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -42,6 +43,8 @@ export interface App {
   control: ControlChannel;
   /** Live traffic reported by guards, and automatic breaker trips. */
   traffic: TrafficMonitor;
+  /** infrabot's own Prometheus metrics (served by src/http/metrics-routes.ts). */
+  metrics: Metrics;
   /** Scheduled operations and reverts of time-limited actions (SQLite-backed; not started until `schedules.start()`). */
   schedules?: ScheduleRunner;
   /** The audit signing key, checkpoints, verification and reports (see docs/audit.md). */
@@ -104,12 +107,22 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   // Set once the engine exists; commits cannot happen before that.
   let channel: ControlChannel | undefined;
+  let traffic: TrafficMonitor | undefined;
+  const healthStore = db ? await createSqliteHealthStore({ db }) : undefined;
+  const metrics = createMetrics({
+    ...(healthStore ? { health: healthStore } : {}),
+    traffic: () => traffic?.live() ?? Promise.resolve(undefined),
+    redisConfigured: Boolean(opts.config.redis.url),
+    log: opts.log.child({ component: 'metrics' }),
+  });
   // Every commit that changes control state (commands, the health monitor's remediation) is published after it
   // lands; every commit tells the checkpointer how long the audit log is (it checkpoints every N records).
   const store: Store = {
     ...stored,
     async commit(input) {
+      const started = performance.now();
       const result = await stored.commit(input);
+      metrics.storeCommitted((performance.now() - started) / 1000);
       if (result.ok && result.events.length > 0 && input.state) channel?.committed({ ...input.state, seq: result.events.at(-1)!.seq });
       if (result.ok) checkpointer.appended(result.audit.id);
       return result;
@@ -117,9 +130,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   const engine = createEngine({ store, config: opts.config, clock: opts.clock ?? systemClock });
   const registry = createRegistry(COMMAND_GROUPS);
-  const healthStore = db ? await createSqliteHealthStore({ db }) : undefined;
   const health = healthStore
-    ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log })
+    ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log, observer: metrics.health })
     : undefined;
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;
@@ -134,9 +146,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer });
   let pipeline: Pipeline | undefined;
-  const traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
+  traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = createPipeline({
     registry, engine, store, log: opts.log,
+    onFinished: (e) => metrics.commandFinished(e),
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
     services: {
       audit,
@@ -185,6 +198,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(health ? { health } : {}),
     control,
     traffic,
+    metrics,
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     close: async () => {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CheckConfig } from '../config/health-config-schema.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
 import { notFound, UserError } from '../user-error.js';
-import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type Silence } from '../store/health-store.js';
+import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type OutboxJob, type Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
@@ -80,7 +80,18 @@ export interface ClusterRef {
 /** Takes a decided batch for writing elsewhere (inside a command's transaction). */
 export type BatchWriter = (batch: HealthBatch, at: string) => void;
 
+/** Lifecycle hooks of the health monitor (metrics subscribe here); none may throw. */
+export interface HealthObserver {
+  probed?(cluster: string, check: string, ok: boolean, latencyMs: number): void;
+  delivered?(job: OutboxJob): void;
+  deliveryFailed?(job: OutboxJob, reason: 'rate_limited' | 'timeout' | 'error', dead: boolean): void;
+  /** Jobs given up by compaction (nobody served their platform in time). */
+  deadLettered?(jobs: readonly { platform: string }[]): void;
+  received?(source: string, outcome: ReceiveOutcome): void;
+}
+
 export interface HealthMonitorDeps {
+  observer?: HealthObserver;
   config: InfrabotConfig;
   health: HealthStore;
   store: Store;
@@ -112,6 +123,8 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const historyMs = parseDuration(config.health.historyRetention) ?? 30 * 86_400_000;
   const deliverer = createOutboxDeliverer({
     health, store, clock, timers, log: log.child({ component: 'outbox' }), maxAgeMs: outboxMaxAgeMs, buttonTtlMs: historyMs,
+    onDelivered: (job) => deps.observer?.delivered?.(job),
+    onFailed: (job, reason, dead) => deps.observer?.deliveryFailed?.(job, reason, dead),
   });
   const onEnqueued = () => deliverer.kick();
   let onlyServed: ReadonlySet<string> | undefined;
@@ -198,6 +211,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     inFlight.add(m.check.name);
     try {
       const outcome = await withSlot(() => runProbe(m.check, () => clock.now()));
+      deps.observer?.probed?.(m.cluster, m.check.name, outcome.ok, outcome.latencyMs);
       const state = await record(m, outcome, write);
       return { outcome, state };
     } finally {
@@ -255,6 +269,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       deadLetterBefore: iso(outboxMaxAgeMs),
       now: iso(0),
     });
+    if (r.deadLettered.length) deps.observer?.deadLettered?.(r.deadLettered);
     for (const d of r.deadLettered) {
       log.error({ seq: d.seq, notification: d.notificationId, platform: d.platform, channel: d.channel, createdAt: d.createdAt }, 'notification given up: no process delivered it in time');
     }
@@ -383,6 +398,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       return serial(async () => {
         const batch: HealthBatch = {};
         const outcome = await alerts.receive(batch, received);
+        deps.observer?.received?.(received[0]?.external.source ?? 'unknown', outcome);
         if (batch.alerts?.length) {
           await health.commit(batch, clock.now().toISOString());
           log.info({ ...outcome }, 'received alerts');

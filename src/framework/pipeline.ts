@@ -24,6 +24,16 @@ export interface PipelineDeps {
   localAdmins?: readonly string[];
   /** Services handed to command handlers as `ctx.services` (additive; see CommandServices). */
   services?: CommandServices;
+  /** Lifecycle: every invocation's end (metrics subscribe here); must not throw. */
+  onFinished?: (e: InvocationFinished) => void;
+}
+
+/** How an invocation ended: the command ("help" for help, undefined when it did not parse), outcome, time. */
+export interface InvocationFinished {
+  command?: string;
+  platform: Invocation['platform'];
+  outcome: Outcome;
+  durationMs: number;
 }
 
 export interface Pipeline {
@@ -73,21 +83,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const traceId = shortId();
     const key = `${inv.platform}:${inv.id}`;
     const rlog = log.child({ traceId, platform: inv.platform, user: inv.user.id });
+    const started = performance.now();
+    const seen: { command?: string } = {};
+    const finished = (reply: Reply, outcome: Outcome = reply.outcome): Reply => {
+      deps.onFinished?.({ ...(seen.command ? { command: seen.command } : {}), platform: inv.platform, outcome, durationMs: performance.now() - started });
+      return reply;
+    };
     try {
       const earlier = await store.findInvocationReply(key);
       if (earlier) {
         rlog.info({ invocation: key }, 'duplicate delivery answered with the earlier reply');
-        return earlier;
+        return finished(earlier, 'duplicate');
       }
-      return await run(inv, traceId, key, rlog);
+      return finished(await run(inv, traceId, key, rlog, seen));
     } catch (err) {
       // Last line of defence: even a broken store must not leave the user without an answer.
       rlog.error({ err }, 'invocation failed outside the command handler');
-      return internalError(traceId);
+      return finished(internalError(traceId));
     }
   }
 
-  async function run(inv: Invocation, traceId: string, key: string, rlog: Logger): Promise<Reply> {
+  async function run(inv: Invocation, traceId: string, key: string, rlog: Logger, seen: { command?: string }): Promise<Reply> {
     const draft = (outcome: Outcome, parsed?: ParsedCommand, error?: string, cluster?: string, at?: string): AuditDraft => ({
       at: at ?? engine.clock.now().toISOString(),
       platform: inv.platform,
@@ -115,6 +131,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let parsed: ParsedCommand;
     try {
       parsed = parseCommand(registry, inv.text, userPlatformPrefix(inv.user.id));
+      seen.command = parsed.kind === 'command' ? parsed.name : 'help';
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       return answer(userErrorReply(traceId, err), draft('invalid', undefined, err.message));

@@ -224,7 +224,17 @@ export interface LatencyStats {
   p95?: number;
 }
 
+/** Current levels for metrics, read at scrape time. */
+export interface HealthGauges {
+  /** Pending outbox jobs per platform, with the creation time of the oldest. */
+  outbox: { platform: string; pending: number; oldestAt: string }[];
+  deadLettered: { platform: string; count: number }[];
+  firing: { cluster: string; severity: string; count: number }[];
+  openIncidents: { cluster: string; count: number }[];
+}
+
 export interface HealthStore {
+  gauges(): Promise<HealthGauges>;
   commit(batch: HealthBatch, at: string): Promise<void>;
   /**
    * Writes the batch synchronously inside the caller's open transaction (a command's `ctx.transactional`

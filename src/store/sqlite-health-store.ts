@@ -272,6 +272,19 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
         dead ? 'dead' : 'pending', nextAttemptAt, error, seq,
       );
     },
+    async gauges() {
+      const all = <T>(sql: string) => db.prepare(sql).all() as T[];
+      return {
+        outbox: all<{ platform: string; pending: number; oldestAt: string }>(
+          "SELECT platform, COUNT(*) AS pending, MIN(created_at) AS oldestAt FROM outbox WHERE status = 'pending' GROUP BY platform",
+        ),
+        deadLettered: all<{ platform: string; count: number }>("SELECT platform, COUNT(*) AS count FROM outbox WHERE status = 'dead' GROUP BY platform"),
+        firing: all<{ cluster: string; severity: string; count: number }>(
+          "SELECT cluster, json_extract(doc, '$.severity') AS severity, COUNT(*) AS count FROM alerts WHERE status = 'firing' GROUP BY 1, 2",
+        ),
+        openIncidents: all<{ cluster: string; count: number }>("SELECT COALESCE(cluster, '') AS cluster, COUNT(*) AS count FROM incidents WHERE status != 'resolved' GROUP BY 1"),
+      };
+    },
     async pendingOutbox(platforms) {
       const only = platforms ? ` AND o.platform IN (${platforms.map(() => '?').join(', ') || "''"})` : '';
       const count = db.prepare(`SELECT COUNT(*) FROM outbox o WHERE o.status = 'pending'${only}`).pluck().get(...(platforms ?? [])) as number;

@@ -106,7 +106,7 @@ describe('Alertmanager receiver', () => {
 
   it('refuses a missing or wrong token with 401 and changes nothing', async () => {
     const s = await setup();
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: AM_TOKEN }]) {
+    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: AM_TOKEN }]) {
       const res = await s.am(amWebhook([highErrors('a1')]), headers);
       expect(res.status).toBe(401);
       expect(res.body.error!.code).toBe('infra_unauthorized');
@@ -176,7 +176,7 @@ describe('Grafana receiver', () => {
     const s = await setup();
     const body = JSON.stringify(grafanaWebhook());
     const old = String(Math.floor(s.clock.now().getTime() / 1000) - 600);
-    for (const headers of [{}, { 'x-grafana-alerting-signature': sign(body + ' ') }, { 'x-grafana-alerting-signature': sign(body, old), 'x-grafana-alerting-timestamp': old }]) {
+    for (const headers of <Record<string, string>[]>[{}, { 'x-grafana-alerting-signature': sign(body + ' ') }, { 'x-grafana-alerting-signature': sign(body, old), 'x-grafana-alerting-timestamp': old }]) {
       expect((await s.post('/api/alerts/grafana', body, headers)).status).toBe(401);
     }
     const now = String(Math.floor(s.clock.now().getTime() / 1000));

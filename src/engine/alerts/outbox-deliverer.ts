@@ -33,6 +33,8 @@ export interface OutboxDelivererDeps {
   deliverTimeoutMs?: number;
   /** Called after each successful hand-off (benchmarks measure it). */
   onDelivered?: (job: OutboxJob) => void;
+  /** Called after each failed hand-off; `dead` when the job was given up (metrics, the dead-letter notice). */
+  onFailed?: (job: OutboxJob, reason: 'rate_limited' | 'timeout' | 'error', dead: boolean) => void;
 }
 
 const LEASE_MS = 60_000;
@@ -122,6 +124,7 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
             const message = err instanceof Error ? err.message : String(err);
             (dead ? log.error.bind(log) : log.warn.bind(log))({ err, seq: job.seq, platform: job.platform, attempts: job.attempts + 1, retryInMs: wait }, dead ? 'notification given up' : 'notification delivery failed; will retry');
             await health.retryOutbox(job.seq, new Date(at.getTime() + wait).toISOString(), message, dead);
+            deps.onFailed?.(job, err instanceof ChatRateLimitedError ? 'rate_limited' : err instanceof DeliveryTimeoutError ? 'timeout' : 'error', dead);
           }
         }),
       );
