@@ -38,6 +38,8 @@ export function createMetrics(src: MetricsSources): Metrics {
   const registry = new Registry();
   const now = src.now ?? Date.now;
   collectDefaultMetrics({ register: registry, prefix: 'infrabot_' });
+  // Gauges named like counters (promtool refuses them); the per-type `infrabot_nodejs_active_*` gauges remain.
+  for (const n of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`infrabot_nodejs_active_${n}_total`);
   const registers = [registry];
 
   const commands = new Counter({ name: 'infrabot_commands_total', help: 'Invocations by command, outcome and platform', labelNames: ['command', 'outcome', 'platform'], registers });
