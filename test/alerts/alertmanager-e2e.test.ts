@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SlackSink } from '../../src/chat/slack/slack-sink.js';
+import { alertReceiverRoutes } from '../../src/http/alert-receiver-routes.js';
+import { createLogger } from '../../src/log.js';
+import { eventually } from '../helpers/redis.js';
+import { logSink } from '../helpers/test-app.js';
+import { BASE_CONFIG, cluster, healthApp } from '../health/health-helpers.js';
+import { FakeSlack } from '../slack/fake-slack.js';
+import { BOT_TOKEN } from '../slack/slack-harness.js';
+
+const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
+const available = existsSync(ALERTMANAGER);
+if (!available) {
+  if (process.env.CI === 'true') throw new Error(`${ALERTMANAGER} is missing: .ci/run installs the Debian package "prometheus-alertmanager"`);
+  console.warn(`SKIPPING the Alertmanager end-to-end test: install the Debian package "prometheus-alertmanager" (${ALERTMANAGER})`);
+}
+
+const TOKEN = 'e2e-alertmanager-token-0123456789';
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function startAlertmanager(webhookUrl: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'infrabot-am-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'alertmanager.yml'),
+    `route:
+  receiver: infrabot
+  group_by: [alertname, cluster]
+  group_wait: 100ms
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: infrabot
+    webhook_configs:
+      - url: ${webhookUrl}
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: ${TOKEN}
+`,
+  );
+  const proc: ChildProcess = spawn(
+    ALERTMANAGER,
+    [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += String(d)));
+  cleanups.push(() => {
+    proc.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await eventually(async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok === true, 10_000, `Alertmanager to start (${stderr})`);
+  const postAlerts = async (alerts: unknown[]) => {
+    const res = await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+    expect(`${res.status} ${await res.text()}`).toMatch(/^200/);
+  };
+  return { postAlerts };
+}
+
+describe.skipIf(!available)('the real Alertmanager → infrabot → Slack', () => {
+  it('a firing alert is posted to Slack and its resolve updates that message in place', async () => {
+    const fake = await FakeSlack.start();
+    cleanups.push(() => fake.close());
+    const h = await healthApp(BASE_CONFIG(cluster('api', []), `alerts: { defaultChannels: { slack: CALERTS } }\nreceivers: { alertmanager: { token: ${TOKEN} } }`));
+    cleanups.push(() => h.app.cleanup());
+    h.app.health!.deliverer.addSink(new SlackSink({ botToken: BOT_TOKEN, apiUrl: fake.apiUrl, log: createLogger({ level: 'warn', destination: logSink().stream }) }));
+    h.app.health!.deliverer.start();
+    const server = Fastify();
+    await server.register(alertReceiverRoutes, { config: h.app.config.receivers, receive: (a) => h.app.health!.receiveAlerts(a) });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    const am = await startAlertmanager(`http://127.0.0.1:${(server.server.address() as AddressInfo).port}/api/alerts/alertmanager`);
+
+    const alert = {
+      labels: { alertname: 'HighErrorRate', cluster: 'api', severity: 'critical', instance: 'api-1:8080' },
+      annotations: { summary: '5xx above 5% on api-1', runbook_url: 'https://runbooks.example.com/high-error-rate' },
+      generatorURL: 'http://prometheus:9090/graph?g0.expr=errors',
+      startsAt: new Date(Date.now() - 60_000).toISOString(),
+    };
+    await am.postAlerts([alert]);
+    await eventually(() => fake.callsTo('chat.postMessage').length > 0, 10_000, 'the firing alert in Slack');
+    const [post] = fake.callsTo('chat.postMessage');
+    expect(post!.params.channel).toBe('CALERTS');
+    const blocks = JSON.stringify(post!.params.blocks);
+    expect(blocks).toContain('api: 5xx above 5% on api-1');
+    expect(blocks).toContain('https://runbooks.example.com/high-error-rate');
+
+    await am.postAlerts([{ ...alert, endsAt: new Date(Date.now() - 1000).toISOString() }]);
+    await eventually(() => fake.callsTo('chat.update').some((c) => JSON.stringify(c.params.blocks).includes('RESOLVED')), 15_000, 'the resolve in Slack');
+    const update = fake.callsTo('chat.update').find((c) => JSON.stringify(c.params.blocks).includes('RESOLVED'))!;
+    expect(await h.app.health!.health.alerts({ status: 'firing' })).toHaveLength(0);
+    // In place: the update edits the message the firing alert was posted as, and no second message appeared.
+    const [resolved] = await h.app.health!.health.alerts({ status: 'resolved' });
+    const [delivery] = await h.app.health!.health.deliveries(resolved!.notificationId!);
+    expect(update.params.ts).toBe(delivery!.messageId);
+    expect(fake.callsTo('chat.postMessage').filter((c) => !c.params.thread_ts)).toHaveLength(1);
+  }, 30_000);
+});
