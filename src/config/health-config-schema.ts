@@ -135,6 +135,8 @@ export const alertsSchema = z
       )
       .default([]),
     defaultChannels: channels.default({ console: 'console' }),
+    /** Where infrabot reports trouble with itself (notifications it gave up on); default: `defaultChannels`. */
+    adminChannels: channels.optional(),
   })
   .strict();
 

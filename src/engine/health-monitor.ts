@@ -102,6 +102,8 @@ export interface HealthMonitorDeps {
 
 /** The longest a silence or ad-hoc maintenance window may last (docs/health.md). */
 export const MAX_SILENCE_MS = 7 * 86_400_000;
+/** Outbox ids of dead-letter notices start with this (never announced themselves). */
+const DEAD_LETTER_NOTICE = 'dln';
 
 /** Deterministic offset in [0, interval): spreads checks over their interval so they do not all fire at once. */
 function spreadOffset(name: string, intervalMs: number): number {
@@ -124,7 +126,10 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const deliverer = createOutboxDeliverer({
     health, store, clock, timers, log: log.child({ component: 'outbox' }), maxAgeMs: outboxMaxAgeMs, buttonTtlMs: historyMs,
     onDelivered: (job) => deps.observer?.delivered?.(job),
-    onFailed: (job, reason, dead) => deps.observer?.deliveryFailed?.(job, reason, dead),
+    onFailed: (job, reason, dead) => {
+      deps.observer?.deliveryFailed?.(job, reason, dead);
+      if (dead) void announceDeadLetters([job]);
+    },
   });
   const onEnqueued = () => deliverer.kick();
   let onlyServed: ReadonlySet<string> | undefined;
@@ -256,6 +261,35 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     }
   }
 
+  /**
+   * Tells the admins' channels, once per give-up, which notifications never reached their channel: a log line
+   * alone is read by nobody at 3 a.m. The notice is a plain outbox job; a notice that is itself given up is not
+   * announced again (no loop when every platform is down).
+   */
+  async function announceDeadLetters(jobs: readonly { notificationId: string; platform: string; channel: string; createdAt: string }[]): Promise<void> {
+    const lost = jobs.filter((j) => !j.notificationId.startsWith(DEAD_LETTER_NOTICE));
+    if (lost.length === 0) return;
+    const now = clock.now();
+    const where = [...new Set(lost.map((j) => `${j.platform}:${j.channel}`))].sort();
+    const body = systemReply(
+      {
+        title: `📭 ${lost.length === 1 ? 'A notification' : `${lost.length} notifications`} could not be delivered and ${lost.length === 1 ? 'was' : 'were'} given up`,
+        text: `To ${where.join(', ')}; oldest written ${lost.map((j) => j.createdAt).sort()[0]!.slice(0, 16).replace('T', ' ')}Z. Alerts in ${lost.length === 1 ? 'it' : 'them'} were never shown there: check \`alert list\`, and the chat token or the process serving that platform.`,
+        severity: 'critical',
+        hint: 'alert list',
+      },
+      now,
+    );
+    const targets = channelTargets(config.alerts.adminChannels ?? config.alerts.defaultChannels).filter((t) => routable(t.platform));
+    const notificationId = `${DEAD_LETTER_NOTICE}${shortId(6)}`;
+    try {
+      await health.commit({ outbox: targets.map((t) => ({ ...t, notificationId, op: 'reply' as const, body })) }, now.toISOString());
+      deliverer.kick();
+    } catch (err) {
+      log.error({ err }, 'could not queue the dead-letter notice');
+    }
+  }
+
   let lastCompaction = 0;
 
   /** Hourly: roll-ups, history retention, dead-lettering of notifications nobody could deliver. */
@@ -269,7 +303,10 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       deadLetterBefore: iso(outboxMaxAgeMs),
       now: iso(0),
     });
-    if (r.deadLettered.length) deps.observer?.deadLettered?.(r.deadLettered);
+    if (r.deadLettered.length) {
+      deps.observer?.deadLettered?.(r.deadLettered);
+      await announceDeadLetters(r.deadLettered);
+    }
     for (const d of r.deadLettered) {
       log.error({ seq: d.seq, notification: d.notificationId, platform: d.platform, channel: d.channel, createdAt: d.createdAt }, 'notification given up: no process delivered it in time');
     }
