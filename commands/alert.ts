@@ -3,8 +3,9 @@ import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-se
 import type { CommandContext } from '../src/framework/command-context.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import type { Alert, HealthBatch } from '../src/store/health-store.js';
-import { usage } from '../src/user-error.js';
-import { formatDuration } from '../src/util/duration.js';
+import { notFound, usage } from '../src/user-error.js';
+import { formatDuration, parseDuration } from '../src/util/duration.js';
+import { formatTime as stamp } from '../src/util/format-time.js';
 
 /** One or more alert ids exactly as a notification or `alert list` shows them (case does not matter). */
 const id = opt.text('Alert id as shown, e.g. k3v9qa; several separated by spaces', TEXT_LIMITS.message);
@@ -72,6 +73,45 @@ export default defineGroup({
       handler: async ({ id }, ctx) => {
         const acked = await onAlertsNamed(id, ctx, (ids, b) => healthOf(ctx).alerts.ack(ids, ctx.invocation.user.id, b));
         return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
+      },
+    }),
+    defineSubcommand({
+      name: 'silence',
+      summary: 'Silence one alert by its name (check or alertname); a received Alertmanager alert is silenced in Alertmanager too when receivers.alertmanager.url is set.',
+      options: z.object({
+        id: opt.text('Alert id as shown, e.g. k3v9qa', TEXT_LIMITS.name),
+        for: opt.duration('How long, e.g. 2h').default('1h'),
+        reason: opt.reason(),
+      }),
+      positionals: ['id'],
+      role: 'operator',
+      clusterOf: onAlerts,
+      mutates: true,
+      examples: ['alert silence k3v9qa --for 2h --reason "fix deploying"'],
+      handler: async (a, ctx) => {
+        const h = healthOf(ctx);
+        const ms = parseDuration(a.for);
+        if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
+        const alert = await h.health.alert(a.id.toLowerCase());
+        if (!alert) throw notFound(`No alert "${a.id}".`, 'List firing alerts with `alert list`.');
+        const b: HealthBatch = {};
+        const { silence: s } = await h.addSilence({ kind: 'silence', target: alert.check, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
+        commitWithCommand(ctx, b);
+        let source = '';
+        if (alert.external?.source === 'alertmanager' && h.silenceAtSource) {
+          try {
+            const amId = await h.silenceAtSource({ labels: alert.external.labels, endsAt: s.endsAt, createdBy: ctx.invocation.user.id, comment: `${a.reason} (from infrabot, alert ${alert.id})` });
+            source = `\nSilenced in Alertmanager too (silence ${amId}).`;
+          } catch (err) {
+            source = `\n⚠️ Not silenced in Alertmanager: ${(err as Error).message}. infrabot holds its notifications back; silence it there by hand if other receivers page.`;
+          }
+        }
+        return {
+          title: `🔕 ${alert.check} silenced until ${stamp(s.endsAt)}`,
+          text: `Silence ${s.id}: ${a.reason}. End it early with \`silence end ${s.id}\`.${source}`,
+          severity: 'success',
+          visibility: 'channel',
+        };
       },
     }),
     defineSubcommand({

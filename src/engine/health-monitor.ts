@@ -10,6 +10,7 @@ import { createAlertManager, type AlertManager, type ReceivedAlert, type Receive
 import { systemReply } from './alerts/render-notification.js';
 import { channelTargets } from './alerts/route-alert.js';
 import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-deliverer.js';
+import { silenceInAlertmanager, type SilenceAtSource } from './alerts/silence-in-alertmanager.js';
 import { evaluateCheck, initialCheckState } from './checks/evaluate-check.js';
 import { runProbe, type ProbeOutcome } from './checks/run-probe.js';
 import type { Engine } from './engine.js';
@@ -28,6 +29,8 @@ export interface HealthMonitor {
   readonly alerts: AlertManager;
   readonly incidents: IncidentService;
   readonly deliverer: OutboxDeliverer;
+  /** Silences a received Alertmanager alert in Alertmanager too (config `receivers.alertmanager.url`). */
+  readonly silenceAtSource?: SilenceAtSource;
   find(name: string): MonitoredCheck;
   /**
    * Probes one check now, records the result and acts on any state change. With `write`, the decision is
@@ -357,8 +360,10 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   let houseTimer: unknown;
   let running = false;
 
+  const amUrl = config.receivers.alertmanager.url;
   const monitor: HealthMonitor = {
     health, checks, alerts, incidents, deliverer,
+    ...(amUrl ? { silenceAtSource: silenceInAlertmanager(amUrl, { now: () => clock.now() }) } : {}),
     find(name) {
       const m = byName.get(name);
       if (!m) throw notFound(`No check named "${name}".`, `Checks: ${[...byName.keys()].sort().join(', ') || 'none configured'}`);

@@ -9,7 +9,7 @@ import { SlackSink } from '../../src/chat/slack/slack-sink.js';
 import { alertReceiverRoutes } from '../../src/http/alert-receiver-routes.js';
 import { createLogger } from '../../src/log.js';
 import { eventually } from '../helpers/redis.js';
-import { logSink } from '../helpers/test-app.js';
+import { logSink, manualClock } from '../helpers/test-app.js';
 import { BASE_CONFIG, cluster, healthApp } from '../health/health-helpers.js';
 import { FakeSlack } from '../slack/fake-slack.js';
 import { BOT_TOKEN } from '../slack/slack-harness.js';
@@ -35,9 +35,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startAlertmanager(webhookUrl: string) {
+async function startAlertmanager(webhookUrl: string, port?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'infrabot-am-'));
-  const port = await freePort();
+  port ??= await freePort();
   writeFileSync(
     join(dir, 'alertmanager.yml'),
     `route:
@@ -73,7 +73,8 @@ receivers:
     const res = await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
     expect(`${res.status} ${await res.text()}`).toMatch(/^200/);
   };
-  return { postAlerts };
+  const silences = async () => (await (await fetch(`${base}/api/v2/silences`)).json()) as { id: string; status: { state: string }; matchers: { name: string; value: string }[]; comment: string }[];
+  return { postAlerts, silences, base };
 }
 
 describe.skipIf(!available)('the real Alertmanager → infrabot → Slack', () => {
@@ -114,4 +115,43 @@ describe.skipIf(!available)('the real Alertmanager → infrabot → Slack', () =
     expect(update.params.ts).toBe(delivery!.messageId);
     expect(fake.callsTo('chat.postMessage').filter((c) => !c.params.thread_ts)).toHaveLength(1);
   }, 30_000);
+
+  it('`alert silence` on a received alert creates the silence in Alertmanager too', async () => {
+    const hookPort = await freePort();
+    const amPort = await freePort();
+    // Alertmanager refuses silences ending in the past: the bot's clock is the real time here.
+    const h = await healthApp(BASE_CONFIG(cluster('api', []), `receivers: { alertmanager: { token: ${TOKEN}, url: "http://127.0.0.1:${amPort}" } }`), { clock: manualClock(new Date().toISOString()) });
+    cleanups.push(() => h.app.cleanup());
+    const server = Fastify();
+    await server.register(alertReceiverRoutes, { config: h.app.config.receivers, receive: (a) => h.app.health!.receiveAlerts(a) });
+    await server.listen({ port: hookPort, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    const am = await startAlertmanager(`http://127.0.0.1:${hookPort}/api/alerts/alertmanager`, amPort);
+    await am.postAlerts([{ labels: { alertname: 'DiskFull', cluster: 'api', instance: 'db-1' }, annotations: { summary: 'Disk 95% full on db-1' }, startsAt: new Date().toISOString() }]);
+    await eventually(async () => (await h.app.health!.health.alerts({ status: 'firing' })).length === 1, 10_000, 'the alert to arrive');
+    const [alert] = await h.app.health!.health.alerts({ status: 'firing' });
+    await h.app.health!.deliverer.drain();
+    // The message's silence button silences this alert by name, not the whole cluster.
+    expect(h.sink.posts()[0]!.reply.hint).toContain(`alert silence ${alert!.id} --for 1h`);
+    const reply = await h.app.run(`alert silence ${alert!.id} --for 2h --reason "disk cleanup running"`);
+    expect(reply.outcome).toBe('ok');
+    expect(reply.text).toMatch(/Silenced in Alertmanager too \(silence [0-9a-f-]{36}\)/);
+    const [silence] = (await am.silences()).filter((s) => s.status.state === 'active');
+    expect(silence!.matchers.map((m) => `${m.name}=${m.value}`).sort()).toEqual(['alertname=DiskFull', 'cluster=api', 'instance=db-1']);
+    expect(silence!.comment).toContain('disk cleanup running');
+    // And infrabot holds back further notifications of that alert name.
+    expect((await h.app.health!.alerts.heldBy('api', 'DiskFull'))).toMatch(/^silence .* \(disk cleanup running\)$/);
+  }, 30_000);
+
+  it('`alert silence` says so when Alertmanager cannot be reached, and still silences in infrabot', async () => {
+    const deadPort = await freePort();
+    const h = await healthApp(BASE_CONFIG(cluster('api', []), `receivers: { alertmanager: { token: ${TOKEN}, url: "http://127.0.0.1:${deadPort}" } }`));
+    cleanups.push(() => h.app.cleanup());
+    await h.app.health!.receiveAlerts([{ status: 'firing', name: 'DiskFull', cluster: 'api', severity: 'warning', summary: 'Disk full', external: { source: 'alertmanager', fingerprint: 'ab12', labels: { alertname: 'DiskFull' }, links: [] } }]);
+    const [alert] = await h.app.health!.health.alerts({ status: 'firing' });
+    const reply = await h.app.run(`alert silence ${alert!.id} --reason "cleanup"`);
+    expect(reply.outcome).toBe('ok');
+    expect(reply.text).toContain(`⚠️ Not silenced in Alertmanager: Alertmanager at http://127.0.0.1:${deadPort} did not answer`);
+    expect(await h.app.health!.alerts.heldBy('api', 'DiskFull')).toMatch(/^silence /);
+  });
 });

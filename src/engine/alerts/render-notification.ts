@@ -90,7 +90,11 @@ export async function renderNotification(n: Notification, deps: { health: Health
     // A storm's buttons name the notification (every firing alert in it), not hundreds of ids.
     const ids = firing.length > 10 ? n.id : firing.map((a) => a.id).join(' ');
     const ack = `alert ack ${ids}`;
-    const silence = `silence ${n.cluster} --for 1h --reason "silenced from alert ${firing[0]!.id}"`;
+    // One received alert: silence it by name (and at its source), not its whole cluster.
+    const only = firing.length === 1 && firing[0]!.external ? firing[0]! : undefined;
+    const silence = only
+      ? `alert silence ${only.id} --for 1h --reason "silenced from chat"`
+      : `silence ${n.cluster} --for 1h --reason "silenced from alert ${firing[0]!.id}"`;
     const resolve = `alert resolve ${ids}`;
     reply.buttons = [await save('Acknowledge', ack, 'primary'), await save('Silence 1h', silence), await save('Resolve', resolve, 'danger')];
     reply.hint = `${ack}  |  ${silence}  |  ${resolve}`;
