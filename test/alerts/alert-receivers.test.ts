@@ -104,6 +104,12 @@ describe('Alertmanager receiver', () => {
     expect(a).toMatchObject({ cluster: 'web', severity: 'critical' });
   });
 
+  it('only http(s) links become buttons: a javascript: runbook from a label is dropped', async () => {
+    const s = await setup();
+    await s.am(amWebhook([amAlert({ fingerprint: 'j1', labels: { alertname: 'X', cluster: 'api' }, annotations: { runbook_url: 'javascript:alert(1)' } })]));
+    expect(s.sink.posts()[0]!.reply.links).toEqual([{ label: 'Source', url: 'http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1' }]);
+  });
+
   it('refuses a missing or wrong token with 401 and changes nothing', async () => {
     const s = await setup();
     for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: AM_TOKEN }]) {
