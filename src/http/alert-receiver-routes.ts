@@ -91,13 +91,14 @@ export const alertReceiverRoutes: FastifyPluginAsync<AlertReceiverRoutesOptions>
     return { received: body.alerts.length, ...outcome };
   };
 
-  typed.post('/api/alerts/alertmanager', {
+  /** Both receivers: large bodies (a storm), the same answers. */
+  const receiver = <B extends z.ZodType>(summary: string, body: B) => ({
     bodyLimit: 16 * 1024 * 1024,
-    schema: {
-      summary: 'Alertmanager webhook receiver (payload version 4)',
-      body: alertmanagerWebhookSchema,
-      response: { 200: acceptedSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema },
-    },
+    schema: { summary, body, response: { 200: acceptedSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } },
+  });
+
+  typed.post('/api/alerts/alertmanager', {
+    ...receiver('Alertmanager webhook receiver (payload version 4)', alertmanagerWebhookSchema),
     onRequest: async (request, reply) => {
       if (!alertmanager.token) return refuse(reply, 404, 'infra_receiver_off', 'the Alertmanager receiver is off: set receivers.alertmanager.token in the config');
       return requireToken(alertmanager.token, 'Alertmanager')(request, reply);
@@ -105,12 +106,7 @@ export const alertReceiverRoutes: FastifyPluginAsync<AlertReceiverRoutesOptions>
   }, async (request) => accepted('alertmanager', request.body));
 
   typed.post('/api/alerts/grafana', {
-    bodyLimit: 16 * 1024 * 1024,
-    schema: {
-      summary: 'Grafana alerting webhook receiver (optionally HMAC-signed)',
-      body: grafanaWebhookSchema,
-      response: { 200: acceptedSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema },
-    },
+    ...receiver('Grafana alerting webhook receiver (optionally HMAC-signed)', grafanaWebhookSchema),
     onRequest: async (request, reply) => {
       if (!grafana.token && !grafana.hmacSecret) return refuse(reply, 404, 'infra_receiver_off', 'the Grafana receiver is off: set receivers.grafana.token or receivers.grafana.hmacSecret in the config');
       return requireToken(grafana.token, 'Grafana')(request, reply);

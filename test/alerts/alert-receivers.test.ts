@@ -1,5 +1,8 @@
 import { createHmac } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertReceiverRoutes } from '../../src/http/alert-receiver-routes.js';
 import { BASE_CONFIG, cluster, healthApp } from '../health/health-helpers.js';
@@ -197,5 +200,21 @@ describe('Grafana receiver', () => {
     const res = await server.inject({ method: 'POST', url: '/api/alerts/alertmanager', payload: amWebhook([highErrors('a1')]) });
     expect(res.statusCode).toBe(404);
     expect(res.json().error.message).toContain('receivers.alertmanager.token');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('the receivers are described by a valid OpenAPI document generated from their zod schemas', async () => {
+    const h = await healthApp(BASE_CONFIG(cluster('api', []), RECEIVERS));
+    const server = Fastify();
+    await server.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 'infrabot', version: '0' } }, transform: jsonSchemaTransform });
+    await server.register(alertReceiverRoutes, { config: h.app.config.receivers, receive: (a) => h.app.health!.receiveAlerts(a) });
+    await server.ready();
+    cleanups.push(() => h.app.cleanup(), () => server.close());
+    const doc = server.swagger() as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/alerts/alertmanager', '/api/alerts/grafana']);
+    const result = await new Validator().validate(doc as Parameters<Validator['validate']>[0]);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
   });
 });
