@@ -113,6 +113,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(healthStore ? { health: healthStore } : {}),
     traffic: () => traffic?.live() ?? Promise.resolve(undefined),
     redisConfigured: Boolean(opts.config.redis.url),
+    lastCheckpointAt: async () => (await stored.latestCheckpoint())?.at,
     now: () => (opts.clock ?? systemClock).now().getTime(),
     log: opts.log.child({ component: 'metrics' }),
   });

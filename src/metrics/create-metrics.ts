@@ -25,6 +25,8 @@ export interface MetricsSources {
   health?: HealthStore;
   /** Live guard traffic per cluster (Redis); undefined when Redis is not configured or unreachable. */
   traffic?: () => Promise<Record<string, ClusterTraffic> | undefined>;
+  /** The newest audit checkpoint's time (ISO), if any checkpoint exists. */
+  lastCheckpointAt?: () => Promise<string | undefined>;
   /** Whether Redis is configured at all (then `infrabot_redis_up` is exported). */
   redisConfigured?: boolean;
   log: Logger;
@@ -59,6 +61,7 @@ export function createMetrics(src: MetricsSources): Metrics {
   const firing = gauge('infrabot_alerts_firing', 'Firing alerts by cluster and severity (probes and received)', ['cluster', 'severity']);
   const incidents = gauge('infrabot_incidents_open', 'Open incidents by cluster', ['cluster']);
   const guardRate = gauge('infrabot_guard_decisions_per_second', 'Guard decisions per second over the live window, by cluster and decision (allowed or the deny reason)', ['cluster', 'decision']);
+  const checkpointAt = gauge('infrabot_audit_checkpoint_timestamp_seconds', 'Time of the newest signed audit checkpoint (absent until the first)', []);
   const redisUp = src.redisConfigured ? gauge('infrabot_redis_up', '1 when Redis answered the last scrape', []) : undefined;
 
   /** Levels are replaced wholesale at each scrape: a cluster whose alerts all resolved must drop to nothing. */
@@ -78,6 +81,9 @@ export function createMetrics(src: MetricsSources): Metrics {
       for (const f of g.firing) firing.set({ cluster: f.cluster, severity: f.severity }, f.count);
       for (const i of g.openIncidents) incidents.set({ cluster: i.cluster }, i.count);
     }
+    const at = await src.lastCheckpointAt?.();
+    checkpointAt.reset();
+    if (at) checkpointAt.set(Date.parse(at) / 1000);
     if (src.traffic) {
       const live = await src.traffic().catch(() => undefined);
       guardRate.reset();
