@@ -24,6 +24,9 @@ import { createAuditService, type AuditService } from './audit/audit-service.js'
 import { defaultKeyDir, loadSigningKey, requireOutsideDataDir } from './audit/signing-key.js';
 import { shortId } from './util/ids.js';
 import { createMetrics, type Metrics } from './metrics/create-metrics.js';
+import { startTracing } from './tracing/start-tracing.js';
+import { tracePipeline } from './tracing/trace-pipeline.js';
+import type { Tracer } from './tracing/tracer.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -43,6 +46,8 @@ export interface App {
   control: ControlChannel;
   /** Live traffic reported by guards, and automatic breaker trips. */
   traffic: TrafficMonitor;
+  /** OpenTelemetry spans (a no-op unless `tracing.otlpEndpoint` is set). */
+  tracer: Tracer;
   /** infrabot's own Prometheus metrics (served by src/http/metrics-routes.ts). */
   metrics: Metrics;
   /** Scheduled operations and reverts of time-limited actions (SQLite-backed; not started until `schedules.start()`). */
@@ -108,6 +113,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Set once the engine exists; commits cannot happen before that.
   let channel: ControlChannel | undefined;
   let traffic: TrafficMonitor | undefined;
+  const tracer = await startTracing(opts.config.tracing, opts.log.child({ component: 'tracing' }));
   const healthStore = db ? await createSqliteHealthStore({ db }) : undefined;
   const metrics = createMetrics({
     ...(healthStore ? { health: healthStore } : {}),
@@ -123,7 +129,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...stored,
     async commit(input) {
       const started = performance.now();
-      const result = await stored.commit(input);
+      const result = await tracer.span('store.commit', { 'store.events': input.events.length }, () => stored.commit(input));
       metrics.storeCommitted((performance.now() - started) / 1000);
       if (result.ok && result.events.length > 0 && input.state) channel?.committed({ ...input.state, seq: result.events.at(-1)!.seq });
       if (result.ok) checkpointer.appended(result.audit.id);
@@ -133,7 +139,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const engine = createEngine({ store, config: opts.config, clock: opts.clock ?? systemClock });
   const registry = createRegistry(COMMAND_GROUPS);
   const health = healthStore
-    ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log, observer: metrics.health })
+    ? await createHealthMonitor({ config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log, observer: metrics.health, tracer })
     : undefined;
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;
@@ -149,7 +155,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer });
   let pipeline: Pipeline | undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
-  pipeline = createPipeline({
+  pipeline = tracePipeline(createPipeline({
     registry, engine, store, log: opts.log,
     onFinished: (e) => metrics.commandFinished(e),
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
@@ -159,7 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
     },
-  });
+  }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   await control.start();
   traffic.start();
   if (db && scheduleService) {
@@ -201,6 +207,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     control,
     traffic,
     metrics,
+    tracer,
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     close: async () => {
@@ -211,6 +218,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await control.stop();
       await health?.stop();
       await store.close();
+      await tracer.shutdown();
     },
   };
 }

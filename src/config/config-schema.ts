@@ -111,6 +111,18 @@ export const configSchema = z
     incidents: incidentsSchema.default(incidentsSchema.parse({})),
     /** Alerts received from Alertmanager and Grafana (docs/alerts-from-prometheus.md). */
     receivers: receiversSchema.default(receiversSchema.parse({})),
+    /** OpenTelemetry traces over OTLP/HTTP (docs/observability.md); off unless an endpoint is set. */
+    tracing: z
+      .object({
+        otlpEndpoint: z
+          .string()
+          .optional()
+          .transform((u) => (u ? u : undefined))
+          .refine((u) => u === undefined || /^https?:\/\//.test(u), 'expected an http:// or https:// URL such as http://otel-collector:4318'),
+        serviceName: z.string().min(1).default('infrabot'),
+      })
+      .strict()
+      .default({ otlpEndpoint: undefined, serviceName: 'infrabot' }),
     /** The control channel to services (docs/guard.md). Without a URL, guards use the API's SSE stream. */
     redis: z
       .object({

@@ -11,6 +11,7 @@ import { systemReply } from './alerts/render-notification.js';
 import { channelTargets } from './alerts/route-alert.js';
 import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-deliverer.js';
 import { silenceInAlertmanager, type SilenceAtSource } from './alerts/silence-in-alertmanager.js';
+import { noTracer, type Tracer } from '../tracing/tracer.js';
 import { evaluateCheck, initialCheckState } from './checks/evaluate-check.js';
 import { runProbe, type ProbeOutcome } from './checks/run-probe.js';
 import type { Engine } from './engine.js';
@@ -95,6 +96,7 @@ export interface HealthObserver {
 
 export interface HealthMonitorDeps {
   observer?: HealthObserver;
+  tracer?: Tracer;
   config: InfrabotConfig;
   health: HealthStore;
   store: Store;
@@ -128,6 +130,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const historyMs = parseDuration(config.health.historyRetention) ?? 30 * 86_400_000;
   const deliverer = createOutboxDeliverer({
     health, store, clock, timers, log: log.child({ component: 'outbox' }), maxAgeMs: outboxMaxAgeMs, buttonTtlMs: historyMs,
+    ...(deps.tracer ? { tracer: deps.tracer } : {}),
     onDelivered: (job) => deps.observer?.delivered?.(job),
     onFailed: (job, reason, dead) => {
       deps.observer?.deliveryFailed?.(job, reason, dead);
@@ -437,17 +440,18 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       return undefined;
     },
     receiveAlerts(received) {
-      return serial(async () => {
+      const source = received[0]?.external.source ?? 'unknown';
+      return (deps.tracer ?? noTracer).span('alerts.receive', { 'alerts.source': source, 'alerts.count': received.length }, () => serial(async () => {
         const batch: HealthBatch = {};
         const outcome = await alerts.receive(batch, received);
-        deps.observer?.received?.(received[0]?.external.source ?? 'unknown', outcome);
+        deps.observer?.received?.(source, outcome);
         if (batch.alerts?.length) {
-          await health.commit(batch, clock.now().toISOString());
+          await (deps.tracer ?? noTracer).span('store.commit', { 'store.rows': batch.alerts.length + (batch.outbox?.length ?? 0) }, () => health.commit(batch, clock.now().toISOString()));
           log.info({ ...outcome }, 'received alerts');
           if (batch.outbox?.length) deliverer.kick();
         }
         return outcome;
-      });
+      }));
     },
     afterCommand(opts) {
       deliverer.kick();

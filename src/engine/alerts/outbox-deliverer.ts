@@ -6,6 +6,7 @@ import type { Clock } from '../engine.js';
 import type { Timers } from '../timers.js';
 import { renderNotification } from './render-notification.js';
 import { createCoalescedRound } from '../../util/create-coalesced-round.js';
+import { noTracer, type Tracer } from '../../tracing/tracer.js';
 
 export interface OutboxDeliverer {
   addSink(sink: ChatSink): void;
@@ -35,6 +36,8 @@ export interface OutboxDelivererDeps {
   onDelivered?: (job: OutboxJob) => void;
   /** Called after each failed hand-off; `dead` when the job was given up (metrics, the dead-letter notice). */
   onFailed?: (job: OutboxJob, reason: 'rate_limited' | 'timeout' | 'error', dead: boolean) => void;
+  /** Spans around each chat API hand-off (noTracer when tracing is off). */
+  tracer?: Tracer;
 }
 
 const LEASE_MS = 60_000;
@@ -113,7 +116,9 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
         jobs.map(async (job) => {
           try {
             // Real time, not the injectable clock: this bounds a hung network call.
-            await withDeadline(deliver(job), deliverTimeoutMs);
+            await (deps.tracer ?? noTracer).span('chat.deliver', { 'chat.platform': job.platform, 'chat.op': job.op, 'infrabot.notification': job.notificationId }, () =>
+              withDeadline(deliver(job), deliverTimeoutMs),
+            );
             await health.completeOutbox(job.seq);
             delivered++;
             deps.onDelivered?.(job);
