@@ -23,7 +23,7 @@ import { createCheckpointer, type AuditPost } from './audit/checkpointer.js';
 import { createAuditService, type AuditService } from './audit/audit-service.js';
 import { defaultKeyDir, loadSigningKey, requireOutsideDataDir } from './audit/signing-key.js';
 import { shortId } from './util/ids.js';
-import { createMetrics, type Metrics } from './metrics/create-metrics.js';
+import { createMetrics, noMetrics, type Metrics } from './metrics/create-metrics.js';
 import { startTracing } from './tracing/start-tracing.js';
 import { tracePipeline } from './tracing/trace-pipeline.js';
 import type { Tracer } from './tracing/tracer.js';
@@ -70,6 +70,8 @@ export function auditPaths(config: InfrabotConfig, dataDir: string, env: NodeJS.
 
 export interface AppOptions {
   config: InfrabotConfig;
+  /** Prometheus metrics (default on); one-shot CLI runs turn them off so prom-client is never loaded. */
+  metrics?: boolean;
   dataDir: string;
   log: Logger;
   clock?: Clock;
@@ -115,7 +117,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let traffic: TrafficMonitor | undefined;
   const tracer = await startTracing(opts.config.tracing, opts.log.child({ component: 'tracing' }));
   const healthStore = db ? await createSqliteHealthStore({ db }) : undefined;
-  const metrics = createMetrics({
+  const metrics = opts.metrics === false ? noMetrics : await createMetrics({
     ...(healthStore ? { health: healthStore } : {}),
     traffic: () => traffic?.live() ?? Promise.resolve(undefined),
     redisConfigured: Boolean(opts.config.redis.url),

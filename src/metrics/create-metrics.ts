@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ClusterTraffic } from '@infrabot/guard';
 import type { HealthObserver } from '../engine/health-monitor.js';
@@ -12,7 +12,8 @@ import type { HealthStore } from '../store/health-store.js';
  * time, so every replica reports the shared truth and nothing is kept in step by hand.
  */
 export interface Metrics {
-  readonly registry: Registry;
+  /** Undefined when metrics are off (one-shot CLI runs). */
+  readonly registry?: Registry;
   commandFinished(e: InvocationFinished): void;
   readonly health: HealthObserver;
   storeCommitted(seconds: number): void;
@@ -36,7 +37,17 @@ export interface MetricsSources {
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createMetrics(src: MetricsSources): Metrics {
+/** Metrics off (one-shot CLI runs): prom-client is never loaded (it costs tens of ms at start-up). */
+export const noMetrics: Metrics = {
+  commandFinished: () => undefined,
+  health: {},
+  storeCommitted: () => undefined,
+  render: async () => '',
+  contentType: 'text/plain; version=0.0.4; charset=utf-8',
+};
+
+export async function createMetrics(src: MetricsSources): Promise<Metrics> {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = await import('prom-client');
   const registry = new Registry();
   const now = src.now ?? Date.now;
   collectDefaultMetrics({ register: registry, prefix: 'infrabot_' });
