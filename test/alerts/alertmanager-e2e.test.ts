@@ -63,9 +63,12 @@ receivers:
   );
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += String(d)));
-  cleanups.push(() => {
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  cleanups.push(async () => {
+    // Alertmanager writes its state on the way out: remove its directory only once it has gone.
     proc.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
   const base = `http://127.0.0.1:${port}`;
   await eventually(async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok === true, 10_000, `Alertmanager to start (${stderr})`);
