@@ -192,6 +192,28 @@ describe('Grafana receiver', () => {
     expect((await s.post('/api/alerts/grafana', body, { 'x-grafana-alerting-signature': sign(body, now), 'x-grafana-alerting-timestamp': now })).status).toBe(200);
   });
 
+  it('with a bearer token configured, Grafana must send it; a failure inside infrabot is a 503 the sender retries', async () => {
+    let fail = false;
+    const h = await healthApp(BASE_CONFIG(cluster('web', []), 'receivers: { grafana: { token: grafana-token-0123456789ab } }'));
+    const server = Fastify();
+    await server.register(alertReceiverRoutes, {
+      config: h.app.config.receivers,
+      receive: async (a) => {
+        if (fail) throw new Error('database is locked');
+        return h.app.health!.receiveAlerts(a);
+      },
+    });
+    cleanups.push(() => h.app.cleanup(), () => server.close());
+    const send = (auth?: string) => server.inject({ method: 'POST', url: '/api/alerts/grafana', headers: auth ? { authorization: auth } : {}, payload: grafanaWebhook() });
+    expect((await send()).statusCode).toBe(401);
+    expect((await send('Bearer grafana-token-0123456789ab')).statusCode).toBe(200);
+    fail = true;
+    const res = await send('Bearer grafana-token-0123456789ab');
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error).toMatchObject({ code: 'infra_internal', message: expect.stringMatching(/^receiving the alerts failed; the sender will retry \(ref \w+\)$/) });
+    expect(res.body).not.toContain('database is locked');
+  });
+
   it('a receiver with no credentials configured is off (404), never open', async () => {
     const h = await healthApp(BASE_CONFIG(cluster('api', [])));
     const server = Fastify();
