@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { noTracer, type Tracer } from './tracer.js';
+import { setActiveTraceIdSource } from './active-trace-id.js';
 
 export interface TracingConfig {
   /** OTLP/HTTP base URL (spans go to `<endpoint>/v1/traces`); unset: tracing is off and the SDK is never loaded. */
@@ -26,6 +27,7 @@ export async function startTracing(config: TracingConfig, log: Logger): Promise<
   });
   provider.register();
   const tracer = provider.getTracer('infrabot');
+  setActiveTraceIdSource(() => api.trace.getActiveSpan()?.spanContext().traceId);
   log.info({ endpoint: config.otlpEndpoint }, 'tracing: exporting spans over OTLP/HTTP');
   return {
     span(name, attributes, fn) {
@@ -42,6 +44,9 @@ export async function startTracing(config: TracingConfig, log: Logger): Promise<
       });
     },
     flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    shutdown: async () => {
+      setActiveTraceIdSource(() => undefined);
+      await provider.shutdown();
+    },
   };
 }

@@ -56,6 +56,9 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     const inTrace = collector.spans.filter((s) => s.traceId === received.traceId).map((s) => s.name).sort();
     expect(inTrace).toEqual(['alerts.receive', 'chat.deliver', 'store.commit']);
     expect(received.traceId).not.toBe(command.traceId);
+    // Log lines written inside a span carry its trace id.
+    const logged = h.app.logs.lines.map((l) => JSON.parse(l) as { msg: string; trace_id?: string });
+    expect(logged.find((l) => l.msg === 'received alerts')?.trace_id).toBe(received.traceId);
   });
 
   it('is off without an endpoint: no SDK, a pass-through tracer', async () => {
