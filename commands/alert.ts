@@ -41,7 +41,8 @@ export default defineGroup({
       examples: ['alert list', 'alert list --resolved', 'alert list --cluster api'],
       handler: async ({ resolved, cluster }, ctx) => {
         const h = healthOf(ctx);
-        if (cluster) ctx.engine.cluster(ctx.state, cluster);
+        // Received alerts may name clusters infrabot does not steer; those are valid here too.
+        if (cluster && !(await h.health.alerts({ cluster, limit: 1 })).some((a) => a.external)) ctx.engine.cluster(ctx.state, cluster);
         const now = ctx.now().getTime();
         const list = (await h.health.alerts({
           ...(resolved ? { status: 'resolved' as const, since: new Date(now - 86_400_000).toISOString() } : { status: 'firing' as const }),

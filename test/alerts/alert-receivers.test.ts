@@ -150,6 +150,9 @@ describe('Alertmanager receiver', () => {
     await s.am(amWebhook([amAlert({ fingerprint: 'e1', labels: { alertname: 'Watchdog', cluster: 'elsewhere' } })]));
     expect(s.sink.posts()).toHaveLength(1);
     expect((await s.app.run('silence Watchdog --for 1h --reason noisy')).outcome).toBe('ok');
+    // `alert list --cluster` accepts a cluster only received alerts name.
+    expect((await s.app.run('alert list --cluster elsewhere')).table!.rows.map((r) => r[2])).toEqual(['Watchdog']);
+    expect((await s.app.run('alert list --cluster nowhere')).outcome).toBe('invalid');
     expect((await s.app.run('silence end api')).outcome).toBe('ok');
     await s.round();
     expect(s.sink.posts().map((p) => p.reply.title)).toEqual(['⚠️ elsewhere: Watchdog', '🚨 api: 5xx above 5% on api-a1']);
