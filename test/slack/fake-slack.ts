@@ -21,7 +21,7 @@ export interface ResponseUrlPost {
   body: Record<string, unknown>;
 }
 
-export type Failure = { status: 429; retryAfterSeconds: number } | { status: 500 | 502 | 503 };
+export type Failure = { status: 429; retryAfterSeconds: number } | { status: 500 | 502 | 503 } | { status: 200; error: string };
 
 export interface FakeUserGroup {
   id: string;
@@ -161,7 +161,7 @@ export class FakeSlack {
       if (failure.status === 429) {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(failure.retryAfterSeconds) });
         res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
-      } else json(res, failure.status, { ok: false, error: 'fatal_error' });
+      } else json(res, failure.status, { ok: false, error: 'error' in failure ? failure.error : 'fatal_error' });
       return;
     }
     if (!token) return json(res, 200, { ok: false, error: 'not_authed' });

@@ -87,4 +87,15 @@ describe('SlackSink', () => {
     expect(complete!.params).toMatchObject({ channel_id: 'CALERTS', thread_ts: posted.messageId });
     expect(complete!.params.files).toEqual([{ id: fake.uploads[0]!.fileId, title: 'Audit export' }]);
   });
+
+  it('sends an alert whose image Slack cannot fetch again with the image as a link button', async () => {
+    fake.failNext('chat.postMessage', { status: 200, error: 'invalid_blocks' });
+    const posted = await sink.post('CALERTS', alert({ imageUrl: 'https://grafana.internal/render/panel.png', links: [{ label: 'Runbook', url: 'https://runbooks.example.com/x' }] }));
+    expect(posted.messageId).not.toBe('');
+    const [refused, sent] = fake.callsTo('chat.postMessage');
+    expect(JSON.stringify(refused!.params.blocks)).toContain('"type":"image"');
+    expect(JSON.stringify(sent!.params.blocks)).not.toContain('"type":"image"');
+    expect(JSON.stringify(sent!.params.blocks)).toContain('"url":"https://grafana.internal/render/panel.png"');
+    expect(logs.text()).toContain('Slack could not show the image');
+  });
 });

@@ -33,6 +33,29 @@ export class SlackSink implements ChatSink {
   }
 
   async post(channel: string, reply: Reply, opts: { threadId?: string } = {}): Promise<PostedMessage> {
+    return this.withoutUnfetchableImage(reply, (r) => this.postReply(channel, r, opts));
+  }
+
+  async update(message: PostedMessage, reply: Reply): Promise<void> {
+    return this.withoutUnfetchableImage(reply, (r) => this.updateReply(message, r));
+  }
+
+  /**
+   * Slack refuses a whole message (`invalid_blocks`) when it cannot fetch an image block's URL — a Grafana
+   * render behind a VPN, say. The alert matters more than its picture: send it again with the image as a link.
+   */
+  private async withoutUnfetchableImage<T>(reply: Reply, send: (r: Reply) => Promise<T>): Promise<T> {
+    try {
+      return await send(reply);
+    } catch (err) {
+      if (!reply.imageUrl || (err as { data?: { error?: string } }).data?.error !== 'invalid_blocks') throw err;
+      this.log.warn({ traceId: reply.traceId, image: reply.imageUrl }, 'Slack could not show the image; sent as a link instead');
+      const { imageUrl, ...rest } = reply;
+      return send({ ...rest, links: [...(reply.links ?? []), { label: 'Image', url: imageUrl }] });
+    }
+  }
+
+  private async postReply(channel: string, reply: Reply, opts: { threadId?: string }): Promise<PostedMessage> {
     const { messages, files } = prepareSlackReply(reply);
     const [first, ...rest] = messages;
     const res = await call(() =>
@@ -48,7 +71,7 @@ export class SlackSink implements ChatSink {
     return posted;
   }
 
-  async update(message: PostedMessage, reply: Reply): Promise<void> {
+  private async updateReply(message: PostedMessage, reply: Reply): Promise<void> {
     const { messages, files } = prepareSlackReply(reply);
     const [first, ...rest] = messages;
     await call(() => this.client.chat.update({ channel: message.channel, ts: message.messageId, text: first!.text, blocks: first!.blocks }));
