@@ -6,6 +6,9 @@ import type { Alert, HealthBatch } from '../src/store/health-store.js';
 import { notFound, usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
+import { alertData, silenceData, toAlertData, toSilenceData } from '../src/engine/health-data.js';
+
+const alerts = z.object({ alerts: z.array(alertData) });
 
 /** One or more alert ids exactly as a notification or `alert list` shows them (case does not matter). */
 const id = opt.text('Alert id as shown, e.g. k3v9qa; several separated by spaces', TEXT_LIMITS.message);
@@ -39,6 +42,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['alert list', 'alert list --resolved', 'alert list --cluster api'],
+      data: alerts,
       handler: async ({ resolved, cluster }, ctx) => {
         const h = healthOf(ctx);
         // Received alerts may name clusters infrabot does not steer; those are valid here too.
@@ -59,6 +63,7 @@ export default defineGroup({
               a.status === 'resolved' ? `resolved by ${a.resolvedBy}` : a.heldBy ? `held: ${a.heldBy}` : a.ackedBy ? `acked by ${a.ackedBy}` : 'firing',
             ]),
           },
+          data: { alerts: list.map(toAlertData) },
         };
       },
     }),
@@ -71,9 +76,10 @@ export default defineGroup({
       clusterOf: onAlerts,
       mutates: true,
       examples: ['alert ack k3v9qa', 'alert ack k3v9qa p7mz2x'],
+      data: alerts,
       handler: async ({ id }, ctx) => {
         const acked = await onAlertsNamed(id, ctx, (ids, b) => healthOf(ctx).alerts.ack(ids, ctx.invocation.user.id, b));
-        return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel' };
+        return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel', data: { alerts: acked.map(toAlertData) } };
       },
     }),
     defineSubcommand({
@@ -89,6 +95,10 @@ export default defineGroup({
       clusterOf: onAlerts,
       mutates: true,
       examples: ['alert silence k3v9qa --for 2h --reason "fix deploying"'],
+      data: z.object({
+        silence: silenceData,
+        alertmanagerSilenceId: z.string().nullable().describe('The silence made in Alertmanager for a received alert, when it was'),
+      }),
       handler: async (a, ctx) => {
         const h = healthOf(ctx);
         const ms = parseDuration(a.for);
@@ -99,9 +109,11 @@ export default defineGroup({
         const { silence: s } = await h.addSilence({ kind: 'silence', target: alert.check, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
         commitWithCommand(ctx, b);
         let source = '';
+        let amSilence: string | null = null;
         if (alert.external?.source === 'alertmanager' && h.silenceAtSource) {
           try {
             const amId = await h.silenceAtSource({ labels: alert.external.labels, endsAt: s.endsAt, createdBy: ctx.invocation.user.id, comment: `${a.reason} (from infrabot, alert ${alert.id})` });
+            amSilence = String(amId);
             source = `\nSilenced in Alertmanager too (silence ${amId}).`;
           } catch (err) {
             source = `\n⚠️ Not silenced in Alertmanager: ${(err as Error).message}. infrabot holds its notifications back; silence it there by hand if other receivers page.`;
@@ -112,6 +124,7 @@ export default defineGroup({
           text: `Silence ${s.id}: ${a.reason}. End it early with \`silence end ${s.id}\`.${source}`,
           severity: 'success',
           visibility: 'channel',
+          data: { silence: toSilenceData(s), alertmanagerSilenceId: amSilence },
         };
       },
     }),
@@ -124,6 +137,7 @@ export default defineGroup({
       clusterOf: onAlerts,
       mutates: true,
       examples: ['alert resolve k3v9qa'],
+      data: alerts,
       handler: async ({ id }, ctx) => {
         const h = healthOf(ctx);
         const done = await onAlertsNamed(id, ctx, (ids, b) => h.alerts.resolve(ids, ctx.invocation.user.id, b));
@@ -141,6 +155,7 @@ export default defineGroup({
           text: done.map((a) => `${a.id} ${a.summary}`).join('\n') + warning,
           severity: failing.length ? 'warning' : 'success',
           visibility: 'channel',
+          data: { alerts: done.map(toAlertData) },
         };
       },
     }),

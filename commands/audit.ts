@@ -1,9 +1,36 @@
 import { z } from 'zod';
 import '../src/audit/audit-service.js';
-import { describeVerified } from '../src/audit/verify-audit-log.js';
+import { describeVerified, type AuditVerification } from '../src/audit/verify-audit-log.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { parseTimeRef } from '../src/util/duration.js';
+import { isoTime } from '../src/engine/state-data.js';
+
+export const auditRecordData = z.object({
+  id: z.number().int(),
+  at: isoTime,
+  platform: z.string(),
+  userId: z.string(),
+  userName: z.string(),
+  channel: z.string().nullable(),
+  rawText: z.string().describe('What was typed (or the command line an HTTP call stands for)'),
+  command: z.string().nullable(),
+  cluster: z.string().nullable(),
+  outcome: z.enum(['ok', 'denied', 'invalid', 'failed', 'confirm', 'duplicate']),
+  error: z.string().nullable(),
+  traceId: z.string(),
+});
+
+/** What `audit verify` found, as data: the counts, every finding and the newest checkpoints to compare by eye. */
+const verifyData = (v: AuditVerification, recent: readonly { seq: number; hash: string; lastId: number; at: string }[]) => ({
+  intact: v.ok,
+  records: v.records,
+  checkpoints: v.checkpoints,
+  witnessed: v.witnessed,
+  uncovered: v.uncovered,
+  findings: v.findings.map((f) => ({ firstRecord: f.firstRecord ?? null, message: f.message })),
+  recentCheckpoints: recent.map((c) => ({ seq: c.seq, hash: c.hash, lastId: c.lastId, at: c.at })),
+});
 
 export default defineGroup({
   name: 'audit',
@@ -24,6 +51,12 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['audit', 'audit --user bob --since 7d', 'audit --cluster api --action "cluster disable"'],
+      data: z.object({
+        since: isoTime,
+        limit: z.number().int(),
+        truncated: z.boolean().describe('true when the limit was reached: narrow the search or raise the limit'),
+        records: z.array(auditRecordData),
+      }),
       handler: async ({ user, cluster, action, since, limit }, { store, now, canSee, visibleClusters }) => {
         const from = parseTimeRef(since, now());
         if (!from) throw usage(`--since: "${since}" is not a time; use ISO 8601 or a duration like 30m, 24h, 7d.`);
@@ -45,6 +78,15 @@ export default defineGroup({
             columns: ['#', 'time', 'user', 'command', 'outcome', 'platform'],
             rows: records.map((r) => [String(r.id), r.at.slice(0, 19).replace('T', ' '), r.userId, r.rawText.slice(0, 80), r.outcome + (r.error ? `: ${r.error.slice(0, 60)}` : ''), r.platform]),
           },
+          data: {
+            since: from.toISOString(),
+            limit,
+            truncated: records.length === limit,
+            records: records.map((r) => ({
+              id: r.id, at: r.at, platform: r.platform, userId: r.userId, userName: r.userName, channel: r.channel ?? null, rawText: r.rawText,
+              command: r.command ?? null, cluster: r.cluster ?? null, outcome: r.outcome, error: r.error ?? null, traceId: r.traceId,
+            })),
+          },
         };
       },
     }),
@@ -54,6 +96,15 @@ export default defineGroup({
       options: z.object({}),
       role: 'admin',
       examples: ['audit verify'],
+      data: z.object({
+        intact: z.boolean(),
+        records: z.number().int().describe('The highest record id in the log'),
+        checkpoints: z.number().int().describe('Signed checkpoints in the database'),
+        witnessed: z.number().int().describe('Checkpoints a witness outside the database confirmed'),
+        uncovered: z.number().int().describe('Records after the newest checkpoint (covered by the chain only)'),
+        findings: z.array(z.object({ firstRecord: z.number().int().nullable(), message: z.string() })),
+        recentCheckpoints: z.array(z.object({ seq: z.number().int(), hash: z.string(), lastId: z.number().int(), at: isoTime })).describe('Newest first: compare with the audit channel'),
+      }),
       handler: async (_a, { services, store }) => {
         const audit = services?.audit;
         if (!audit) throw usage('Audit verification is not available in this process.');
@@ -69,6 +120,7 @@ export default defineGroup({
             title: '✅ Audit log intact',
             text: `${describeVerified(v, audit.witnessFile)}; control state matches its events. ${compare}`,
             severity: 'success',
+            data: verifyData(v, recent),
           };
         }
         return {
@@ -76,6 +128,7 @@ export default defineGroup({
           text: `${v.findings.length} problem(s):\n${v.findings.slice(0, 10).map((f) => `• ${f.firstRecord !== undefined ? `from record ${f.firstRecord}: ` : ''}${f.message}`).join('\n')}${v.findings.length > 10 ? `\n… and ${v.findings.length - 10} more (run infrabot audit verify)` : ''}\n${compare}`,
           severity: 'critical',
           outcome: 'failed',
+          data: verifyData(v, recent),
         };
       },
     }),
@@ -89,6 +142,13 @@ export default defineGroup({
       role: 'admin',
       clusterOf: (a) => a.cluster,
       examples: ['audit report', 'audit report --since 7d --cluster api'],
+      data: z.object({
+        since: isoTime,
+        until: isoTime,
+        cluster: z.string().nullable(),
+        counts: z.object({ changes: z.number().int(), dangerous: z.number().int(), roleChanges: z.number().int(), denials: z.number().int() }),
+        files: z.array(z.string()).describe('The attached report files (Markdown and CSV)'),
+      }),
       handler: async ({ since, cluster }, { services, now }) => {
         const audit = services?.audit;
         if (!audit) throw usage('Audit reports are not available in this process.');
@@ -105,6 +165,7 @@ export default defineGroup({
             { filename: `${name}.md`, contentType: 'text/markdown', content: report.markdown },
             { filename: `${name}.csv`, contentType: 'text/csv', content: report.csv },
           ],
+          data: { since: from.toISOString(), until: until.toISOString(), cluster: cluster ?? null, counts: { ...c }, files: [`${name}.md`, `${name}.csv`] },
         };
       },
     }),

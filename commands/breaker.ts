@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
 import { breakerIcon, describeChange } from '../src/engine/describe-state.js';
+import { breakerData, changed, toClusterData } from '../src/engine/state-data.js';
+import type { CommandContext } from '../src/framework/command-context.js';
+
+const clusterBreaker = breakerData.extend({ cluster: z.string() });
+const switched = z.object({ changed, breaker: clusterBreaker });
+/** The breaker as this command leaves it. */
+const after = (name: string, { engine, change }: CommandContext) => ({ cluster: name, ...toClusterData(engine.cluster(change.state, name), change.state.killSwitch.on).breaker });
 
 export default defineGroup({
   name: 'breaker',
@@ -15,6 +22,7 @@ export default defineGroup({
       role: 'viewer',
       clusterOf: (a) => a.cluster,
       examples: ['breaker show', 'breaker show api'],
+      data: z.object({ breakers: z.array(clusterBreaker) }),
       handler: ({ cluster }, { engine, state }) => {
         const clusters = cluster ? [engine.cluster(state, cluster)] : engine.clusters(state);
         return {
@@ -23,6 +31,7 @@ export default defineGroup({
             columns: ['cluster', 'breaker', 'cool-down', 'last change'],
             rows: clusters.map((c) => [c.name, breakerIcon[c.breakerView], c.breakerCooldown, describeChange(c.breaker.change).trim() || '-']),
           },
+          data: { breakers: clusters.map((c) => ({ cluster: c.name, ...toClusterData(c, state.killSwitch.on).breaker })) },
         };
       },
     }),
@@ -37,10 +46,11 @@ export default defineGroup({
       dangerous: (a) => `Tripping the breaker of ${a.cluster} makes it refuse traffic until the cool-down passes.`,
       impact: (a, { services }) => describeImpact(services, `tripping the breaker of ${a.cluster}`, [a.cluster]),
       examples: ['breaker trip api --reason "upstream timeouts" --yes'],
-      handler: ({ cluster, reason }, { change, engine, state }) => {
-        const cooldown = engine.cluster(state, cluster).breakerCooldown;
-        if (!change.tripBreaker(cluster, reason)) return { title: `Breaker of ${cluster} is already open`, text: 'Nothing changed.' };
-        return { title: `🔴 Breaker of ${cluster} tripped`, text: `Open now; half-open after ${cooldown}. Reset it with \`breaker reset ${cluster}\`.`, severity: 'warning' };
+      data: switched,
+      handler: ({ cluster, reason }, ctx) => {
+        const cooldown = ctx.engine.cluster(ctx.state, cluster).breakerCooldown;
+        if (!ctx.change.tripBreaker(cluster, reason)) return { title: `Breaker of ${cluster} is already open`, text: 'Nothing changed.', data: { changed: false, breaker: after(cluster, ctx) } };
+        return { title: `🔴 Breaker of ${cluster} tripped`, text: `Open now; half-open after ${cooldown}. Reset it with \`breaker reset ${cluster}\`.`, severity: 'warning', data: { changed: true, breaker: after(cluster, ctx) } };
       },
     }),
     defineSubcommand({
@@ -52,9 +62,10 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       examples: ['breaker reset api'],
-      handler: ({ cluster }, { change }) => {
-        if (!change.resetBreaker(cluster)) return { title: `Breaker of ${cluster} is already closed`, text: 'Nothing changed.' };
-        return { title: `🟢 Breaker of ${cluster} reset`, text: 'Closed: normal traffic resumes.' };
+      data: switched,
+      handler: ({ cluster }, ctx) => {
+        if (!ctx.change.resetBreaker(cluster)) return { title: `Breaker of ${cluster} is already closed`, text: 'Nothing changed.', data: { changed: false, breaker: after(cluster, ctx) } };
+        return { title: `🟢 Breaker of ${cluster} reset`, text: 'Closed: normal traffic resumes.', data: { changed: true, breaker: after(cluster, ctx) } };
       },
     }),
   ],

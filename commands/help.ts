@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
-import { renderHelp } from '../src/framework/render-help.js';
+import { helpData, renderHelp } from '../src/framework/render-help.js';
 
 // `help` with no topic is handled by the parser before authorization, so even users without a role get it.
 export default defineGroup({
@@ -15,7 +15,11 @@ export default defineGroup({
       positionals: ['topic'],
       role: 'anyone',
       examples: ['help', 'help cluster', 'help ratelimit set'],
-      handler: ({ topic }, ctx) => renderHelp(ctx.registry, topic).reply,
+      data: helpData,
+      handler: ({ topic }, ctx) => {
+        const { reply } = renderHelp(ctx.registry, topic);
+        return { ...reply, data: reply.data ?? { topic: topic ?? null, commands: [] } };
+      },
     }),
   ],
 });

@@ -5,6 +5,7 @@ import { describeEvent } from '../src/engine/control-events.js';
 import { breakerIcon, describeChange, describeLimits } from '../src/engine/describe-state.js';
 import { breakerView } from '../src/engine/control-state.js';
 import { parseTimeRef } from '../src/util/duration.js';
+import { breakerData, changeData, isoTime, rateLimitsData, toChangeData } from '../src/engine/state-data.js';
 
 const MAX_CHANGES_SHOWN = 25;
 
@@ -26,6 +27,19 @@ export default defineGroup({
       // The global history is the kill-switch, which stops every cluster: anyone with a role somewhere may see it.
       listsClusters: true,
       examples: ['history api --at 2h', 'history global --at 2026-11-20T03:00:00Z'],
+      data: z.object({
+        scope: z.string(),
+        at: isoTime,
+        killSwitch: z.object({ on: z.boolean(), change: changeData.nullable() }),
+        cluster: z
+          .object({ enabled: z.boolean(), change: changeData.nullable(), breaker: breakerData.omit({ cooldownMs: true }), rateLimits: rateLimitsData })
+          .nullable()
+          .describe('null for "global", or when the cluster was not configured at that time'),
+        changeCount: z.number().int(),
+        changes: z
+          .array(z.object({ seq: z.number().int(), at: isoTime, actor: z.string(), scope: z.string(), type: z.string(), reason: z.string().nullable() }))
+          .describe('The latest changes since then (at most 25), oldest first'),
+      }),
       handler: async ({ scope, at }, { engine, state: current, now }) => {
         const when = parseTimeRef(at, now());
         if (!when) throw usage(`--at: "${at}" is not a time; use ISO 8601 or a duration like 30m, 2h, 7d.`);
@@ -46,6 +60,22 @@ export default defineGroup({
                 ];
               })();
         const shown = changesSince.slice(-MAX_CHANGES_SHOWN);
+        const then = scope !== 'global' && Object.hasOwn(state.clusters, scope) ? state.clusters[scope] : undefined;
+        const data = {
+          scope,
+          at: when.toISOString(),
+          killSwitch: { on: state.killSwitch.on, change: toChangeData(state.killSwitch.change) },
+          cluster: then
+            ? {
+                enabled: then.enabled,
+                change: toChangeData(then.change),
+                breaker: { state: breakerView(then.breaker, cooldown, when), change: toChangeData(then.breaker.change) },
+                rateLimits: { ...then.rateLimits },
+              }
+            : null,
+          changeCount: changesSince.length,
+          changes: shown.map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, scope: e.scope, type: e.event.type, reason: ('reason' in e.event && e.event.reason) || null })),
+        };
         const more = changesSince.length - shown.length;
         return {
           title: `${scope === 'global' ? 'Global' : `Cluster ${scope}`} as of ${stamp}`,
@@ -56,6 +86,7 @@ export default defineGroup({
           ...(shown.length
             ? { table: { columns: ['time (UTC)', 'by', 'change'], rows: shown.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.actor, describeEvent(e.event)]) } }
             : {}),
+          data,
         };
       },
     }),

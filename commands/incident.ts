@@ -8,6 +8,10 @@ import type { HandlerReply } from '../src/framework/reply.js';
 import type { HealthBatch, Incident } from '../src/store/health-store.js';
 import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
+import { incidentData, toIncidentData } from '../src/engine/health-data.js';
+import { isoTime } from '../src/engine/state-data.js';
+
+const one = z.object({ incident: incidentData });
 
 const id = opt.incident();
 const stamp = formatTime;
@@ -22,11 +26,12 @@ async function write(ctx: CommandContext, fn: (b: HealthBatch) => Promise<Incide
   return inc;
 }
 
-const done = (verb: string, inc: Incident): HandlerReply => ({
+const done = (verb: string, inc: Incident): HandlerReply<z.output<typeof one>> & { data: z.output<typeof one> } => ({
   title: `INC-${inc.id} ${verb}`,
   text: `[SEV${inc.sev}] ${inc.title} · ${inc.status}`,
   severity: 'success',
   visibility: 'channel',
+  data: { incident: toIncidentData(inc) },
 });
 
 export default defineGroup({
@@ -42,7 +47,7 @@ export default defineGroup({
       role: 'operator',
       clusterOf: (a) => a.cluster,
       mutates: true,
-      examples: ['incident declare "Checkout errors" --sev 2 --cluster api'],
+      examples: ['incident declare "Checkout errors" --sev 2 --cluster api'], data: one,
       handler: async (a, ctx) => {
         if (a.cluster) ctx.engine.cluster(ctx.state, a.cluster);
         const inc = await write(ctx, (b) => healthOf(ctx).incidents.declare({ title: a.title, sev: a.sev, ...(a.cluster ? { cluster: a.cluster } : {}), actor: ctx.invocation.user.id }, b));
@@ -57,12 +62,14 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['incident list --open', 'incident list --cluster api'],
+      data: z.object({ incidents: z.array(incidentData) }),
       handler: async ({ open, cluster }, ctx) => {
         if (cluster) ctx.engine.cluster(ctx.state, cluster);
         const list = (await healthOf(ctx).incidents.list({ open, ...(cluster ? { cluster } : {}) })).filter((i) => ctx.canSee(i.cluster));
         return {
           title: `${list.length} ${open ? 'open ' : ''}incident(s)`,
           table: { columns: ['id', 'sev', 'status', 'cluster', 'title', 'declared', 'commander'], rows: list.map((i) => [`INC-${i.id}`, `SEV${i.sev}`, i.status, i.cluster ?? '-', i.title, stamp(i.declaredAt), i.commander ?? '-']) },
+          data: { incidents: list.map(toIncidentData) },
         };
       },
     }),
@@ -73,7 +80,7 @@ export default defineGroup({
       positionals: ['id'],
       role: 'viewer',
       clusterOf: onIncident,
-      examples: ['incident show 3'],
+      examples: ['incident show 3'], data: one,
       handler: async ({ id }, ctx) => {
         const i = await healthOf(ctx).incidents.get(id);
         return {
@@ -89,59 +96,66 @@ export default defineGroup({
             { name: 'Mitigated', value: stamp(i.mitigatedAt) },
             { name: 'Resolved', value: i.resolvedAt ? `${stamp(i.resolvedAt)}: ${i.summary ?? ''}` : '-' },
           ],
+          data: { incident: toIncidentData(i) },
         };
       },
     }),
     defineSubcommand({
       name: 'ack', summary: 'Acknowledge: you are on it (and commander if none is assigned).', options: z.object({ id }), positionals: ['id'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident ack 3'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident ack 3'], data: one,
       handler: async ({ id }, ctx) => done('acknowledged', await write(ctx, (b) => healthOf(ctx).incidents.ack(id, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'update', summary: 'Post a status update to the incident thread and timeline.',
       options: z.object({ id, text: opt.text('The update', TEXT_LIMITS.message) }), positionals: ['id', 'text'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident update 3 "rolled back to v41, error rate falling"'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident update 3 "rolled back to v41, error rate falling"'], data: one,
       handler: async ({ id, text }, ctx) => done('updated', await write(ctx, (b) => healthOf(ctx).incidents.update(id, text, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'assign', summary: 'Assign the commander or comms role.',
       options: z.object({ id, role: z.enum(['commander', 'comms']).describe('Role'), user: opt.user() }), positionals: ['id', 'role', 'user'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident assign 3 commander @alice'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident assign 3 commander @alice'], data: one,
       handler: async ({ id, role, user }, ctx) => done(`${role} is ${user}`, await write(ctx, (b) => healthOf(ctx).incidents.assign(id, role, user, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'severity', summary: 'Change the severity.',
       options: z.object({ id, sev: z.number().int().min(1).max(4).describe('Severity 1 to 4') }), positionals: ['id', 'sev'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident severity 3 1'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident severity 3 1'], data: one,
       handler: async ({ id, sev }, ctx) => done(`is now SEV${sev}`, await write(ctx, (b) => healthOf(ctx).incidents.setSeverity(id, sev, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'mitigate', summary: 'Impact is stopped; the cause may not be fixed yet.', options: z.object({ id }), positionals: ['id'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident mitigate 3'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident mitigate 3'], data: one,
       handler: async ({ id }, ctx) => done('mitigated', await write(ctx, (b) => healthOf(ctx).incidents.mitigate(id, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'resolve', summary: 'Resolve with a summary (it opens the post-mortem).',
       options: z.object({ id, summary: opt.text('What happened and what fixed it', TEXT_LIMITS.message, 3) }), positionals: ['id'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident resolve 3 --summary "bad deploy rolled back"'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident resolve 3 --summary "bad deploy rolled back"'], data: one,
       handler: async ({ id, summary }, ctx) => ({ ...done('resolved', await write(ctx, (b) => healthOf(ctx).incidents.resolve(id, summary, ctx.invocation.user.id, b))), hint: `incident postmortem ${id}` }),
     }),
     defineSubcommand({
       name: 'reopen', summary: 'Reopen a resolved incident.', options: z.object({ id }), positionals: ['id'],
-      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident reopen 3'],
+      role: 'operator', clusterOf: onIncident, mutates: true, examples: ['incident reopen 3'], data: one,
       handler: async ({ id }, ctx) => done('reopened', await write(ctx, (b) => healthOf(ctx).incidents.reopen(id, ctx.invocation.user.id, b))),
     }),
     defineSubcommand({
       name: 'timeline', summary: 'Everything that happened: status, roles, updates, alerts and control changes of its cluster.',
       options: z.object({ id }), positionals: ['id'], role: 'viewer', clusterOf: onIncident, examples: ['incident timeline 3'],
+      data: z.object({ id: z.number().int(), entries: z.array(z.object({ at: isoTime, actor: z.string(), type: z.string(), text: z.string() })) }),
       handler: async ({ id }, ctx) => {
         const rows = await healthOf(ctx).incidents.timeline(id);
-        return { title: `Timeline of INC-${id}`, table: { columns: ['time', 'actor', 'what'], rows: rows.map((t) => [stamp(t.at), t.actor, t.text]) } };
+        return {
+          title: `Timeline of INC-${id}`,
+          table: { columns: ['time', 'actor', 'what'], rows: rows.map((t) => [stamp(t.at), t.actor, t.text]) },
+          data: { id, entries: rows.map((t) => ({ at: t.at, actor: t.actor, type: t.type, text: t.text })) },
+        };
       },
     }),
     defineSubcommand({
       name: 'postmortem', summary: 'A Markdown post-mortem draft, as a file attachment.',
       options: z.object({ id }), positionals: ['id'], role: 'viewer', clusterOf: onIncident, examples: ['incident postmortem 3'],
+      data: z.object({ id: z.number().int(), filename: z.string(), timelineEntries: z.number().int(), markdown: z.string().describe('The draft itself') }),
       handler: async ({ id }, ctx) => {
         const h = healthOf(ctx);
         const inc = await h.incidents.get(id);
@@ -154,6 +168,7 @@ export default defineGroup({
           title: `📝 Post-mortem draft for INC-${id}`,
           text: `${timeline.length} timeline entries; fill in contributing factors and follow-ups.`,
           attachments: [{ filename: `INC-${id}-postmortem.md`, contentType: 'text/markdown', content: md }],
+          data: { id, filename: `INC-${id}-postmortem.md`, timelineEntries: timeline.length, markdown: md },
         };
       },
     }),
@@ -161,15 +176,26 @@ export default defineGroup({
       name: 'stats', summary: 'Count, MTTA and MTTR per cluster and severity.',
       options: z.object({ since: opt.duration('Period, e.g. 30d').default('30d'), cluster: opt.cluster('Only this cluster').optional() }),
       role: 'viewer', clusterOf: (a) => a.cluster, listsClusters: true, examples: ['incident stats --since 90d', 'incident stats --cluster api'],
+      data: z.object({
+        since: isoTime,
+        total: z.number().int(),
+        groups: z.array(z.object({ cluster: z.string().nullable(), sev: z.number().int(), count: z.number().int(), mttaMs: z.number().nullable(), mttrMs: z.number().nullable() })),
+      }),
       handler: async ({ since, cluster }, ctx) => {
         const span = parseDuration(since);
         const start = span === undefined ? undefined : shiftTime(ctx.now(), -span);
         if (!start) throw usage(`--since takes a duration such as 30d, not "${since}".`);
         const list = (await healthOf(ctx).health.incidents({ since: start.toISOString(), ...(cluster ? { cluster } : {}) })).filter((i) => ctx.canSee(i.cluster));
         const f = (ms?: number) => (ms === undefined ? '-' : formatDuration(ms));
+        const stats = incidentStats(list);
         return {
           title: `Incidents in the last ${since}: ${list.length}`,
-          table: { columns: ['cluster', 'sev', 'count', 'MTTA', 'MTTR'], rows: incidentStats(list).map((r) => [r.cluster, `SEV${r.sev}`, String(r.count), f(r.mttaMs), f(r.mttrMs)]) },
+          table: { columns: ['cluster', 'sev', 'count', 'MTTA', 'MTTR'], rows: stats.map((r) => [r.cluster, `SEV${r.sev}`, String(r.count), f(r.mttaMs), f(r.mttrMs)]) },
+          data: {
+            since: start.toISOString(),
+            total: list.length,
+            groups: stats.map((r) => ({ cluster: r.cluster === '-' ? null : r.cluster, sev: r.sev, count: r.count, mttaMs: r.mttaMs ?? null, mttrMs: r.mttrMs ?? null })),
+          },
         };
       },
     }),

@@ -3,6 +3,9 @@ import { defineGroup, defineSubcommand, opt } from '../src/framework/define-comm
 import { describeImpact } from '../src/engine/control-services.js';
 import { describeChange } from '../src/engine/describe-state.js';
 import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
+import { changed, killSwitchData, toChangeData } from '../src/engine/state-data.js';
+
+const data = z.object({ changed, killSwitch: killSwitchData });
 
 export default defineGroup({
   name: 'killswitch',
@@ -17,18 +20,21 @@ export default defineGroup({
       dangerous: (a) => `Turning the kill-switch ON stops traffic to EVERY cluster${a.for ? ` for ${a.for}` : a.until ? ` until ${a.until}` : ''}.`,
       impact: (_a, { services }) => describeImpact(services, 'the kill-switch'),
       examples: ['killswitch on --reason "data corruption in payments, stopping writes"', 'killswitch on --for 1h --reason "database migration"'],
+      data,
       handler: (a, ctx) => {
         const { change, state } = ctx;
         checkTimeLimit(ctx, a);
-        if (!change.setKillSwitch(true, a.reason)) {
-          return { title: 'Kill-switch was already on', text: `Nothing changed${describeChange(state.killSwitch.change)}.` };
+        const changed = change.setKillSwitch(true, a.reason);
+        const data = { changed, killSwitch: { on: true, change: toChangeData(change.state.killSwitch.change) } };
+        if (!changed) {
+          return { title: 'Kill-switch was already on', text: `Nothing changed${describeChange(state.killSwitch.change)}.`, data };
         }
         const revert = revertIfLimited(ctx, a, {
           command: (why) => `killswitch off --reason "${why}"`,
           guard: { scope: 'global', types: ['killswitch.set'] },
           what: 'The kill-switch turns off',
         });
-        return { title: '🛑 Global kill-switch is ON', text: `All clusters now refuse traffic. Reason: ${a.reason}${revert ? `\n${revert}` : ''}`, severity: 'critical' };
+        return { title: '🛑 Global kill-switch is ON', text: `All clusters now refuse traffic. Reason: ${a.reason}${revert ? `\n${revert}` : ''}`, severity: 'critical', data };
       },
     }),
     defineSubcommand({
@@ -38,9 +44,12 @@ export default defineGroup({
       role: 'admin',
       mutates: true,
       examples: ['killswitch off --reason "fix deployed"'],
+      data,
       handler: ({ reason }, { change }) => {
-        if (!change.setKillSwitch(false, reason)) return { title: 'Kill-switch was already off', text: 'Nothing changed.' };
-        return { title: '✅ Global kill-switch is off', text: `Clusters serve traffic again as their own state allows.${reason ? ` Reason: ${reason}` : ''}` };
+        const changed = change.setKillSwitch(false, reason);
+        const data = { changed, killSwitch: { on: false, change: toChangeData(change.state.killSwitch.change) } };
+        if (!changed) return { title: 'Kill-switch was already off', text: 'Nothing changed.', data };
+        return { title: '✅ Global kill-switch is off', text: `Clusters serve traffic again as their own state allows.${reason ? ` Reason: ${reason}` : ''}`, data };
       },
     }),
   ],

@@ -6,6 +6,8 @@ import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
+import { silenceData, toSilenceData } from '../src/engine/health-data.js';
+import { isoTime } from '../src/engine/state-data.js';
 
 
 export default defineGroup({
@@ -21,6 +23,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       examples: ['maintenance start api --for 2h --reason "database upgrade"'],
+      data: z.object({ window: silenceData, action: z.enum(['opened', 'extended', 'unchanged']).describe('extended: merged into the active one on the same target; unchanged: it already covered that') }),
       handler: async (a, ctx) => {
         ctx.engine.cluster(ctx.state, a.cluster);
         const ms = parseDuration(a.for);
@@ -29,12 +32,12 @@ export default defineGroup({
         const { silence: s, merged } = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
         commitWithCommand(ctx, b);
         if (merged?.how === 'covered') {
-          return { title: `Maintenance on ${a.cluster} is already open until ${stamp(s.endsAt)}`, text: `Opened by ${s.createdBy} (${s.reason}); nothing changed. End it with \`maintenance end ${a.cluster}\`.`, severity: 'warning' };
+          return { title: `Maintenance on ${a.cluster} is already open until ${stamp(s.endsAt)}`, text: `Opened by ${s.createdBy} (${s.reason}); nothing changed. End it with \`maintenance end ${a.cluster}\`.`, severity: 'warning', data: { window: toSilenceData(s), action: 'unchanged' as const } };
         }
         if (merged) {
-          return { title: `🛠️ Maintenance on ${a.cluster} extended until ${stamp(s.endsAt)}`, text: `The open window (until ${stamp(merged.previousEndsAt)}, ${s.reason}) was extended rather than a second one opened.`, severity: 'success', visibility: 'channel' };
+          return { title: `🛠️ Maintenance on ${a.cluster} extended until ${stamp(s.endsAt)}`, text: `The open window (until ${stamp(merged.previousEndsAt)}, ${s.reason}) was extended rather than a second one opened.`, severity: 'success', visibility: 'channel', data: { window: toSilenceData(s), action: 'extended' as const } };
         }
-        return { title: `🛠️ Maintenance on ${a.cluster} until ${stamp(s.endsAt)}`, text: `${a.reason}. Checks keep running; notifications are held back. End with \`maintenance end ${a.cluster}\`.`, severity: 'success', visibility: 'channel' };
+        return { title: `🛠️ Maintenance on ${a.cluster} until ${stamp(s.endsAt)}`, text: `${a.reason}. Checks keep running; notifications are held back. End with \`maintenance end ${a.cluster}\`.`, severity: 'success', visibility: 'channel', data: { window: toSilenceData(s), action: 'opened' as const } };
       },
     }),
     defineSubcommand({
@@ -46,11 +49,12 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       examples: ['maintenance end api'],
+      data: z.object({ cluster: z.string(), ended: z.array(silenceData) }),
       handler: async ({ cluster }, ctx) => {
         const b: HealthBatch = {};
-        await healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id, b);
+        const ended = await healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id, b);
         commitWithCommand(ctx, b, { release: true });
-        return { title: `✅ Maintenance on ${cluster} ended`, severity: 'success', visibility: 'channel' };
+        return { title: `✅ Maintenance on ${cluster} ended`, severity: 'success', visibility: 'channel', data: { cluster, ended: ended.map(toSilenceData) } };
       },
     }),
     defineSubcommand({
@@ -62,18 +66,34 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['maintenance list', 'maintenance list api'],
+      data: z.object({
+        windows: z.array(
+          z.object({
+            cluster: z.string(),
+            source: z.enum(['chat', 'config']).describe('chat: opened with maintenance start; config: a recurring window'),
+            open: z.boolean(),
+            until: isoTime.nullable().describe('When the open window closes'),
+            schedule: z.string().nullable().describe('Recurring windows: the pattern, its time zone and duration'),
+            what: z.string(),
+          }),
+        ),
+      }),
       handler: async ({ cluster }, ctx) => {
         const now = ctx.now();
         const adHoc = (await healthOf(ctx).health.silences({ activeAt: now.toISOString(), kind: 'maintenance' })).filter((s) => (!cluster || s.target === cluster) && ctx.canSee(s.target));
         const rows = adHoc.map((s) => [s.target, 'open now', `until ${stamp(s.endsAt)}`, s.reason]);
+        type Window = { cluster: string; source: 'chat' | 'config'; open: boolean; until: string | null; schedule: string | null; what: string };
+        const windows: Window[] = adHoc.map((s) => ({ cluster: s.target, source: 'chat', open: true, until: s.endsAt, schedule: null, what: s.reason }));
         for (const [name, c] of Object.entries(ctx.engine.config.clusters)) {
           if ((cluster && name !== cluster) || !ctx.canSee(name)) continue;
           for (const w of c.maintenance) {
             const open = openWindow(w, now);
-            rows.push([name, open ? 'open now' : 'recurring', open ? `until ${stamp(open.until.toISOString())}` : `${windowPattern(w)} (${w.timezone}) for ${w.duration}`, w.name]);
+            const schedule = `${windowPattern(w)} (${w.timezone}) for ${w.duration}`;
+            rows.push([name, open ? 'open now' : 'recurring', open ? `until ${stamp(open.until.toISOString())}` : schedule, w.name]);
+            windows.push({ cluster: name, source: 'config', open: Boolean(open), until: open ? open.until.toISOString() : null, schedule, what: w.name });
           }
         }
-        return { title: 'Maintenance windows', table: { columns: ['cluster', 'state', 'when', 'what'], rows } };
+        return { title: 'Maintenance windows', table: { columns: ['cluster', 'state', 'when', 'what'], rows }, data: { windows } };
       },
     }),
   ],

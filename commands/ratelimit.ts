@@ -3,6 +3,9 @@ import { defineGroup, defineSubcommand, opt } from '../src/framework/define-comm
 import { describeLimits } from '../src/engine/describe-state.js';
 import { MAX_RATE_LIMIT } from '../src/engine/check-rate-limits.js';
 import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
+import { rateLimitsData } from '../src/engine/state-data.js';
+
+const clusterLimits = rateLimitsData.extend({ cluster: z.string() });
 
 const perWindow = (window: string) => z.number().int().positive().max(MAX_RATE_LIMIT).describe(`Requests allowed per ${window}`);
 
@@ -19,6 +22,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['ratelimit show', 'ratelimit show api'],
+      data: z.object({ rateLimits: z.array(clusterLimits) }),
       handler: ({ cluster }, { engine, state, canSee }) => {
         const clusters = cluster ? [engine.cluster(state, cluster)] : engine.clusters(state).filter((c) => canSee(c.name));
         return {
@@ -27,6 +31,7 @@ export default defineGroup({
             columns: ['cluster', 'per minute', 'per hour', 'per day'],
             rows: clusters.map((c) => [c.name, ...[c.rateLimits.perMinute, c.rateLimits.perHour, c.rateLimits.perDay].map((n) => n.toLocaleString('en-US'))]),
           },
+          data: { rateLimits: clusters.map((c) => ({ cluster: c.name, ...c.rateLimits })) },
         };
       },
     }),
@@ -53,6 +58,7 @@ export default defineGroup({
         'ratelimit set web --per-minute 1000 --per-hour 40000 --per-day 600000',
         'ratelimit set api --per-minute 5000 --until 18:00',
       ],
+      data: z.object({ cluster: z.string(), before: rateLimitsData, after: rateLimitsData }),
       handler: (a, ctx) => {
         const { change, engine, state } = ctx;
         const { cluster, perMinute, perHour, perDay } = a;
@@ -80,6 +86,7 @@ export default defineGroup({
             { name: 'Before', value: describeLimits(before) },
             { name: 'Now', value: describeLimits(after) },
           ],
+          data: { cluster, before: { ...before }, after: { ...after } },
         };
       },
     }),

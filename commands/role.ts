@@ -3,6 +3,9 @@ import { describeFixedAdmin } from '../src/auth/authorize.js';
 import { ROLES } from '../src/auth/roles.js';
 import { UserError } from '../src/user-error.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
+import { changed, roleData } from '../src/engine/state-data.js';
+
+const grantData = z.object({ changed, subject: z.string(), role: roleData, cluster: z.string().nullable().describe('null: globally') });
 
 const grantOptions = z.object({
   user: opt.user('User or group: a name, @mention, slack-group:S123, discord-role:123 or platform:id'),
@@ -22,10 +25,12 @@ export default defineGroup({
       role: 'admin',
       mutates: true,
       examples: ['role grant bob operator --cluster api', 'role grant slack:U024BE7LH viewer', 'role grant discord-role:4242 operator'],
+      data: grantData,
       handler: ({ user, role, cluster }, { change }) => {
         const where = cluster ? `on cluster ${cluster}` : 'globally';
-        if (!change.grantRole(user, role, cluster)) return { title: `${user} already has ${role} ${where}`, text: 'Nothing changed.' };
-        return { title: `Granted ${role} to ${user} ${where}` };
+        const data = (changed: boolean) => ({ changed, subject: user, role, cluster: cluster ?? null });
+        if (!change.grantRole(user, role, cluster)) return { title: `${user} already has ${role} ${where}`, text: 'Nothing changed.', data: data(false) };
+        return { title: `Granted ${role} to ${user} ${where}`, data: data(true) };
       },
     }),
     defineSubcommand({
@@ -36,16 +41,18 @@ export default defineGroup({
       role: 'admin',
       mutates: true,
       examples: ['role revoke bob operator --cluster api'],
+      data: grantData,
       handler: ({ user, role, cluster }, { change, roles }) => {
         const where = cluster ? `on cluster ${cluster}` : 'globally';
+        const data = (changed: boolean) => ({ changed, subject: user, role, cluster: cluster ?? null });
         const fixed = roles.fixedAdmins.find((a) => a.subject === user);
         if (fixed && role === 'admin' && !cluster) {
           throw new UserError('infra_invalid_state', `${user} is ${describeFixedAdmin(fixed)}; nothing was revoked.`);
         }
         if (!change.revokeRole(user, role, cluster)) {
-          return { title: `${user} does not have ${role} ${where}`, text: 'Nothing changed. `role list` shows who has what.', severity: 'warning' };
+          return { title: `${user} does not have ${role} ${where}`, text: 'Nothing changed. `role list` shows who has what.', severity: 'warning', data: data(false) };
         }
-        return { title: `Revoked ${role} from ${user} ${where}` };
+        return { title: `Revoked ${role} from ${user} ${where}`, data: data(true) };
       },
     }),
     defineSubcommand({
@@ -54,12 +61,28 @@ export default defineGroup({
       options: z.object({}),
       role: 'viewer',
       examples: ['role list'],
+      data: z.object({
+        assignments: z.array(
+          z.object({
+            subject: z.string(),
+            role: roleData,
+            cluster: z.string().nullable(),
+            source: z.enum(['config', 'local', 'system', 'grant']).describe('config: an admin in the config file; local: the OS user of this console/CLI; system: infrabot itself (none revocable from chat); grant: role grant'),
+            grantedBy: z.string().nullable(),
+            grantedAt: z.string().nullable(),
+          }),
+        ),
+      }),
       handler: (_a, { roles }) => {
         const rows = [
           ...roles.fixedAdmins.map((a) => [a.subject, 'admin', 'global', describeFixedAdmin(a)]),
           ...roles.grants.map((g) => [g.subject, g.role, g.cluster ?? 'global', `${g.grantedBy ?? '?'} at ${g.grantedAt?.slice(0, 16) ?? '?'}`]),
         ];
-        return { title: `${rows.length} role assignments`, table: { columns: ['subject', 'role', 'scope', 'granted by'], rows } };
+        const assignments = [
+          ...roles.fixedAdmins.map((a) => ({ subject: a.subject, role: 'admin' as const, cluster: null, source: a.source, grantedBy: null, grantedAt: null })),
+          ...roles.grants.map((g) => ({ subject: g.subject, role: g.role, cluster: g.cluster ?? null, source: 'grant' as const, grantedBy: g.grantedBy ?? null, grantedAt: g.grantedAt ?? null })),
+        ];
+        return { title: `${rows.length} role assignments`, table: { columns: ['subject', 'role', 'scope', 'granted by'], rows }, data: { assignments } };
       },
     }),
   ],

@@ -14,6 +14,7 @@ import { notFound, UserError, usage } from '../src/user-error.js';
 import { shortId } from '../src/util/ids.js';
 import { quoteForMessage } from '../src/util/quote-for-message.js';
 import { COMMAND_GROUPS } from './index.js';
+import { changed, isoTime } from '../src/engine/state-data.js';
 
 // Built on first use: this module is itself one of COMMAND_GROUPS.
 let registry: Registry | undefined;
@@ -52,6 +53,32 @@ function write(ctx: CommandContext, next: Schedule): void {
     queueMicrotask(service.kick);
   });
 }
+
+const scheduleData = z.object({
+  id: z.string(),
+  kind: z.enum(['command', 'revert']),
+  name: z.string().nullable(),
+  spec: z.string().describe('As typed ("weekdays 09:00"), or "at <time>" for a revert'),
+  cron: z.string().nullable().describe('null for one-shot reverts'),
+  timezone: z.string(),
+  command: z.string(),
+  authorId: z.string(),
+  platform: z.string(),
+  channel: z.string(),
+  status: z.enum(['active', 'paused', 'stopped', 'done', 'removed']),
+  statusReason: z.string().nullable(),
+  createdAt: isoTime,
+  nextFireAt: isoTime.nullable(),
+  lastFireAt: isoTime.nullable(),
+  lastOutcome: z.string().nullable(),
+});
+
+const toScheduleData = (s: Schedule): z.output<typeof scheduleData> => ({
+  id: s.id, kind: s.kind, name: s.name ?? null, spec: s.spec, cron: s.cron ?? null, timezone: s.tz, command: s.command, authorId: s.authorId,
+  platform: s.platform, channel: s.channel, status: s.status, statusReason: s.statusReason ?? null, createdAt: s.createdAt,
+  nextFireAt: s.nextFireAt ?? null, lastFireAt: s.lastFireAt ?? null, lastOutcome: s.lastOutcome ?? null,
+});
+const one = z.object({ changed, schedule: scheduleData });
 
 const when = (s: Schedule) => (s.cron ? `${s.spec} (${s.tz})` : `once, ${s.nextFireAt ? formatInZone(new Date(s.nextFireAt), s.tz) : s.spec}`);
 const nextText = (s: Schedule) => (s.status === 'active' && s.nextFireAt ? formatInZone(new Date(s.nextFireAt), s.tz) : s.status);
@@ -95,6 +122,7 @@ export default defineGroup({
         'schedule add "weekly mon 09:00" "summary --since 7d" --channel slack:C0123OPS',
         'schedule add "every 15m" "health run api-http"',
       ],
+      data: one,
       handler: async (a, ctx) => {
         const service = schedulesOf(ctx);
         const tz = checkTimeZone(a.tz ?? service.timezone);
@@ -139,6 +167,7 @@ export default defineGroup({
           severity: 'success',
           visibility: 'channel',
           fields: [{ name: 'Cron', value: `${cron} (${tz})`, inline: true }],
+          data: { changed: true, schedule: toScheduleData(s) },
         };
       },
     }),
@@ -148,6 +177,7 @@ export default defineGroup({
       options: z.object({ all: z.boolean().default(false).describe('Include removed schedules and finished reverts') }),
       role: 'viewer',
       examples: ['schedule list', 'schedule list --all'],
+      data: z.object({ schedules: z.array(scheduleData) }),
       handler: async ({ all }, ctx) => {
         const rows = await schedulesOf(ctx).store.list(all ? {} : { statuses: ['active', 'paused', 'stopped'] });
         return {
@@ -160,6 +190,7 @@ export default defineGroup({
                 },
               }
             : { text: 'Add one with `schedule add "daily 02:00" "<command>"`.' }),
+          data: { schedules: rows.map(toScheduleData) },
         };
       },
     }),
@@ -170,6 +201,11 @@ export default defineGroup({
       positionals: ['id'],
       role: 'viewer',
       examples: ['schedule show k3j9x2ab'],
+      data: z.object({
+        schedule: scheduleData,
+        upcoming: z.array(isoTime).describe('The next fire times (at most 5)'),
+        recentRuns: z.array(z.object({ fireAt: isoTime, ranAt: isoTime, outcome: z.string(), detail: z.string().nullable() })),
+      }),
       handler: async ({ id }, ctx) => {
         const s = await find(ctx, id);
         const upcoming = s.status !== 'active' ? [] : s.cron ? nextFireTimes(s.cron, s.tz, new Date(Date.parse(s.nextFireAt ?? ctx.now().toISOString()) - 1), 5) : s.nextFireAt ? [new Date(s.nextFireAt)] : [];
@@ -185,6 +221,11 @@ export default defineGroup({
             { name: `Next ${upcoming.length || ''} fire times`.replace('  ', ' '), value: upcoming.map((d) => formatInZone(d, s.tz)).join('\n') || `none (${s.status})` },
             { name: 'Recent runs', value: firings.map((f) => `${formatInZone(new Date(f.fireAt), s.tz)}: ${f.outcome}${f.detail ? ` · ${f.detail}` : ''}`).join('\n') || 'none yet' },
           ],
+          data: {
+            schedule: toScheduleData(s),
+            upcoming: upcoming.map((d) => d.toISOString()),
+            recentRuns: firings.map((f) => ({ fireAt: f.fireAt, ranAt: f.ranAt, outcome: f.outcome, detail: f.detail ?? null })),
+          },
         };
       },
     }),
@@ -195,13 +236,15 @@ export default defineGroup({
       positionals: ['id'],
       role: 'operator',
       examples: ['schedule pause k3j9x2ab'],
+      data: one,
       handler: async ({ id }, ctx) => {
         const s = await find(ctx, id);
         mayChange(ctx, s);
         if (s.kind === 'revert') throw usage(`${s.id} is the revert of a time-limited action; cancel it with \`schedule remove ${s.id}\`.`);
-        if (s.status === 'paused') return { title: `Schedule ${s.id} was already paused`, text: 'Nothing changed.' };
-        write(ctx, { ...s, status: 'paused', statusReason: `paused by ${ctx.invocation.user.displayName}` });
-        return { title: `⏸️ Schedule ${s.name ? `"${s.name}" ` : ''}${s.id} paused`, text: `\`${s.command}\` will not run until \`schedule resume ${s.id}\`.`, visibility: 'channel', severity: 'success' };
+        if (s.status === 'paused') return { title: `Schedule ${s.id} was already paused`, text: 'Nothing changed.', data: { changed: false, schedule: toScheduleData(s) } };
+        const next: Schedule = { ...s, status: 'paused', statusReason: `paused by ${ctx.invocation.user.displayName}` };
+        write(ctx, next);
+        return { title: `⏸️ Schedule ${s.name ? `"${s.name}" ` : ''}${s.id} paused`, text: `\`${s.command}\` will not run until \`schedule resume ${s.id}\`.`, visibility: 'channel', severity: 'success', data: { changed: true, schedule: toScheduleData(next) } };
       },
     }),
     defineSubcommand({
@@ -211,19 +254,22 @@ export default defineGroup({
       positionals: ['id'],
       role: 'operator',
       examples: ['schedule resume k3j9x2ab'],
+      data: one,
       handler: async ({ id }, ctx) => {
         const s = await find(ctx, id);
         mayChange(ctx, s);
         if (s.kind === 'revert' || !s.cron) throw usage(`${s.id} is not a recurring schedule.`);
-        if (s.status === 'active') return { title: `Schedule ${s.id} is already running`, text: 'Nothing changed.' };
+        if (s.status === 'active') return { title: `Schedule ${s.id} is already running`, text: 'Nothing changed.', data: { changed: false, schedule: toScheduleData(s) } };
         const next = nextFireTimes(s.cron, s.tz, ctx.now(), 1)[0]!;
         const { statusReason: _old, ...rest } = s;
-        write(ctx, { ...rest, status: 'active', nextFireAt: next.toISOString() });
+        const resumed: Schedule = { ...rest, status: 'active', nextFireAt: next.toISOString() };
+        write(ctx, resumed);
         return {
           title: `▶️ Schedule ${s.name ? `"${s.name}" ` : ''}${s.id} resumed`,
           text: `Next run: ${formatInZone(next, s.tz)}, as ${s.authorName}${s.status === 'stopped' ? ' (their roles are checked again then; it stops again if they still lack the role)' : ''}.`,
           visibility: 'channel',
           severity: 'success',
+          data: { changed: true, schedule: toScheduleData(resumed) },
         };
       },
     }),
@@ -234,13 +280,16 @@ export default defineGroup({
       positionals: ['id'],
       role: 'operator',
       examples: ['schedule remove k3j9x2ab'],
+      data: one,
       handler: async ({ id }, ctx) => {
         const s = await find(ctx, id);
         mayChange(ctx, s);
-        write(ctx, { ...s, status: 'removed', statusReason: `removed by ${ctx.invocation.user.displayName}` });
+        const removed: Schedule = { ...s, status: 'removed', statusReason: `removed by ${ctx.invocation.user.displayName}` };
+        write(ctx, removed);
+        const data = { changed: true, schedule: toScheduleData(removed) };
         return s.kind === 'revert'
-          ? { title: `Revert ${s.id} cancelled`, text: `\`${s.command}\` will not run; the change stays until someone undoes it.`, visibility: 'channel', severity: 'warning' }
-          : { title: `🗑️ Schedule ${s.name ? `"${s.name}" ` : ''}${s.id} removed`, text: `\`${s.command}\` (${when(s)}) will not run again.`, visibility: 'channel', severity: 'success' };
+          ? { title: `Revert ${s.id} cancelled`, text: `\`${s.command}\` will not run; the change stays until someone undoes it.`, visibility: 'channel', severity: 'warning', data }
+          : { title: `🗑️ Schedule ${s.name ? `"${s.name}" ` : ''}${s.id} removed`, text: `\`${s.command}\` (${when(s)}) will not run again.`, visibility: 'channel', severity: 'success', data };
       },
     }),
   ],

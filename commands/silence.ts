@@ -5,6 +5,9 @@ import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
+import { silenceData, toSilenceData } from '../src/engine/health-data.js';
+
+const silences = z.object({ silences: z.array(silenceData) });
 
 
 export default defineGroup({
@@ -25,6 +28,7 @@ export default defineGroup({
       clusterOf: clusterVia((a: { target: string }) => ({ target: a.target })),
       mutates: true,
       examples: ['silence api --for 2h --reason "known issue, fix deploying"', 'silence api-http --for 30m --reason flaky'],
+      data: z.object({ silence: silenceData, action: z.enum(['opened', 'extended', 'unchanged']).describe('extended: merged into the active one on the same target; unchanged: it already covered that') }),
       handler: async (a, ctx) => {
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
@@ -32,12 +36,12 @@ export default defineGroup({
         const { silence: s, merged } = await healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
         commitWithCommand(ctx, b);
         if (merged?.how === 'covered') {
-          return { title: `${a.target} is already silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id} by ${s.createdBy} (${s.reason}) already covers that; nothing changed. End it with \`silence end ${s.id}\`.`, severity: 'warning' };
+          return { title: `${a.target} is already silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id} by ${s.createdBy} (${s.reason}) already covers that; nothing changed. End it with \`silence end ${s.id}\`.`, severity: 'warning', data: { silence: toSilenceData(s), action: 'unchanged' as const } };
         }
         if (merged) {
-          return { title: `🔕 Silence ${s.id} on ${a.target} extended until ${stamp(s.endsAt)}`, text: `It was silenced until ${stamp(merged.previousEndsAt)} (${s.reason}); merged into that silence rather than adding a second one.`, severity: 'success', visibility: 'channel' };
+          return { title: `🔕 Silence ${s.id} on ${a.target} extended until ${stamp(s.endsAt)}`, text: `It was silenced until ${stamp(merged.previousEndsAt)} (${s.reason}); merged into that silence rather than adding a second one.`, severity: 'success', visibility: 'channel', data: { silence: toSilenceData(s), action: 'extended' as const } };
         }
-        return { title: `🔕 ${a.target} silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id}: ${a.reason}. End it early with \`silence end ${s.id}\`.`, severity: 'success', visibility: 'channel' };
+        return { title: `🔕 ${a.target} silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id}: ${a.reason}. End it early with \`silence end ${s.id}\`.`, severity: 'success', visibility: 'channel', data: { silence: toSilenceData(s), action: 'opened' as const } };
       },
     }),
     defineSubcommand({
@@ -48,6 +52,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['silence list', 'silence list --cluster api'],
+      data: silences,
       handler: async ({ cluster }, ctx) => {
         const h = healthOf(ctx);
         if (cluster) ctx.engine.cluster(ctx.state, cluster);
@@ -60,6 +65,7 @@ export default defineGroup({
         return {
           title: `${list.length} active silence(s)${cluster ? ` on ${cluster}` : ''}`,
           table: { columns: ['id', 'kind', 'target', 'until', 'by', 'reason'], rows: list.map((s) => [s.id, s.kind, s.target, stamp(s.endsAt), s.createdBy, s.reason]) },
+          data: { silences: list.map(toSilenceData) },
         };
       },
     }),
@@ -72,11 +78,12 @@ export default defineGroup({
       clusterOf: clusterVia((a: { target: string }) => ({ target: a.target })),
       mutates: true,
       examples: ['silence end api'],
+      data: silences.describe('The silences ended'),
       handler: async ({ target }, ctx) => {
         const b: HealthBatch = {};
         const ended = await healthOf(ctx).endSilences(target, 'silence', ctx.invocation.user.id, b);
         commitWithCommand(ctx, b, { release: true });
-        return { title: `🔔 Ended ${ended.length} silence(s) of ${target}`, text: 'Alerts still firing are notified now.', severity: 'success', visibility: 'channel' };
+        return { title: `🔔 Ended ${ended.length} silence(s) of ${target}`, text: 'Alerts still firing are notified now.', severity: 'success', visibility: 'channel', data: { silences: ended.map(toSilenceData) } };
       },
     }),
   ],

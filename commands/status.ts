@@ -6,6 +6,7 @@ import { formatTime } from '../src/util/format-time.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeControlChannel } from '../src/engine/describe-control-channel.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
+import { controlData, toControlData } from '../src/engine/state-data.js';
 
 /** Time-limited actions still to revert (of the clusters the user may see), as one field: what, when, by whom. */
 async function pendingReverts(ctx: CommandContext, cluster: string | undefined): Promise<ReplyField[]> {
@@ -32,6 +33,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['status', 'status api'],
+      data: controlData.describe('The control state of the clusters the caller may see; with a cluster named, only that one'),
       handler: async ({ cluster }, ctx) => {
         const { engine, state, canSee, visibleClusters, services } = ctx;
         const reverts = await pendingReverts(ctx, cluster);
@@ -54,6 +56,7 @@ export default defineGroup({
               ...live(c.name),
               ...reverts,
             ],
+            data: toControlData(engine, state, [c]),
           };
         }
         const clusters = engine.clusters(state).filter((c) => canSee(c.name));
@@ -72,6 +75,7 @@ export default defineGroup({
             ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
           ...(reverts.length ? { fields: reverts } : {}),
+          data: toControlData(engine, state, clusters),
         };
       },
     }),

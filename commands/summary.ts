@@ -8,14 +8,45 @@ import { usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
 import { quoteForMessage } from '../src/util/quote-for-message.js';
+import { isoTime } from '../src/engine/state-data.js';
 
 const MAX_PERIOD_MS = 90 * 86_400_000;
 const MAX_CHANGES = 15;
 
+const summaryData = z.object({
+  since: isoTime,
+  until: isoTime,
+  clusters: z.array(z.object({ cluster: z.string(), uptimePercent: z.number().nullable().describe('null without probes in the period'), probes: z.number().int() })),
+  alertsFired: z.number().int(),
+  alertsResolved: z.number().int(),
+  incidentsOpened: z.number().int(),
+  incidentsResolved: z.number().int(),
+  mttaMs: z.number().nullable(),
+  mttrMs: z.number().nullable(),
+  changes: z.array(z.object({ at: isoTime, actor: z.string(), what: z.string() })).describe('Control changes, oldest first'),
+  alertsPerBucket: z.array(z.object({ start: isoTime, alerts: z.number().int() })).describe('What the chart shows'),
+  bucketMs: z.number().int(),
+});
+
+const toSummaryData = (s: Summary): z.output<typeof summaryData> => ({
+  since: s.since,
+  until: s.until,
+  clusters: s.clusters.map((c) => ({ cluster: c.cluster, uptimePercent: c.uptime ?? null, probes: c.probes })),
+  alertsFired: s.alertsFired,
+  alertsResolved: s.alertsResolved,
+  incidentsOpened: s.incidentsOpened,
+  incidentsResolved: s.incidentsResolved,
+  mttaMs: s.mttaMs ?? null,
+  mttrMs: s.mttrMs ?? null,
+  changes: s.changes,
+  alertsPerBucket: s.buckets,
+  bucketMs: s.bucketMs,
+});
+
 const pct = (x: number | undefined) => (x === undefined ? 'no probes' : `${x >= 99.995 ? '100' : x.toFixed(2)}%`);
 
 /** Headline first (one line a phone shows whole), details in fields, the chart attached. */
-export function summaryReply(s: Summary, period: string, cluster: string | undefined, png: Buffer): HandlerReply {
+export function summaryReply(s: Summary, period: string, cluster: string | undefined, png: Buffer): HandlerReply<z.output<typeof summaryData>> & { data: z.output<typeof summaryData> } {
   const probes = s.clusters.reduce((n, c) => n + c.probes, 0);
   const up = probes ? s.clusters.reduce((n, c) => n + ((c.uptime ?? 0) * c.probes) / 100, 0) / probes * 100 : undefined;
   const headline = [
@@ -46,6 +77,7 @@ export function summaryReply(s: Summary, period: string, cluster: string | undef
       { name: 'Period', value: `${formatTime(s.since)} → ${formatTime(s.until)}` },
     ],
     attachments: [{ filename: `summary-${s.until.slice(0, 10)}.png`, contentType: 'image/png', content: png.toString('base64'), encoding: 'base64' }],
+    data: toSummaryData(s),
   };
 }
 
@@ -65,6 +97,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['summary', 'summary --since 7d', 'summary --since 24h --cluster api'],
+      data: summaryData,
       handler: async (a, ctx) => {
         const ms = parseDuration(a.since);
         if (!ms || ms > MAX_PERIOD_MS) throw usage(`--since takes a duration up to 90d such as 24h or 7d, not ${quoteForMessage(a.since)}.`);

@@ -33,15 +33,25 @@ describe('infrabot CLI', () => {
     expect((await cli(['run', 'cluster disable api --reason "bad deploy" --yes', ...opts])).code).toBe(0);
     // Who really ran a command with --as stays on record.
     const audit = JSON.parse((await cli(['run', 'audit --user mallory', '--json', ...opts])).out);
-    expect(audit.table.rows[0][3]).toBe('cluster disable api --reason "bad deploy"');
+    expect(audit.data.records[0].rawText).toBe('cluster disable api --reason "bad deploy"');
     const exported = await cli(['audit', 'export', ...opts]);
     expect(exported.out).toMatch(/"userId":"local:mallory","userName":"local:mallory \(--as, run by local:[^)]+\)"/);
   });
 
-  it('prints the reply object with --json', async () => {
+  it('prints structured data with --json: booleans, numbers, ids, no display text', async () => {
     const opts = setup();
     const r = await cli(['run', 'breaker show api', '--json', ...opts]);
-    expect(JSON.parse(r.out)).toMatchObject({ outcome: 'ok', title: 'Breaker of api', table: { rows: [['api', '🟢 closed', '5m', '-']] } });
+    expect(JSON.parse(r.out)).toEqual({
+      outcome: 'ok',
+      data: { breakers: [{ cluster: 'api', state: 'closed', cooldownMs: 300_000, change: null }] },
+      traceId: expect.any(String),
+      time: expect.any(String),
+    });
+    const denied = JSON.parse((await cli(['run', 'killswitch on --reason "stop it"', '--as', 'mallory', '--json', ...opts])).out);
+    expect(denied).toMatchObject({ outcome: 'denied', error: { code: 'infra_denied', message: expect.stringContaining('admin role') } });
+    expect(denied.data).toBeUndefined();
+    const confirm = JSON.parse((await cli(['run', 'cluster disable api --reason "bad deploy"', '--json', ...opts])).out);
+    expect(confirm).toMatchObject({ outcome: 'confirm', error: { code: 'infra_confirmation_required' }, confirmWith: 'cluster disable api --reason "bad deploy" --yes' });
   });
 
   it('reads one command per line from a non-TTY console and exits 0 at end of input', async () => {

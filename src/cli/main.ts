@@ -17,7 +17,7 @@ import { writeAttachments } from '../chat/console/write-attachments.js';
 import { renderText } from '../chat/console/render-text.js';
 import { escapeJsonForTerminal, escapeTerminalText } from '../chat/console/escape-terminal-text.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
-import type { Outcome } from '../framework/reply.js';
+import type { Outcome, Reply } from '../framework/reply.js';
 import { createLogger } from '../log.js';
 import { migrate, openSqliteDatabase } from '../store/sqlite-store.js';
 import { shortId } from '../util/ids.js';
@@ -265,8 +265,20 @@ async function runOnce(app: App, text: string, user: { id: string; displayName: 
     return EX_USAGE;
   }
   const reply = await app.pipeline.handle({ id: shortId(16), platform: 'cli', user, channel: 'cli', text, ...(opts.confirmed ? { confirmed: true } : {}) });
-  out.write((opts.json ? escapeJsonForTerminal(JSON.stringify(reply, null, 2)) : renderText(writeAttachments(reply, dataDir))) + '\n');
+  out.write((opts.json ? escapeJsonForTerminal(JSON.stringify(replyJson(reply), null, 2)) : renderText(writeAttachments(reply, dataDir))) + '\n');
   return EXIT_CODES[reply.outcome];
+}
+
+/** What `run --json` prints: the outcome and the structured data (or the error), never display text or emoji. */
+export function replyJson(reply: Reply) {
+  return {
+    outcome: reply.outcome,
+    ...(reply.data !== undefined ? { data: reply.data } : {}),
+    ...(reply.error ? { error: reply.error } : {}),
+    ...(reply.outcome === 'confirm' && reply.hint ? { confirmWith: reply.hint } : {}),
+    traceId: reply.traceId,
+    time: reply.time,
+  };
 }
 
 /** node:util parseArgs errors in one line, in our words. */

@@ -9,7 +9,7 @@ import type { CommandContext, CommandServices } from './command-context.js';
  * A subcommand is data: name, summary, options as a zod object, the role it needs and a handler.
  * Help, text parsing, Discord registration and docs are derived from it.
  */
-export interface SubcommandDef<S extends z.ZodObject = z.ZodObject> {
+export interface SubcommandDef<S extends z.ZodObject = z.ZodObject, D extends z.ZodType = z.ZodType> {
   name: string;
   summary: string;
   options: S;
@@ -37,7 +37,12 @@ export interface SubcommandDef<S extends z.ZodObject = z.ZodObject> {
   /** Changes control state: the reply is posted in channel and handed the team. */
   mutates?: boolean;
   examples: readonly string[];
-  handler: (args: z.infer<S>, ctx: CommandContext) => Promise<HandlerReply> | HandlerReply;
+  /**
+   * Shape of the reply's structured `data` (what `--json` prints and the HTTP API returns): booleans,
+   * numbers, ISO times and ids, no display text. Documented in docs/commands.md and the OpenAPI document.
+   */
+  data: D;
+  handler: (args: z.infer<S>, ctx: CommandContext) => Promise<HandlerReply<z.output<D>> & { data: z.output<D> }> | (HandlerReply<z.output<D>> & { data: z.output<D> });
 }
 
 export interface CommandGroupDef {
@@ -49,7 +54,7 @@ export interface CommandGroupDef {
 }
 
 /** Keeps the handler's argument type tied to its schema while storing it type-erased. */
-export function defineSubcommand<S extends z.ZodObject>(def: SubcommandDef<S>): SubcommandDef {
+export function defineSubcommand<S extends z.ZodObject, D extends z.ZodType>(def: SubcommandDef<S, D>): SubcommandDef {
   return def as unknown as SubcommandDef;
 }
 

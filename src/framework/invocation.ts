@@ -1,4 +1,5 @@
 import type { Reply } from './reply.js';
+import type { RoleGrant } from '../auth/roles.js';
 
 /** One request to run a command, whatever platform it came from. Adapters build these; nothing else is passed in. */
 export type Platform = 'console' | 'cli' | 'slack' | 'discord' | 'http' | 'schedule' | 'system';
@@ -28,6 +29,18 @@ export interface Invocation {
    * outcome (a schedule records its firing and queues the result post with it). Only in-process callers set it.
    */
   inTransaction?: (reply: Reply) => void;
+  /**
+   * The command as structured input (the HTTP API): validated against the subcommand's options instead of
+   * parsing `text`, which then only records what was asked for (audit, confirmation hint).
+   */
+  command?: { name: string; args: Record<string, unknown> };
+  /** Trace id chosen by the transport (HTTP `X-Trace-Id`), so the caller's id is the one in the audit log. */
+  traceId?: string;
+  /**
+   * Roles this invocation carries itself (an API key's role and clusters). When set they replace the stored
+   * grants and config admins for this invocation: a key can never do more than it was created for.
+   */
+  grants?: readonly RoleGrant[];
 }
 
 /** The platform prefix of a qualified user id ("slack" for "slack:U1"). */

@@ -12,7 +12,8 @@ import type { Invocation, InvokingUser } from './invocation.js';
 import type { OptionDescriptor } from './describe-options.js';
 import { userPlatformPrefix } from './invocation.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
-import type { HandlerReply, Outcome, Reply, ReplyButton } from './reply.js';
+import { parseStructured } from './parse-structured.js';
+import type { HandlerReply, Outcome, Reply, ReplyButton, ReplyErrorCode } from './reply.js';
 import type { Registry } from './registry.js';
 
 export interface PipelineDeps {
@@ -80,7 +81,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   let pendingState: ControlState | undefined;
 
   async function handle(inv: Invocation): Promise<Reply> {
-    const traceId = shortId();
+    const traceId = inv.traceId ?? shortId();
     const key = `${inv.platform}:${inv.id}`;
     const rlog = log.child({ traceId, platform: inv.platform, user: inv.user.id });
     const started = performance.now();
@@ -130,7 +131,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     let parsed: ParsedCommand;
     try {
-      parsed = parseCommand(registry, inv.text, userPlatformPrefix(inv.user.id));
+      parsed = inv.command
+        ? parseStructured(registry, inv.command, userPlatformPrefix(inv.user.id))
+        : parseCommand(registry, inv.text, userPlatformPrefix(inv.user.id));
       seen.command = parsed.kind === 'command' ? parsed.name : 'help';
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
@@ -192,7 +195,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             title: 'Too busy, nothing changed',
             text: `The control state kept changing while this ran, so nothing was changed. Try again. (ref ${traceId})`,
             severity: 'warning',
-          });
+          }, 'infra_busy');
           return answer(busy, draft('failed', parsed, 'control state kept changing', cluster));
         }
         rlog.debug({ attempt }, 'state changed concurrently; deciding again');
@@ -205,7 +208,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       chained: boolean,
     ): Promise<{ final: Promise<Reply> } | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; hasEffects: boolean; cluster?: string }> {
       const state = (chained && pendingState) || (await engine.state());
-      const roles = roleSources(state);
+      // An API key carries its own role and clusters; nothing granted elsewhere widens them.
+      const roles: RoleSources = inv.grants ? { grants: inv.grants, fixedAdmins: [] } : roleSources(state);
       let cluster: string | undefined;
       try {
         cluster = await parsed.sub.clusterOf?.(parsed.args, deps.services ? { services: deps.services } : {});
@@ -266,18 +270,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         },
       };
       let reply: Reply;
+      let stored: Reply | undefined;
       let outcome: Outcome = 'ok';
       let error: string | undefined;
       let ran = false;
       try {
-        const { outcome: reported, ...out }: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
+        const { outcome: reported, shownOnce, ...out }: HandlerReply = await parsed.sub.handler(parsed.args, ctx);
         const changed = change.events.length > 0;
         ran = true;
         if (reported) {
           outcome = reported;
           error = out.title; // what the command found, for the audit record
         }
-        reply = finish(traceId, outcome, { severity: changed ? 'success' : 'info', visibility: changed ? 'channel' : 'ephemeral', ...out });
+        const visible = { severity: changed ? 'success' : 'info', visibility: changed ? 'channel' : 'ephemeral', ...out } as const;
+        reply = finish(traceId, outcome, visible, reported ? 'infra_check_failed' : undefined);
+        // The reply kept for duplicate deliveries never holds a secret meant to be seen once.
+        if (shownOnce) stored = JSON.parse(JSON.stringify(reply).replaceAll(shownOnce, '[shown once]')) as Reply;
       } catch (err) {
         if (err instanceof UserError) {
           outcome = 'invalid';
@@ -292,7 +300,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       const events = ran ? change.events : [];
       const hasEffects = ran && effects.length > 0;
-      const allEffects = [...(ran ? effects : []), ...withInvocation(reply)];
+      // What the invocation keeps of its reply (a schedule's result post) never holds a secret meant to be seen once.
+      const allEffects = [...(ran ? effects : []), ...withInvocation(stored ?? reply)];
       const version = events.length > 0 ? shortId(12) : undefined;
       // Event sequence numbers are contiguous, so the state this commit leaves is known before it lands.
       const after: ControlState = { ...change.state, seq: state.seq + events.length, ...(version ? { version } : {}) };
@@ -304,7 +313,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         state: after,
         audit: draft(outcome, parsed, error, cluster, change.at),
         invocationKey: key,
-        reply,
+        reply: stored ?? reply,
         ...(allEffects.length ? { effects: allEffects } : {}),
       });
       if (chained && version) {
@@ -434,8 +443,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return { handle, handleAction, suggest, registry };
 }
 
-function finish(traceId: string, outcome: Outcome, r: HandlerReply): Reply {
+const ERROR_CODES: Partial<Record<Outcome, ReplyErrorCode>> = {
+  denied: 'infra_denied',
+  invalid: 'infra_usage',
+  failed: 'infra_internal',
+  confirm: 'infra_confirmation_required',
+};
+
+function finish(traceId: string, outcome: Outcome, r: HandlerReply, code?: ReplyErrorCode): Reply {
   const failed = outcome === 'denied' || outcome === 'invalid' || outcome === 'failed' || outcome === 'confirm';
+  const errorCode = code ?? ERROR_CODES[outcome];
   return {
     severity: 'info',
     visibility: failed ? 'ephemeral' : 'channel',
@@ -443,6 +460,7 @@ function finish(traceId: string, outcome: Outcome, r: HandlerReply): Reply {
     outcome,
     traceId,
     time: new Date().toISOString(),
+    ...(errorCode ? { error: { code: errorCode, message: r.text ?? r.title } } : {}),
   };
 }
 
@@ -452,7 +470,7 @@ function userErrorReply(traceId: string, err: UserError): Reply {
     text: err.message,
     severity: 'warning',
     ...(err.hint ? { hint: err.hint } : {}),
-  });
+  }, err.code);
 }
 
 function internalError(traceId: string): Reply {

@@ -1,5 +1,6 @@
 import { TEXT_LIMITS } from './define-command.js';
 import { describeOptions, usageLine, type OptionDescriptor } from './describe-options.js';
+import { renderDataShape } from './render-data-shape.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
 
 /** docs/commands.md, generated from the command definitions so it cannot drift from what the bot accepts. */
@@ -15,6 +16,13 @@ export function renderCommandDocs(registry: Registry): string {
     'usage. Dangerous actions ask for confirmation: a button in chat, `y` in the console, `--yes` anywhere.',
     '',
     'Roles: **viewer** reads, **operator** acts on the clusters it is granted, **admin** does everything.',
+    '',
+    'Every reply also carries structured **data** for scripts: booleans, numbers, ISO 8601 times and ids, never',
+    'emoji or display text. `infrabot run --json "<command>"` prints `{outcome, data, traceId, time}`, or',
+    '`{outcome, error: {code, message}, traceId, time}` when the command did not run (`confirmWith` adds the',
+    '`--yes` form of a command that needs confirmation); the HTTP API returns the same `data` ([api.md](api.md)).',
+    'The shape of each command\'s data is listed under it; `?` marks a key that may be absent, `| null` a value',
+    'that may be null.',
     '',
     '## How values are read',
     '',
@@ -55,6 +63,7 @@ export function renderCommandDocs(registry: Registry): string {
       if (s.examples.length) {
         out.push('', 'Examples:', '', '```', ...s.examples, '```');
       }
+      out.push('', 'Data (`infrabot run --json`, HTTP API `data`):', '', '```ts', renderDataShape(s.data), '```');
       out.push('');
     }
   }

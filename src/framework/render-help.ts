@@ -1,11 +1,33 @@
 import { quoteForMessage } from '../util/quote-for-message.js';
+import { z } from 'zod';
+import type { CommandGroupDef } from './define-command.js';
 import { describeOptions, usageLine } from './describe-options.js';
 import type { HandlerReply } from './reply.js';
-import { isDefaultSub, type Registry } from './registry.js';
+import { commandName, isDefaultSub, type Registry } from './registry.js';
 import { suggest } from '../util/suggest.js';
 
+export const helpData = z.object({
+  topic: z.string().nullable(),
+  commands: z.array(
+    z.object({
+      command: z.string(),
+      usage: z.string(),
+      summary: z.string(),
+      role: z.enum(['anyone', 'viewer', 'operator', 'admin']),
+      dangerous: z.boolean(),
+    }),
+  ),
+});
+
+const commandsOf = (groups: readonly CommandGroupDef[], only?: string) =>
+  groups.flatMap((g) =>
+    g.subcommands
+      .filter((s) => !only || s.name === only)
+      .map((s) => ({ command: commandName(g, s), usage: usageLine(g.name, s, isDefaultSub(g, s)), summary: s.summary, role: s.role, dangerous: Boolean(s.dangerous) })),
+  );
+
 /** Help is derived from the command definitions: an overview, or one group's subcommands in detail. */
-export function renderHelp(registry: Registry, topic?: string): { ok: boolean; reply: HandlerReply } {
+export function renderHelp(registry: Registry, topic?: string): { ok: boolean; reply: HandlerReply<z.output<typeof helpData>> } {
   if (!topic) {
     return {
       ok: true,
@@ -13,6 +35,7 @@ export function renderHelp(registry: Registry, topic?: string): { ok: boolean; r
         title: 'infrabot commands',
         text: 'Type `help <command>` for options and examples. The leading /infra is optional.',
         table: { columns: ['command', 'what it does'], rows: registry.groups.map((g) => [g.name, g.summary]) },
+        data: { topic: null, commands: commandsOf(registry.groups) },
       },
     };
   }
@@ -43,6 +66,7 @@ export function renderHelp(registry: Registry, topic?: string): { ok: boolean; r
     reply: {
       title: `${group.name}: ${group.summary}`,
       text: lines.join('\n'),
+      data: { topic: topic.trim().toLowerCase(), commands: commandsOf([group], subs.length > 0 ? subName : undefined) },
     },
   };
 }

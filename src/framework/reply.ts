@@ -52,10 +52,36 @@ export interface Reply {
   outcome: Outcome;
   traceId: string;
   time: string;
+  /**
+   * Structured result for scripts and the HTTP API (`infrabot run --json`): booleans, numbers, ISO times and
+   * ids, never emoji or display text. Its shape is the subcommand's `data` schema (docs/commands.md).
+   */
+  data?: unknown;
+  /** Why the command did not run as asked (every outcome but ok and duplicate): a stable code and the message. */
+  error?: ReplyError;
 }
 
+/** `infra_*` codes scripts and the HTTP API branch on; the message is the one the user sees. */
+export interface ReplyError {
+  code: ReplyErrorCode;
+  message: string;
+}
+
+export type ReplyErrorCode =
+  | 'infra_unknown_command'
+  | 'infra_usage'
+  | 'infra_not_found'
+  | 'infra_conflict'
+  | 'infra_denied'
+  | 'infra_invalid_state'
+  | 'infra_confirmation_required'
+  | 'infra_busy'
+  | 'infra_internal'
+  /** The command ran and what it checked failed (a broken audit chain, a failed probe); `data` says what. */
+  | 'infra_check_failed';
+
 /** What a handler returns; the pipeline fills in outcome, trace id and time. */
-export type HandlerReply = Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility' | 'severity'> & {
+export type HandlerReply<D = unknown> = Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibility' | 'severity' | 'data' | 'error'> & {
   severity?: Severity;
   visibility?: Reply['visibility'];
   /**
@@ -64,4 +90,10 @@ export type HandlerReply = Omit<Reply, 'outcome' | 'traceId' | 'time' | 'visibil
    * still commits (a probe result counts toward its check).
    */
   outcome?: 'failed';
+  data?: D;
+  /**
+   * A secret shown to the caller once (a new API key): it is replaced in the reply kept for duplicate
+   * deliveries, so it is never stored in plain text.
+   */
+  shownOnce?: string;
 };

@@ -39,9 +39,10 @@ const slowGroup = defineGroup({
       options: z.object({}),
       role: 'viewer',
       examples: ['slowreport'],
+      data: z.object({}),
       handler: async () => {
         await new Promise((r) => setTimeout(r, SLOW_MS));
-        return { title: 'Slow report ready', text: 'All clusters nominal.' };
+        return { title: 'Slow report ready', text: 'All clusters nominal.', data: {} };
       },
     }),
   ],

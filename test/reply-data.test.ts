@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { COMMAND_GROUPS } from '../commands/index.js';
+import { commandName } from '../src/framework/registry.js';
+import { BASE_CONFIG, cluster, fakeService, healthApp, httpCheck } from './health/health-helpers.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+/** One invocation of every subcommand, in an order where each finds what it needs. */
+const SCRIPT = (alertId: string) => [
+  'help cluster',
+  'whoami',
+  'status',
+  'status api',
+  'killswitch on --reason "stop everything" --yes',
+  'killswitch off',
+  'cluster list',
+  'cluster disable api --reason "bad deploy" --yes',
+  'cluster enable api',
+  'ratelimit show',
+  'ratelimit set api --per-minute 300',
+  'breaker trip api --yes',
+  'breaker show',
+  'breaker reset api',
+  'role grant local:bob operator --cluster api',
+  'role revoke local:bob operator --cluster api',
+  'role list',
+  'audit --limit 5',
+  'audit verify',
+  'history api --at 1h',
+  'health',
+  'health run api-http',
+  'health history api-http',
+  'alert list',
+  `alert ack ${alertId}`,
+  `alert resolve ${alertId}`,
+  'silence api --for 1h --reason "known issue"',
+  'silence list',
+  'silence end api',
+  'maintenance start api --for 1h',
+  'maintenance list',
+  'maintenance end api',
+  'incident declare "Checkout errors" --sev 2 --cluster api',
+  'incident list',
+  'incident show 1',
+  'incident ack 1',
+  'incident update 1 "rolling back"',
+  'incident assign 1 comms local:carol',
+  'incident severity 1 3',
+  'incident mitigate 1',
+  'incident timeline 1',
+  'incident resolve 1 --summary "bad deploy rolled back"',
+  'incident reopen 1',
+  'incident postmortem 1',
+  'incident stats',
+];
+
+describe('structured reply data', () => {
+  it('every subcommand returns data matching its documented schema, with no emoji or display text', async () => {
+    const api = await fakeService();
+    const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', api.url)])));
+    cleanups.push(async () => {
+      await h.app.cleanup();
+      await api.close();
+    });
+    api.break();
+    await h.round(3);
+    const [alert] = await h.app.health!.health.alerts({ status: 'firing' });
+    expect(alert).toBeDefined();
+
+    const seen = new Set<string>();
+    for (const text of SCRIPT(alert!.id)) {
+      const reply = await h.app.run(text);
+      expect(reply.outcome, `${text}: ${reply.text}`).toBe('ok');
+      const group = COMMAND_GROUPS.find((g) => text.startsWith(g.name))!;
+      const sub =
+        group.subcommands.find((s) => text.split(' ')[1] === s.name) ?? group.subcommands.find((s) => s.name === group.defaultSubcommand)!;
+      seen.add(commandName(group, sub));
+      const parsed = sub.data.safeParse(reply.data);
+      expect(parsed.success, `${text}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+      expect(JSON.stringify(reply.data), text).not.toMatch(/\p{Extended_Pictographic}/u);
+    }
+    const all = COMMAND_GROUPS.flatMap((g) => g.subcommands.map((s) => commandName(g, s))).filter((n) => !n.startsWith('apikey'));
+    expect(all.filter((n) => !seen.has(n))).toEqual([]);
+  });
+
+  it('control data says what a script needs: effective state, times as ISO, numbers as numbers', async () => {
+    const h = await healthApp(BASE_CONFIG(cluster('api', [])));
+    cleanups.push(() => h.app.cleanup());
+    await h.app.run('killswitch on --reason "db corruption" --yes');
+    const status = await h.app.run('status api');
+    expect(status.data).toMatchObject({
+      killSwitch: { on: true, change: { by: 'local:root-admin', at: h.clock.now().toISOString(), reason: 'db corruption' } },
+      clusters: [{ name: 'api', enabled: true, serving: false, rateLimits: { perMinute: 600, perHour: 20000, perDay: 300000 }, breaker: { state: 'closed' } }],
+    });
+    const again = await h.app.run('killswitch on --reason "again" --yes');
+    expect(again.data).toMatchObject({ changed: false, killSwitch: { on: true } });
+  });
+});
