@@ -27,6 +27,8 @@ import { createMetrics, noMetrics, type Metrics } from './metrics/create-metrics
 import { startTracing } from './tracing/start-tracing.js';
 import { tracePipeline } from './tracing/trace-pipeline.js';
 import type { Tracer } from './tracing/tracer.js';
+import type { ApiKeyStore } from './store/api-key-store.js';
+import { createSqliteApiKeyStore } from './store/sqlite-api-key-store.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -54,6 +56,8 @@ export interface App {
   schedules?: ScheduleRunner;
   /** The audit signing key, checkpoints, verification and reports (see docs/audit.md). */
   audit: AuditService & { keyDir: string; dataDir: string };
+  /** API keys of the HTTP API (SQLite-backed). */
+  apiKeys?: ApiKeyStore;
   close(): Promise<void>;
 }
 
@@ -145,6 +149,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;
+  const apiKeys = db ? createSqliteApiKeyStore(db) : undefined;
   let runner: ScheduleRunner | undefined;
   const scheduleService: ScheduleService | undefined = db
     ? {
@@ -166,6 +171,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(health ? { health } : {}),
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
+      ...(apiKeys ? { apiKeys } : {}),
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   await control.start();
@@ -185,11 +191,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   if (health) post = (message) => postToAuditChannels(health, opts.config, message, clock);
   // Duplicate-delivery keys and expired buttons are only needed for a while; without this they grow forever.
-  const prune = () =>
-    store
-      .prune(new Date(clock.now().getTime() - INVOCATION_MEMORY_MS).toISOString())
-      .then((n) => n > 0 && opts.log.debug({ rows: n }, 'pruned old invocation keys and expired buttons'))
+  const prune = () => {
+    const before = new Date(clock.now().getTime() - INVOCATION_MEMORY_MS).toISOString();
+    // Idempotency keys live as long as the invocation keys their replays are read from.
+    return Promise.all([store.prune(before), apiKeys?.prune(before) ?? 0])
+      .then(([a, b]) => a + b > 0 && opts.log.debug({ rows: a + b }, 'pruned old invocation and idempotency keys and expired buttons'))
       .catch((err: unknown) => opts.log.warn({ err }, 'pruning invocation keys failed; will try again'));
+  };
   // Firing history is kept as long as alert history (health.historyRetention).
   const historyMs = parseDuration(opts.config.health.historyRetention) ?? 30 * 86_400_000;
   const pruneSchedules = () =>
@@ -212,6 +220,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     tracer,
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
+    ...(apiKeys ? { apiKeys } : {}),
     close: async () => {
       clearInterval(housekeeping);
       await runner?.stop();

@@ -95,6 +95,20 @@ const subject = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: `expected a platform-qualified id such as local:alice or slack:U123ABC; ${problem}` });
 });
 
+/** The HTTP control API (docs/api.md): on by default, on loopback only, so the embedded default stays private. */
+export const httpSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 picks a free port (tests). */
+    port: z.number().int().min(0).max(65535).default(18090),
+    /** Largest request body accepted, in bytes; larger ones get 413. */
+    bodyLimit: z.number().int().min(1024).max(10 * 1024 * 1024).default(16 * 1024),
+    /** Requests each API key may make per minute on this process (a burst up to the same number); over it: 429. */
+    rateLimit: z.object({ perMinute: z.number().int().positive().max(1_000_000).default(600) }).strict().default({ perMinute: 600 }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     clusters: z
@@ -138,6 +152,7 @@ export const configSchema = z
     schedules: schedulesSchema.default(schedulesSchema.parse({})),
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
     audit: auditSchema.default(auditSchema.parse({})),
+    http: httpSchema.default(httpSchema.parse({})),
   })
   .strict()
   // `when`: runs even when other parts of the file are wrong, so one bad value does not hide these problems;

@@ -208,6 +208,34 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'API keys (hashed) and idempotency keys of the HTTP API',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        clusters TEXT,
+        secret_hash TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT,
+        revoked_by TEXT
+      );
+      CREATE UNIQUE INDEX api_keys_active_name ON api_keys (name) WHERE revoked_at IS NULL;
+
+      CREATE TABLE api_idempotency (
+        key_id TEXT NOT NULL,
+        idem_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (key_id, idem_key)
+      );
+      CREATE INDEX api_idempotency_created ON api_idempotency (created_at);
+    `,
+  },
+  {
     version: 4,
     name: 'audit: events hash and run-by per record, signed checkpoints, signing-key rotations',
     sql: `

@@ -1,0 +1,123 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { App } from '../app.js';
+import { shortId } from '../util/ids.js';
+import { errorBody, sendError } from './api-error.js';
+import { createApiKeyCheck } from './authenticate-api-key.js';
+import { controlRoutes } from './control-routes.js';
+
+const TRACE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const DOCS_PREFIX = '/docs';
+
+export interface HttpServerOptions {
+  app: App;
+  /** Defaults to the app's config (`http.bodyLimit`, `http.rateLimit`). */
+  bodyLimit?: number;
+  perMinute?: number;
+}
+
+/**
+ * The HTTP control API: plugins (OpenAPI from the zod schemas, docs page), then the public routes (health,
+ * readiness, the OpenAPI document), then every API route behind the API-key check, with one error handler
+ * that answers `{error: {code, message, traceId}}` and never shows a 5xx's details. Not listening yet:
+ * `listen()` it, or `inject()` in tests.
+ */
+export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
+  const { app } = opts;
+  const apiKeys = app.apiKeys;
+  if (!apiKeys) throw new Error('the HTTP API needs the SQLite store (API keys)');
+  const bodyLimit = opts.bodyLimit ?? app.config.http.bodyLimit;
+  const server = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's type the default one plugins expect.
+    loggerInstance: app.log.child({ component: 'http' }) as FastifyBaseLogger,
+    // Requests are not logged one by one (a busy API would drown the log); failures are, with their trace id.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'traceId' }),
+    bodyLimit,
+    // A caller's own trace id (X-Trace-Id) is kept when it is a sane token, so it is the one in our logs and audit.
+    genReqId: (req) => {
+      const given = req.headers['x-trace-id'];
+      return typeof given === 'string' && TRACE_ID.test(given) ? given : shortId();
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+  server.setValidatorCompiler(validatorCompiler);
+  server.setSerializerCompiler(serializerCompiler);
+
+  server.addHook('onRequest', async (req, reply) => {
+    reply.header('x-trace-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    if (!req.url.startsWith(DOCS_PREFIX)) {
+      reply.header('cache-control', 'no-store');
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+
+  server.setErrorHandler((err: FastifyError, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const problems = err.validation.map((v) => `${v.instancePath.replace(/^\//, '').replace(/\//g, '.') || err.validationContext || 'request'}: ${v.message}`);
+      return sendError(req, reply, 400, 'infra_usage', `Invalid ${err.validationContext ?? 'request'}: ${problems.join('; ')}.`);
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      req.log.error({ err, traceId: req.id, url: req.url }, 'HTTP request failed');
+      return sendError(req, reply, 500, 'infra_internal', `Internal error; nothing more is shown here. Quote ref ${req.id} when reporting it.`);
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(req, reply, 413, 'infra_body_too_large', `The request body is larger than ${bodyLimit} bytes.`);
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(req, reply, 415, 'infra_unsupported_media_type', 'Send the body as application/json.');
+    return sendError(req, reply, status, 'infra_usage', err.message);
+  });
+  server.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, 404, 'infra_not_found', `No route ${req.method} ${req.url.split('?')[0]}. The API is described at /openapi.json and ${DOCS_PREFIX}.`),
+  );
+
+  await server.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'infrabot control API',
+        version: '1',
+        description:
+          'Kill-switch, cluster switches, rate limits, circuit breakers, health, audit and incidents. Every call runs the same command as chat ' +
+          '(authorized, confirmed, audited). Authenticate with `Authorization: Bearer <key>` (`/infra apikey create`). Errors: `{error: {code, message, traceId}}`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `apikey create`' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await server.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
+
+  // Public: liveness, readiness and the API description.
+  const publicRoute = { security: [], tags: ['service'] };
+  server.get('/healthz', { schema: { ...publicRoute, summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  server.get(
+    '/readyz',
+    { schema: { ...publicRoute, summary: 'Readiness: the store answers', response: { 200: z.object({ status: z.literal('ready') }), 503: errorBody } } },
+    async (req, reply) => {
+      try {
+        await app.engine.state();
+        return { status: 'ready' as const };
+      } catch (err) {
+        req.log.warn({ err, traceId: req.id }, 'not ready: the store does not answer');
+        return sendError(req, reply, 503, 'infra_busy', 'Not ready: the store does not answer.');
+      }
+    },
+  );
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+
+  // Everything below needs an API key, checked in onRequest before the body is read.
+  await server.register(async (api) => {
+    api.decorateRequest('principal', undefined);
+    api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log, perMinute: opts.perMinute ?? app.config.http.rateLimit.perMinute }));
+    await api.register(controlRoutes, { pipeline: app.pipeline, apiKeys, registry: app.pipeline.registry, now: () => app.engine.clock.now() });
+    // >>> Lead: register the guard helper's plugin here, behind the API-key check, e.g.
+    //     await api.register(guardRoutes, { app });
+    // Its handlers read the caller with principalOf(req) (src/http/api-principal.ts).
+  });
+  return server as unknown as FastifyInstance;
+}
