@@ -7,10 +7,14 @@ import { runCli } from './helpers/run-cli.js';
 import { TEST_CONFIG } from './helpers/test-app.js';
 
 let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function setup(config = TEST_CONFIG) {
   dir = mkdtempSync(join(tmpdir(), 'infrabot-cli-'));
+  dirs.push(dir);
   writeFileSync(join(dir, 'config.yaml'), config);
   return ['--config', join(dir, 'config.yaml'), '--data-dir', join(dir, 'data')];
 }
@@ -52,6 +56,46 @@ describe('infrabot CLI', () => {
     expect(denied.data).toBeUndefined();
     const confirm = JSON.parse((await cli(['run', 'cluster disable api --reason "bad deploy"', '--json', ...opts])).out);
     expect(confirm).toMatchObject({ outcome: 'confirm', error: { code: 'infra_confirmation_required' }, confirmWith: 'cluster disable api --reason "bad deploy" --yes' });
+  });
+
+  it('prints --json data for a command of every group, valid against its documented schema', async () => {
+    const opts = setup();
+    const { COMMAND_GROUPS } = await import('../commands/index.js');
+    const lines: Record<string, string> = {
+      help: 'help', whoami: 'whoami', status: 'status', killswitch: 'killswitch off', cluster: 'cluster list', ratelimit: 'ratelimit show api',
+      breaker: 'breaker show', role: 'role list', audit: 'audit verify', history: 'history global', health: 'health', alert: 'alert list',
+      silence: 'silence list', maintenance: 'maintenance list', incident: 'incident list', apikey: 'apikey list',
+    };
+    expect(Object.keys(lines).sort()).toEqual(COMMAND_GROUPS.map((g) => g.name).sort());
+    for (const g of COMMAND_GROUPS) {
+      const r = await cli(['run', lines[g.name]!, '--json', ...opts]);
+      expect(r.code, `${lines[g.name]}: ${r.out}`).toBe(0);
+      const printed = JSON.parse(r.out);
+      const words = lines[g.name]!.split(' ');
+      const sub = g.subcommands.find((s) => s.name === words[1]) ?? g.subcommands.find((s) => s.name === g.defaultSubcommand)!;
+      expect(sub.data.safeParse(printed.data).success, lines[g.name]).toBe(true);
+      expect(r.out).not.toMatch(/\p{Extended_Pictographic}/u);
+    }
+  });
+
+  it('start serves the HTTP control API and says where; a taken port is reported and the bot runs on', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const opts = setup(`${TEST_CONFIG}\nhttp: { port: 0 }\n`);
+      const r = await cli(['start', ...opts], 'status\n');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/HTTP control API on http:\/\/127\.0\.0\.1:\d+ \(docs at http:\/\/127\.0\.0\.1:\d+\/docs/);
+      const busy = setup(`${TEST_CONFIG}\nhttp: { port: ${taken} }\n`);
+      const b = await cli(['start', ...busy], 'status\n');
+      expect(b.code).toBe(0);
+      expect(b.out).toContain(`HTTP control API not started: port ${taken} on 127.0.0.1 is in use`);
+      expect(b.out).toContain('All 3 clusters enabled');
+    } finally {
+      blocker.close();
+    }
   });
 
   it('reads one command per line from a non-TTY console and exits 0 at end of input', async () => {

@@ -24,11 +24,13 @@ import { shortId } from '../util/ids.js';
 import { describeFileError } from './describe-file-error.js';
 import { exportAudit } from './export-audit.js';
 import { guardStdout } from './guard-stdout.js';
+import { startHttpApi } from '../http/start-http-api.js';
 
 const USAGE = `Usage: infrabot <command> [options]
 
 Commands:
-  start                    Run the bot: chat adapters whose credentials are set, else the console
+  start                    Run the bot: chat adapters whose credentials are set, else the console,
+                           and the HTTP control API (http.host/http.port; default 127.0.0.1:18090)
   console [--as user]      Interactive terminal chat (reads one command per line when not a TTY)
   run "<command>" [--as user] [--json] [--yes]
                            Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
@@ -197,6 +199,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           // a scripted console (`infrabot console < file`) stays quiet and deterministic.
           const screen = createConsoleScreen(io.stdout);
           const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen, dataDir }) : undefined;
+          const http = command === 'start' ? await startHttpApi(app, (line) => screen.print(line)) : undefined;
           try {
             const failed = await runConsole({
               pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),
@@ -212,6 +215,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
             // A script (`infrabot console < commands.txt`) fails when one of its commands did.
             return !interactive && failed ? EXIT_CODES[failed] : 0;
           } finally {
+            await http?.stop();
             await health?.stop();
           }
         }
@@ -246,12 +250,15 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   for (const a of running) if (a.sink) app.health?.deliverer.addSink(a.sink);
   app.health?.start();
   app.schedules?.start();
-  log.info({ adapters: running.map((a) => a.name) }, 'infrabot started');
+  // Chat adapters log JSON lines: the API's start-up line is one of them.
+  const http = await startHttpApi(app, (line) => log.info(line));
+  log.info({ adapters: running.map((a) => a.name), http: http.url }, 'infrabot started');
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
   log.info('shutting down');
+  await http.stop();
   await app.schedules?.stop();
   await app.health?.stop();
   await Promise.allSettled(running.map((a) => a.stop()));

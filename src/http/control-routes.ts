@@ -52,6 +52,10 @@ function find(registry: Registry, name: string): SubcommandDef {
 /** The control, health, audit and incident routes: each one command of the registry, with its schemas. */
 export async function controlRoutes(app: FastifyInstance, deps: RunDeps & { registry: Registry }): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  // A POST without a body (curl -X POST) means "no options", not a malformed request.
+  api.addHook('preValidation', async (req) => {
+    if (req.method === 'POST' && (req.body === undefined || req.body === null)) req.body = {};
+  });
   for (const route of COMMAND_ROUTES) {
     const sub = find(deps.registry, route.command);
     const options = describeOptions(sub);

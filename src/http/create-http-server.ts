@@ -42,6 +42,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
       return typeof given === 'string' && TRACE_ID.test(given) ? given : shortId();
     },
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON only: a text/plain body is refused (415) rather than half-understood.
+  server.removeContentTypeParser('text/plain');
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
 
