@@ -21,7 +21,7 @@ import { TEST_CONFIG } from '../test/helpers/test-app.js';
 
 const CONCURRENCY = 32;
 const SECONDS = 4;
-const WARMUP_SECONDS = 1;
+const WARMUP_SECONDS = 2;
 
 interface Scenario {
   name: string;

@@ -4,6 +4,7 @@ import { ROLES } from '../src/auth/roles.js';
 import { UserError } from '../src/user-error.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { changed, roleData } from '../src/engine/state-data.js';
+import { usage } from '../src/user-error.js';
 
 const grantData = z.object({ changed, subject: z.string(), role: roleData, cluster: z.string().nullable().describe('null: globally') });
 
@@ -29,6 +30,9 @@ export default defineGroup({
       handler: ({ user, role, cluster }, { change }) => {
         const where = cluster ? `on cluster ${cluster}` : 'globally';
         const data = (changed: boolean) => ({ changed, subject: user, role, cluster: cluster ?? null });
+        if (user.startsWith('apikey:')) {
+          throw usage(`${user} is an API key: its role and clusters are fixed when it is created. Create a key with the role you need (\`apikey create\`).`);
+        }
         if (!change.grantRole(user, role, cluster)) return { title: `${user} already has ${role} ${where}`, text: 'Nothing changed.', data: data(false) };
         return { title: `Granted ${role} to ${user} ${where}`, data: data(true) };
       },

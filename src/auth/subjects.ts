@@ -24,6 +24,8 @@ const ID_FORMATS: Record<string, { pattern: RegExp; what: string; hint: string }
   'slack-group': { pattern: /^S[A-Z0-9]+$/, what: 'a Slack user group id', hint: 'mention the group (@group) or write slack-group:S…' },
   discord: { pattern: /^\d{1,25}$/, what: 'a Discord user id', hint: 'pick the user in the option, mention them, or write discord:<numeric id>' },
   'discord-role': { pattern: /^\d{1,25}$/, what: 'a Discord role id', hint: 'mention the role or write discord-role:<numeric id>' },
+  // An HTTP API key acting as a user (audit searches); its role comes from the key, never from grants.
+  apikey: { pattern: /^[a-z2-9]{12}$/, what: 'an API key id', hint: '`apikey list` shows the ids' },
 };
 
 /** Why a normalized subject cannot be anybody, or undefined when it is well-formed. */

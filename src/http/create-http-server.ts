@@ -121,5 +121,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     //     await api.register(guardRoutes, { app });
     // Its handlers read the caller with principalOf(req) (src/http/api-principal.ts).
   });
+  // Callers (listen, inject, tests) need no zod type provider; plugins registered later bring their own.
   return server as unknown as FastifyInstance;
 }

@@ -269,3 +269,17 @@ describe('HTTP control API: idempotency', () => {
     expect((await h.call('POST', '/api/control/cluster/web/enable', { token: b.token, body: { reason: 'b says so' }, headers })).status).toBe(200);
   });
 });
+
+describe('HTTP control API: API keys in the audit log', () => {
+  it('finds what a key did with `audit --user apikey:<id>`, and refuses role grants to keys', async () => {
+    h = await apiHarness();
+    const { token, id } = await h.key('ci --role operator');
+    await h.call('POST', '/api/control/cluster/db/enable', { token });
+    const found = await h.call('GET', `/api/audit?user=apikey:${id}`, { token });
+    expect(found.status).toBe(200);
+    expect(found.body.data.records.map((r: { command: string }) => r.command)).toContain('cluster enable');
+    const grant = await h.app.run(`role grant apikey:${id} admin`);
+    expect(grant.outcome).toBe('invalid');
+    expect(grant.text).toContain('is an API key');
+  });
+});

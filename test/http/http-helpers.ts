@@ -9,6 +9,8 @@ export interface ApiHarness {
   server: FastifyInstance;
   /** Creates a key through the real `apikey create` command and returns its token. */
   key(args: string): Promise<{ token: string; id: string }>;
+  // `any`: tests read whatever JSON a route answered, and assert on its shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   call(method: 'GET' | 'POST', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
