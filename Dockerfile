@@ -17,6 +17,9 @@ ENV NODE_ENV=production INFRABOT_DATA_DIR=/app/data INFRABOT_CONFIG=/app/config/
 # The audit signing key and checkpoint file live outside the data volume (docs/audit.md); mount a volume
 # here, or give the key as INFRABOT_AUDIT_KEY from a secret store, so it survives a new container.
 ENV INFRABOT_KEY_DIR=/app/keys
+# Loopback inside a container reaches nobody: the example config reads the API's host from here.
+ENV INFRABOT_HTTP_HOST=0.0.0.0
+EXPOSE 18090
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
