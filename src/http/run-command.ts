@@ -6,7 +6,7 @@ import type { Reply } from '../framework/reply.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import { shortId } from '../util/ids.js';
 import { sendError, STATUS_OF } from './api-error.js';
-import { principalOf } from './api-principal.js';
+import { principalOf, type ApiPrincipal } from './api-principal.js';
 
 export interface RunDeps {
   pipeline: Pipeline;
@@ -69,13 +69,21 @@ export async function runCommand(
     grants: principal.grants,
     ...(command.confirmed ? { confirmed: true } : {}),
   };
-  return answer(req, res, await deps.pipeline.handle(invocation));
+  return answer(res, await deps.pipeline.handle(invocation), principal);
 }
 
-function answer(req: FastifyRequest, res: FastifyReply, reply: Reply) {
+function answer(res: FastifyReply, reply: Reply, principal: ApiPrincipal) {
   if (!reply.error) return res.code(200).send({ data: reply.data ?? null, traceId: reply.traceId });
   const { code, message } = reply.error;
   const status = STATUS_OF[code] ?? 500;
-  const text = code === 'infra_confirmation_required' ? `${message.replace(/\n/g, ' ')} Send the request again with "confirm": true to go ahead.` : message;
-  return res.code(status).send({ error: { code, message: text, traceId: reply.traceId } });
+  return res.code(status).send({ error: { code, message: httpWording(code, message, principal), traceId: reply.traceId } });
+}
+
+/** The chat wording, told for an API caller: how to confirm, and that a key's scope is fixed (no role grant). */
+function httpWording(code: string, message: string, p: ApiPrincipal): string {
+  if (code === 'infra_confirmation_required') return `${message.replace(/\n/g, ' ')} Send the request again with "confirm": true to go ahead.`;
+  if (code !== 'infra_denied') return message;
+  const need = message.replace(/;.*$/s, '');
+  const scope = p.clusters ? `on ${p.clusters.join(', ')} only` : 'globally';
+  return `${need}; this API key is ${p.role} ${scope}. An admin can create a key with that scope (\`apikey create\`).`;
 }

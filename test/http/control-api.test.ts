@@ -160,7 +160,11 @@ describe('HTTP control API: API keys', () => {
     expect((await h.call('POST', '/api/control/cluster/api/enable', { token: op.token })).status).toBe(200);
     const denied = await h.call('POST', '/api/control/cluster/web/disable', { token: op.token, body: { reason: 'not mine', confirm: true } });
     expect(denied.status).toBe(403);
-    expect(denied.body.error).toMatchObject({ code: 'infra_denied', message: expect.stringContaining('operator role on cluster "web"') });
+    expect(denied.body.error).toEqual({
+      code: 'infra_denied',
+      message: 'This needs the operator role on cluster "web"; this API key is operator on api only. An admin can create a key with that scope (`apikey create`).',
+      traceId: denied.headers['x-trace-id'],
+    });
     expect((await h.call('POST', '/api/control/kill-switch/enable', { token: op.token, body: { reason: 'nope nope', confirm: true } })).status).toBe(403);
     expect((await h.call('GET', '/api/control', { token: viewer.token })).status).toBe(200);
     expect((await h.call('POST', '/api/control/cluster/api/circuit-breaker/reset', { token: viewer.token })).status).toBe(403);
