@@ -71,6 +71,12 @@ export async function controlRoutes(app: FastifyInstance, deps: RunDeps & { regi
     if (sub.dangerous) bodyShape.confirm = z.boolean().optional().describe('Must be true: this is a dangerous action (without it: 428 and nothing changes)');
     const body = route.method === 'POST' ? z.object(bodyShape).strict() : undefined;
     const querystring = route.method === 'GET' && rest.length ? z.object(Object.fromEntries(rest.map((o) => [o.name, textParam(o).optional()]))).strict() : undefined;
+    const headers = z.looseObject({
+      'x-trace-id': z.string().optional().describe('Your trace id (1–64 of A-Z a-z 0-9 . _ : -); kept, returned and audited, else one is generated'),
+      ...(route.method === 'POST'
+        ? { 'idempotency-key': z.string().optional().describe('Same key and body within 24 h: the stored answer is replayed; another body: 422') }
+        : {}),
+    });
     const needs = `Needs the ${sub.role} role${sub.clusterOf ? ' on the cluster (or globally)' : ' globally'}.`;
     api.route({
       method: route.method,
@@ -79,6 +85,7 @@ export async function controlRoutes(app: FastifyInstance, deps: RunDeps & { regi
         tags: [route.tag],
         summary: sub.summary,
         description: `Runs \`${route.command}\` through the command pipeline (audited as platform http). ${needs}${sub.dangerous ? ' Dangerous: send `"confirm": true`.' : ''}${route.method === 'POST' ? ' Honours `Idempotency-Key`.' : ''}`,
+        headers,
         ...(params ? { params } : {}),
         ...(querystring ? { querystring } : {}),
         ...(body ? { body: rest.some((o) => o.required) ? body : body.optional() } : {}),
