@@ -287,3 +287,38 @@ describe('HTTP control API: API keys in the audit log', () => {
     expect(grant.text).toContain('is an API key');
   });
 });
+
+describe('HTTP control API: request handling order and key commands', () => {
+  it('checks the key before reading the body: an unauthenticated oversized or malformed body gets 401', async () => {
+    h = await apiHarness();
+    const big = await h.call('POST', '/api/control/cluster/api/enable', { body: { reason: 'x'.repeat(100_000) } });
+    expect(big.status).toBe(401);
+    const broken = await h.call('POST', '/api/control/cluster/api/enable', { body: '{"reason":', headers: { 'content-type': 'application/json' } });
+    expect(broken.status).toBe(401);
+  });
+
+  it('refuses a malformed Idempotency-Key', async () => {
+    h = await apiHarness();
+    const { token } = await h.key('ci --role operator');
+    const r = await h.call('POST', '/api/control/cluster/api/enable', { token, headers: { 'idempotency-key': 'x'.repeat(200) } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toContain('Idempotency-Key');
+  });
+
+  it('apikey create refuses unknown clusters, bad lifetimes and duplicate names, and is admin only', async () => {
+    h = await apiHarness();
+    const bad = async (text: string, as?: string) => {
+      const r = await h!.app.run(text, as ? { as } : {});
+      expect(r.outcome, text).not.toBe('ok');
+      return r.text ?? '';
+    };
+    expect(await bad('apikey create ci --role operator --cluster nope')).toContain('No cluster named "nope"');
+    expect(await bad('apikey create ci --role operator --expires soon')).toContain('--expires');
+    expect(await bad('apikey create ci --role operator --expires 9999d')).toContain('3 years');
+    await h.key('ci --role operator');
+    expect(await bad('apikey create ci --role viewer')).toContain('exists already');
+    expect(await bad('apikey list', 'local:bob')).toContain('admin role');
+    expect((await h.app.run('apikey create ci2 --role viewer --expires never')).data).toMatchObject({ key: { expiresAt: null, status: 'active' } });
+    expect(h.app.db!.prepare('SELECT COUNT(*) FROM api_keys').pluck().get()).toBe(2);
+  });
+});
