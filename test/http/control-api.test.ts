@@ -33,6 +33,7 @@ describe('HTTP control API: routes', () => {
     expect(await ok('POST', '/api/control/cluster/api/circuit-breaker/trip', { reason: 'timeouts', confirm: true })).toMatchObject({ changed: true, breaker: { cluster: 'api', state: 'open' } });
     expect(await ok('POST', '/api/control/cluster/api/circuit-breaker/reset')).toMatchObject({ changed: true, breaker: { state: 'closed' } });
     expect(await ok('GET', '/api/health/api')).toEqual({ checks: [] });
+    expect((await ok('GET', '/api/control?cluster=web')).clusters.map((c: { name: string }) => c.name)).toEqual(['web']);
     expect((await h.app.run('incident declare "Checkout errors" --sev 2 --cluster api')).outcome).toBe('ok');
     expect((await ok('GET', '/api/incidents?open=true')).incidents).toMatchObject([{ id: 1, sev: 2, cluster: 'api', status: 'open' }]);
     expect((await ok('GET', '/api/incidents/1')).incident).toMatchObject({ id: 1, title: 'Checkout errors' });
