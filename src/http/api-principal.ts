@@ -30,3 +30,13 @@ export function principalOf(req: FastifyRequest): ApiPrincipal {
   if (!req.principal) throw new Error(`route ${req.routeOptions.url ?? req.url} is not registered behind the API-key check`);
   return req.principal;
 }
+
+/**
+ * Whether the request's key covers a cluster: a key for every cluster covers all, a scoped key only its own.
+ * Without a cluster (the control stream, which carries no users, roles or audit data): any valid key.
+ * Shaped as the guard routes' `authorize` option.
+ */
+export function keyCovers(req: FastifyRequest, cluster?: string): boolean {
+  const p = principalOf(req);
+  return cluster === undefined || p.clusters === undefined || p.clusters.includes(cluster);
+}

@@ -117,9 +117,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     api.decorateRequest('principal', undefined);
     api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log, perMinute: opts.perMinute ?? app.config.http.rateLimit.perMinute }));
     await api.register(controlRoutes, { pipeline: app.pipeline, apiKeys, registry: app.pipeline.registry, now: () => app.engine.clock.now() });
-    // >>> Lead: register the guard helper's plugin here, behind the API-key check, e.g.
-    //     await api.register(guardRoutes, { app });
-    // Its handlers read the caller with principalOf(req) (src/http/api-principal.ts).
+    // >>> Lead: register the guard routes (GET /api/control/stream, POST /api/control/check) here, behind
+    //     the API-key check:
+    //       await api.register(guardRoutes, { feed, redis, authorize: keyCovers });
+    //     keyCovers and principalOf (src/http/api-principal.ts) read the caller's key, role and clusters.
   });
   // Callers (listen, inject, tests) need no zod type provider; plugins registered later bring their own.
   return server as unknown as FastifyInstance;

@@ -323,3 +323,29 @@ describe('HTTP control API: request handling order and key commands', () => {
     expect(h.app.db!.prepare('SELECT COUNT(*) FROM api_keys').pluck().get()).toBe(2);
   });
 });
+
+describe('HTTP control API: plugins behind the key check', () => {
+  it('keyCovers tells route plugins which clusters the calling key covers', async () => {
+    const { keyCovers } = await import('../../src/http/api-principal.js');
+    const { createHttpServer } = await import('../../src/http/create-http-server.js');
+    const { createTestApp } = await import('../helpers/test-app.js');
+    const app = await createTestApp();
+    const server = await createHttpServer({ app });
+    const seen: Record<string, boolean[]> = {};
+    // What a plugin registered in the authenticated scope sees, on real requests.
+    server.addHook('onResponse', async (req) => {
+      if (req.principal) seen[req.principal.user.displayName] = [keyCovers(req, 'api'), keyCovers(req, 'web'), keyCovers(req)];
+    });
+    await server.ready();
+    try {
+      const token = async (args: string) => ((await app.run(`apikey create ${args}`)).data as { token: string }).token;
+      for (const t of [await token('svc --role viewer --cluster api'), await token('all --role viewer')]) {
+        await server.inject({ method: 'GET', url: '/api/control/cluster/api/rate-limit', headers: { authorization: `Bearer ${t}` } });
+      }
+      expect(seen).toEqual({ 'apikey svc': [true, false, true], 'apikey all': [true, true, true] });
+    } finally {
+      await server.close();
+      await app.cleanup();
+    }
+  });
+});
