@@ -52,9 +52,16 @@ function find(registry: Registry, name: string): SubcommandDef {
 /** The control, health, audit and incident routes: each one command of the registry, with its schemas. */
 export async function controlRoutes(app: FastifyInstance, deps: RunDeps & { registry: Registry }): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  // A POST without a body (curl -X POST) means "no options", not a malformed request.
+  /**
+   * The options as sent, before fastify's validation applies defaults and transforms: the command's own
+   * schema parses them once more in the pipeline, which must see the input, not an already parsed output.
+   */
+  const sent = new WeakMap<object, Record<string, unknown>>();
   api.addHook('preValidation', async (req) => {
+    // A POST without a body (curl -X POST) means "no options", not a malformed request.
     if (req.method === 'POST' && (req.body === undefined || req.body === null)) req.body = {};
+    const input = req.method === 'POST' ? req.body : req.query;
+    if (input && typeof input === 'object') sent.set(req, { ...(input as Record<string, unknown>) });
   });
   for (const route of COMMAND_ROUTES) {
     const sub = find(deps.registry, route.command);
@@ -97,9 +104,8 @@ export async function controlRoutes(app: FastifyInstance, deps: RunDeps & { regi
       handler: async (req, res) => {
         const args: Record<string, unknown> = {};
         for (const [p, opt] of Object.entries(paramOf)) args[opt] = fromText(byName.get(opt)!, (req.params as Record<string, string>)[p]!);
-        const input = (route.method === 'POST' ? req.body : req.query) as Record<string, unknown> | undefined;
         let confirmed = false;
-        for (const [k, v] of Object.entries(input ?? {})) {
+        for (const [k, v] of Object.entries(sent.get(req) ?? {})) {
           if (k === 'confirm') confirmed = v === true;
           else if (v !== undefined) args[k] = route.method === 'GET' ? fromText(byName.get(k)!, String(v)) : v;
         }
