@@ -163,10 +163,14 @@ describe('HTTP control API: API keys', () => {
     expect(denied.status).toBe(403);
     expect(denied.body.error).toEqual({
       code: 'infra_denied',
-      message: 'This needs the operator role on cluster "web"; this API key is operator on api only. An admin can create a key with that scope (`apikey create`).',
+      message: 'This needs the operator role on cluster "web" (or globally); this API key is operator on api only. An admin can create a key with that scope (`apikey create`).',
       traceId: denied.headers['x-trace-id'],
     });
     expect((await h.call('POST', '/api/control/kill-switch/enable', { token: op.token, body: { reason: 'nope nope', confirm: true } })).status).toBe(403);
+    // Listings show a scoped key what it covers, as they do for a scoped user.
+    const listed = await h.call('GET', '/api/control', { token: op.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.clusters.map((c: { name: string }) => c.name)).toEqual(['api']);
     expect((await h.call('GET', '/api/control', { token: viewer.token })).status).toBe(200);
     expect((await h.call('POST', '/api/control/cluster/api/circuit-breaker/reset', { token: viewer.token })).status).toBe(403);
     // A grant to someone else never widens a key, and the config admins do not include keys.
@@ -175,6 +179,7 @@ describe('HTTP control API: API keys', () => {
       ['cluster enable', 'api', 'ok'],
       ['cluster disable', 'web', 'denied'],
       ['killswitch on', null, 'denied'],
+      ['status', null, 'ok'],
     ]);
     expect((await h.app.run('status web')).data).toMatchObject({ clusters: [{ enabled: true }] });
   });
