@@ -100,5 +100,9 @@ describe('structured reply data', () => {
     });
     const again = await h.app.run('killswitch on --reason "again" --yes');
     expect(again.data).toMatchObject({ changed: false, killSwitch: { on: true } });
+    // A second window on the same target is merged, and the data says so.
+    expect((await h.app.run('maintenance start api --for 1h')).data).toMatchObject({ action: 'opened', window: { target: 'api', kind: 'maintenance' } });
+    expect((await h.app.run('maintenance start api --for 2h')).data).toMatchObject({ action: 'extended' });
+    expect((await h.app.run('maintenance start api --for 10m')).data).toMatchObject({ action: 'unchanged' });
   });
 });
