@@ -27,6 +27,8 @@ export const STATUS_OF: Record<ReplyErrorCode, number> = {
   infra_confirmation_required: 428,
   infra_internal: 500,
   infra_busy: 503,
+  // The command ran and what it checked failed (no route runs such a command yet): the check's failure, not ours.
+  infra_check_failed: 502,
 };
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, status: number, code: HttpErrorCode, message: string) {
