@@ -37,6 +37,7 @@ describe('HTTP control API: routes', () => {
     expect((await h.app.run('incident declare "Checkout errors" --sev 2 --cluster api')).outcome).toBe('ok');
     expect((await ok('GET', '/api/incidents?open=true')).incidents).toMatchObject([{ id: 1, sev: 2, cluster: 'api', status: 'open' }]);
     expect((await ok('GET', '/api/incidents/1')).incident).toMatchObject({ id: 1, title: 'Checkout errors' });
+    expect((await ok('GET', '/api/incidents/INC-1')).incident).toMatchObject({ id: 1 }); // as replies show it
     const found = await ok('GET', '/api/audit?action=cluster&limit=5');
     expect(found.records.map((r: { command: string }) => r.command)).toEqual(['cluster enable', 'cluster disable']);
 
@@ -101,7 +102,7 @@ describe('HTTP control API: confirmation, errors and trace ids', () => {
     expect(await expectError('POST', '/api/control/cluster/api/rate-limit', 400, 'infra_usage', {})).toContain('at least one');
     expect(await expectError('POST', '/api/control/cluster/api/rate-limit', 409, 'infra_invalid_state', { perMinute: 50_000 })).toContain('must not shrink');
     expect(await expectError('GET', '/api/audit?limit=9999', 400, 'infra_usage')).toContain('limit');
-    expect(await expectError('GET', '/api/incidents/abc', 400, 'infra_usage')).toContain('incidentId');
+    expect(await expectError('GET', '/api/incidents/abc', 400, 'infra_usage')).toContain('"abc" is not an incident id');
     expect(await expectError('GET', '/api/incidents/42', 404, 'infra_not_found')).toContain('INC-42');
     expect(await expectError('GET', '/api/nothing-here', 404, 'infra_not_found')).toContain('/openapi.json');
     expect(await expectError('POST', '/api/control/cluster/api/rate-limit', 400, 'infra_usage', '{"perMinute":', { 'content-type': 'application/json' })).toBeTruthy();
