@@ -74,8 +74,12 @@ describe('structured reply data', () => {
     expect(alert).toBeDefined();
 
     const seen = new Set<string>();
-    for (const text of SCRIPT(alert!.id)) {
+    let scheduleId = '';
+    const script = [...SCRIPT(alert!.id), 'summary --since 24h', 'schedule add "daily 02:00" "status" --name nightly', 'schedule list', 'schedule show $s', 'schedule pause $s', 'schedule resume $s', 'schedule remove $s'];
+    for (const line of script) {
+      const text = line.replace('$s', scheduleId);
       const reply = await h.app.run(text);
+      if (text.startsWith('schedule add')) scheduleId = (reply.data as { schedule: { id: string } }).schedule.id;
       // `health run` of the broken service ran and reports the failure it found: its data is there all the same.
       expect(reply.outcome === 'ok' || reply.error?.code === 'infra_check_failed', `${text}: ${reply.text}`).toBe(true);
       const group = COMMAND_GROUPS.find((g) => text.startsWith(g.name))!;
