@@ -8,6 +8,8 @@ import { shortId } from '../util/ids.js';
 import { errorBody, sendError } from './api-error.js';
 import { createApiKeyCheck } from './authenticate-api-key.js';
 import { controlRoutes } from './control-routes.js';
+import { keyCovers } from './api-principal.js';
+import { guardRoutes } from './guard-routes.js';
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const DOCS_PREFIX = '/docs';
@@ -117,10 +119,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     api.decorateRequest('principal', undefined);
     api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log, perMinute: opts.perMinute ?? app.config.http.rateLimit.perMinute }));
     await api.register(controlRoutes, { pipeline: app.pipeline, apiKeys, registry: app.pipeline.registry, now: () => app.engine.clock.now() });
-    // >>> Lead: register the guard routes (GET /api/control/stream, POST /api/control/check) here, behind
-    //     the API-key check:
-    //       await api.register(guardRoutes, { feed, redis, authorize: keyCovers });
-    //     keyCovers and principalOf (src/http/api-principal.ts) read the caller's key, role and clusters.
+    // The guard routes (stream, check, report), behind the same key check; a key covers the clusters it names.
+    const { url, prefix } = app.config.redis;
+    await api.register(guardRoutes, { feed: app.control, ...(url ? { redis: { url, prefix } } : {}), authorize: keyCovers });
   });
   // Callers (listen, inject, tests) need no zod type provider; plugins registered later bring their own.
   return server as unknown as FastifyInstance;

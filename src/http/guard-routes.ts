@@ -150,7 +150,9 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     const since = request.headers['last-event-id'] === undefined ? undefined : Number(request.headers['last-event-id']);
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // Hijacked: headers the server set earlier (trace id, security headers) are written here or not at all.
+    const earlier = Object.fromEntries(Object.entries(reply.getHeaders()).filter((e): e is [string, string | number | string[]] => e[1] !== undefined));
+    res.writeHead(200, { ...earlier, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 1000\n\n');
     let sent = since ?? -1;
     const send = (snap: ControlSnapshot, event: 'snapshot' | 'change') => {

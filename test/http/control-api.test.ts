@@ -355,3 +355,37 @@ describe('HTTP control API: plugins behind the key check', () => {
     }
   });
 });
+
+describe('HTTP control API: the guard routes behind the key check', () => {
+  it('check and stream need a key, honour its clusters, and see a change made through the API', async () => {
+    h = await apiHarness();
+    const svc = await h.key('checkout --role viewer --cluster api');
+    const ops = await h.key('ops --role operator');
+    expect((await h.call('POST', '/api/control/check', { body: { cluster: 'api', service: 'checkout' } })).status).toBe(401);
+    const allowed = await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'api', service: 'checkout' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body).toMatchObject({ allowed: true });
+    expect((await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'web', service: 'checkout' } })).status).toBe(403);
+    await h.call('POST', '/api/control/cluster/api/disable', { token: ops.token, body: { reason: 'bad deploy', confirm: true } });
+    await new Promise((r) => setTimeout(r, 50)); // the control channel publishes after the commit lands
+    const denied = await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'api', service: 'checkout' } });
+    expect(denied.body).toMatchObject({ allowed: false, reason: 'cluster-disabled', status: 503 });
+
+    // The stream, on a real port: the first event is the snapshot with the cluster disabled.
+    const url = await h.server.listen({ host: '127.0.0.1', port: 0 });
+    const abort = new AbortController();
+    const res = await fetch(`${url}/api/control/stream`, { headers: { authorization: `Bearer ${svc.token}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-trace-id')).toBeTruthy(); // the server's headers survive the hijacked stream
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: snapshot') || !text.slice(text.indexOf('event: snapshot')).includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const event = text.slice(text.indexOf('event: snapshot'));
+    expect(event).toMatch(/^event: snapshot\nid: \d+\ndata: /);
+    expect(JSON.parse(event.split('\ndata: ')[1]!.split('\n')[0]!).clusters.api).toMatchObject({ enabled: false });
+    const noKey = await fetch(`${url}/api/control/stream`);
+    expect(noKey.status).toBe(401);
+  });
+});
