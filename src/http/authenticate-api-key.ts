@@ -4,20 +4,18 @@ import { parseApiKeyToken, secretMatches } from '../auth/api-key-secret.js';
 import type { Clock } from '../engine/engine.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import { sendError } from './api-error.js';
-import type { ApiPrincipal } from './api-principal.js';
 import { createKeyRateLimiter } from './key-rate-limiter.js';
+import type { ApiPrincipal } from './api-principal.js';
 
 /** Compared against when the key id is unknown, so an unknown id costs the same time as a wrong secret. */
 const DUMMY_HASH = '0'.repeat(64);
 
 /**
  * The `onRequest` hook of every API route: `Authorization: Bearer <key>` checked before the body is read.
- * Unknown, malformed, revoked and expired keys all get the same 401 (the log says which); a key over its
- * request rate gets 429 with Retry-After. The key is looked up on every request (no cache), so a revocation
- * on any replica applies at once.
+ * Unknown, malformed, revoked and expired keys all get the same 401 (the log says which). The key is looked
+ * up on every request (no cache), so a revocation on any replica applies at once.
  */
-export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; log: Logger; perMinute: number }) {
-  const limiter = createKeyRateLimiter(deps.perMinute);
+export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; log: Logger }) {
   return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -41,11 +39,6 @@ export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; lo
       reply.header('www-authenticate', 'Bearer realm="infrabot"');
       return sendError(req, reply, 401, 'infra_unauthorized', header ? 'The API key is unknown, revoked or expired.' : 'Send an API key as `Authorization: Bearer <key>` (create one with `apikey create`).');
     }
-    const wait = limiter.take(key.id);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      return sendError(req, reply, 429, 'infra_rate_limited', `Too many requests with API key ${key.name}: at most ${deps.perMinute} a minute. Retry in ${wait}s.`);
-    }
     const subject = `apikey:${key.id}`;
     const principal: ApiPrincipal = {
       user: { id: subject, displayName: `apikey ${key.name}` },
@@ -55,5 +48,22 @@ export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; lo
       grants: key.clusters ? key.clusters.map((cluster) => ({ subject, role: key.role, cluster })) : [{ subject, role: key.role }],
     };
     req.principal = principal;
+  };
+}
+
+/**
+ * The per-key request limit of the command routes (an `onRequest` hook after the key check): over it, 429
+ * with Retry-After. The guard routes are not under it: a service checks on every request it serves.
+ */
+export function createKeyRequestLimit(perMinute: number) {
+  const limiter = createKeyRateLimiter(perMinute);
+  return async function limitRequests(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const p = req.principal;
+    if (!p) return;
+    const wait = limiter.take(p.keyId);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      return sendError(req, reply, 429, 'infra_rate_limited', `Too many requests with ${p.user.displayName}: at most ${perMinute} a minute. Retry in ${wait}s.`);
+    }
   };
 }

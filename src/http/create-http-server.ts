@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { App } from '../app.js';
 import { shortId } from '../util/ids.js';
 import { errorBody, sendError } from './api-error.js';
-import { createApiKeyCheck } from './authenticate-api-key.js';
+import { createApiKeyCheck, createKeyRequestLimit } from './authenticate-api-key.js';
 import { controlRoutes } from './control-routes.js';
 import { keyCovers } from './api-principal.js';
 import { guardRoutes } from './guard-routes.js';
@@ -117,8 +117,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   // Everything below needs an API key, checked in onRequest before the body is read.
   await server.register(async (api) => {
     api.decorateRequest('principal', undefined);
-    api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log, perMinute: opts.perMinute ?? app.config.http.rateLimit.perMinute }));
-    await api.register(controlRoutes, { pipeline: app.pipeline, apiKeys, registry: app.pipeline.registry, now: () => app.engine.clock.now() });
+    api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log }));
+    await api.register(async (commands) => {
+      commands.addHook('onRequest', createKeyRequestLimit(opts.perMinute ?? app.config.http.rateLimit.perMinute));
+      await commands.register(controlRoutes, { pipeline: app.pipeline, apiKeys, registry: app.pipeline.registry, now: () => app.engine.clock.now() });
+    });
     // The guard routes (stream, check, report), behind the same key check; a key covers the clusters it names.
     const { url, prefix } = app.config.redis;
     await api.register(guardRoutes, { feed: app.control, ...(url ? { redis: { url, prefix } } : {}), authorize: keyCovers });

@@ -239,6 +239,8 @@ describe('HTTP control API: API keys', () => {
     expect(limited.body.error.code).toBe('infra_rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect((await h.call('GET', '/api/control', { token: b.token })).status).toBe(200);
+    // Guards check on every request they serve: the guard routes are not under the per-key limit.
+    for (let i = 0; i < 5; i++) expect((await h.call('POST', '/api/control/check', { token: a.token, body: { cluster: 'api' } })).status).toBe(200);
   });
 });
 
