@@ -29,6 +29,7 @@ const SCRIPT = (alertId: string) => [
   'role list',
   'audit --limit 5',
   'audit verify',
+  'audit report --since 7d',
   'history api --at 1h',
   'health',
   'health run api-http',
@@ -119,6 +120,6 @@ describe('structured reply data', () => {
     const reply = await h.app.run('audit verify');
     expect(reply.outcome).toBe('failed');
     expect(reply.error).toMatchObject({ code: 'infra_check_failed' });
-    expect(reply.data).toMatchObject({ intact: false, firstBad: 1 });
+    expect(reply.data).toMatchObject({ intact: false, findings: [{ firstRecord: 1 }] });
   });
 });
