@@ -10,6 +10,8 @@ import { createApiKeyCheck, createKeyRequestLimit } from './authenticate-api-key
 import { controlRoutes } from './control-routes.js';
 import { keyCovers } from './api-principal.js';
 import { guardRoutes } from './guard-routes.js';
+import { alertReceiverRoutes } from './alert-receiver-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
 
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const DOCS_PREFIX = '/docs';
@@ -113,6 +115,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     },
   );
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  // Prometheus scrapes /metrics without a key (names only, no secrets); the alert webhooks check their own
+  // configured tokens or signatures (docs/alerts-from-prometheus.md), so they are not behind API keys either.
+  await server.register(metricsRoutes, { metrics: app.metrics });
+  const health = app.health;
+  if (health) await server.register(alertReceiverRoutes, { config: app.config.receivers, receive: (alerts) => health.receiveAlerts(alerts) });
 
   // Everything below needs an API key, checked in onRequest before the body is read.
   await server.register(async (api) => {

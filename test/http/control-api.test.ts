@@ -52,6 +52,12 @@ describe('HTTP control API: routes', () => {
     h = await apiHarness();
     expect(await h.call('GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready' } });
+    const metrics = await h.call('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(String(metrics.body)).toContain('# TYPE');
+    // The alert webhooks answer with their own credentials check, not the API key's.
+    const webhook = await h.call('POST', '/api/alerts/alertmanager', { body: { version: '4', alerts: [] } });
+    expect(webhook.body.error.code).not.toBe('infra_unauthorized');
     const docs = await h.call('GET', '/docs/');
     expect(docs.status).toBe(200);
     expect(String(docs.body)).toContain('swagger');
