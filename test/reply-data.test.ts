@@ -36,6 +36,7 @@ const SCRIPT = (alertId: string) => [
   'health history api-http',
   'alert list',
   `alert ack ${alertId}`,
+  `alert silence ${alertId} --for 1h --reason "fix deploying"`,
   `alert resolve ${alertId}`,
   'silence api --for 1h --reason "known issue"',
   'silence list',
