@@ -198,8 +198,12 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           // Health checks, the simulated fleet and alert printing run for `start`, and for an interactive console;
           // a scripted console (`infrabot console < file`) stays quiet and deterministic.
           const screen = createConsoleScreen(io.stdout);
-          const health = command === 'start' || interactive ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen, dataDir }) : undefined;
+          // The API first: without Redis the simulated services' guards follow its control stream, as real ones would.
           const http = command === 'start' ? await startHttpApi(app, (line) => screen.print(line)) : undefined;
+          const health =
+            command === 'start' || interactive
+              ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen, dataDir, ...(http?.stream ? { stream: http.stream } : {}) })
+              : undefined;
           try {
             const failed = await runConsole({
               pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),

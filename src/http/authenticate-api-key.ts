@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { parseApiKeyToken, secretMatches } from '../auth/api-key-secret.js';
@@ -15,10 +16,15 @@ const DUMMY_HASH = '0'.repeat(64);
  * Unknown, malformed, revoked and expired keys all get the same 401 (the log says which). The key is looked
  * up on every request (no cache), so a revocation on any replica applies at once.
  */
-export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; log: Logger }) {
+export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; log: Logger; processKey?: string }) {
+  const processPrincipal = deps.processKey ? processKeyPrincipal() : undefined;
   return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (m && processPrincipal && sameText(m[1]!, deps.processKey!)) {
+      req.principal = processPrincipal;
+      return;
+    }
     const token = m ? parseApiKeyToken(m[1]!) : undefined;
     const key = token ? await deps.apiKeys.get(token.id) : undefined;
     const matches = secretMatches(token?.secret ?? '', key?.secretHash ?? DUMMY_HASH) && key !== undefined;
@@ -49,6 +55,21 @@ export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; lo
     };
     req.principal = principal;
   };
+}
+
+/**
+ * The key this process hands its own in-process clients (the simulated fleet's guards reading the control
+ * stream): never stored, gone with the process, and only a viewer, so it can read but never change anything.
+ */
+function processKeyPrincipal(): ApiPrincipal {
+  const subject = 'local:infrabot-process';
+  return { user: { id: subject, displayName: 'this bot process' }, keyId: 'process', role: 'viewer', grants: [{ subject, role: 'viewer' }] };
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

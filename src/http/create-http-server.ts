@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   /** Defaults to the app's config (`http.bodyLimit`, `http.rateLimit`). */
   bodyLimit?: number;
   perMinute?: number;
+  /** A viewer key for this process's own clients (the simulated fleet's guards); see startHttpApi. */
+  processKey?: string;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   // Everything below needs an API key, checked in onRequest before the body is read.
   await server.register(async (api) => {
     api.decorateRequest('principal', undefined);
-    api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log }));
+    api.addHook('onRequest', createApiKeyCheck({ apiKeys, clock: app.engine.clock, log: app.log, ...(opts.processKey ? { processKey: opts.processKey } : {}) }));
     await api.register(async (commands) => {
       commands.addHook('onRequest', createKeyRequestLimit(opts.perMinute ?? app.config.http.rateLimit.perMinute));
       await commands.register(controlRoutes, { pipeline: app.pipeline, apiKeys, registry: app.pipeline.registry, now: () => app.engine.clock.now() });

@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { App } from '../app.js';
 import { createHttpServer } from './create-http-server.js';
 
 export interface RunningHttpApi {
   /** Where it listens, or undefined when it is off or could not start. */
   url?: string;
+  /** The control stream as this process's own guards reach it (with a viewer key that lives as long as the process). */
+  stream?: { url: string; headers: Record<string, string> };
   stop(): Promise<void>;
 }
 
@@ -15,12 +18,14 @@ export async function startHttpApi(app: App, say: (line: string) => void): Promi
   const { enabled, host, port } = app.config.http;
   const off = { stop: async () => undefined };
   if (!enabled || !app.apiKeys) return off;
-  const server = await createHttpServer({ app });
+  const processKey = randomBytes(32).toString('base64url');
+  const server = await createHttpServer({ app, processKey });
   try {
     const address = await server.listen({ host, port });
     const url = address.replace('://[::1]', '://localhost');
     say(`HTTP control API on ${url} (docs at ${url}/docs; keys: \`apikey create <name> --role viewer\`).`);
-    return { url, stop: () => server.close() };
+    const stream = { url: `${url}/api/control/stream`, headers: { authorization: `Bearer ${processKey}` } };
+    return { url, stream, stop: () => server.close() };
   } catch (err) {
     await server.close().catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
