@@ -3,7 +3,8 @@
  * full command pipeline with its audit record, response validated against the data schema) and
  * `POST /api/control/cluster/:id/rate-limit` (a state change: events, state and audit in one transaction),
  * against a bare fastify route returning a constant in the same run (the floor of any fastify API).
- * `POST /api/control/check` belongs to the guard work and is benched there. The load generator runs in a
+ * `POST /api/control/check` (the guard decision for services in other languages: key check, snapshot lookup,
+ * in-process rate limit per tenant as in the embedded default) is measured too. The load generator runs in a
  * worker thread with keep-alive connections, so it does not share the server's event loop.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +36,8 @@ const CLUSTERS = ['api', 'web', 'db'];
 const REQUESTS = {
   control: () => ({ method: 'GET', path: '/api/control' }),
   ratelimit: (i: number) => ({ method: 'POST', path: `/api/control/cluster/${CLUSTERS[i % 3]}/rate-limit`, body: JSON.stringify({ perMinute: 50 + (i % 50) }) }),
+  // Tenants spread so the in-process rate limit (600/min per tenant on api) does not turn this into a denial bench.
+  check: (i: number) => ({ method: 'POST', path: '/api/control/check', body: JSON.stringify({ cluster: 'api', service: 'bench', key: `t${i % 5000}` }) }),
   bare: () => ({ method: 'GET', path: '/bare' }),
 } satisfies Record<string, (i: number) => { method: string; path: string; body?: string }>;
 interface Result {
@@ -62,6 +65,7 @@ async function runServers() {
   const scenarios: Scenario[] = [
     { name: 'GET /api/control (status through the pipeline)', port: Number(apiUrl.port), kind: 'control', token },
     { name: 'POST /api/control/cluster/:id/rate-limit (state change)', port: Number(apiUrl.port), kind: 'ratelimit', token },
+    { name: 'POST /api/control/check (guard decision over HTTP)', port: Number(apiUrl.port), kind: 'check', token },
     { name: 'peer: bare fastify route, constant JSON', port: Number(bareUrl.port), kind: 'bare' },
   ];
   const results = await new Promise<Result[]>((resolve, reject) => {
