@@ -289,7 +289,12 @@ describe.skipIf(!up)('guard with Redis', () => {
     // Changed while Redis was down: the bot publishes it again once Redis is back (it restarted empty).
     await yes(s.app, 'killswitch on --reason "during the outage"');
     await priv.start();
-    await eventually(() => api.health().status === 'ready' && api.checkLocal().allowed === false, 8_000, 'resync after the restart');
+    // Each guard resyncs on its own reconnect: wait for both, not just the first to come back.
+    await eventually(
+      () => [api, web].every((g) => g.health().status === 'ready' && g.checkLocal().allowed === false),
+      8_000,
+      'resync of both guards after the restart',
+    );
     expect(await web.check()).toMatchObject({ allowed: false, reason: 'killswitch' });
   });
 });
