@@ -146,7 +146,7 @@ export default defineGroup({
         since: isoTime,
         until: isoTime,
         cluster: z.string().nullable(),
-        counts: z.object({ changes: z.number().int(), dangerous: z.number().int(), roleChanges: z.number().int(), denials: z.number().int() }),
+        counts: z.object({ changes: z.number().int(), dangerous: z.number().int(), roleChanges: z.number().int(), refused: z.number().int(), denials: z.number().int() }),
         files: z.array(z.string()).describe('The attached report files (Markdown and CSV)'),
       }),
       handler: async ({ since, cluster }, { services, now }) => {
@@ -160,7 +160,7 @@ export default defineGroup({
         const c = report.counts;
         return {
           title: `Audit report since ${from.toISOString().slice(0, 16)}Z${cluster ? ` · ${cluster}` : ''}`,
-          text: `${c.changes} changes, ${c.dangerous} dangerous actions and confirmations, ${c.roleChanges} role changes, ${c.denials} denials. Full report attached (Markdown and CSV).`,
+          text: `${c.changes} changes, ${c.dangerous} dangerous actions and confirmations, ${c.roleChanges} role changes, ${c.refused} refused or failed attempts, ${c.denials} denials. Full report attached (Markdown and CSV).`,
           attachments: [
             { filename: `${name}.md`, contentType: 'text/markdown', content: report.markdown },
             { filename: `${name}.csv`, contentType: 'text/csv', content: report.csv },

@@ -159,7 +159,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         kick: () => runner?.kick(),
       }
     : undefined;
-  const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer });
+  const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer, ...(apiKeys ? { apiKeys } : {}) });
   let pipeline: Pipeline | undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({

@@ -72,7 +72,8 @@ describe('audit in chat', () => {
     expect(denied.outcome).toBe('denied');
     const r = await app.run('audit report --since 7d --cluster api');
     expect(r.outcome).toBe('ok');
-    expect(r.text).toBe('0 changes, 1 dangerous actions and confirmations, 0 role changes, 1 denials. Full report attached (Markdown and CSV).');
+    // The confirmed disable is a change too, and the grant on api is one of api's role changes.
+    expect(r.text).toBe('1 changes, 1 dangerous actions and confirmations, 1 role changes, 0 refused or failed attempts, 1 denials. Full report attached (Markdown and CSV).');
     expect(r.attachments!.map((a) => [a.filename.replace(/\d{4}-\d\d-\d\d/g, 'D'), a.contentType])).toEqual([
       ['audit-report-D-D-api.md', 'text/markdown'],
       ['audit-report-D-D-api.csv', 'text/csv'],

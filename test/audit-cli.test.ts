@@ -148,8 +148,77 @@ describe('audit checkpoints, proofs and reports', () => {
     const otherKey = `ed25519:${Buffer.alloc(32, 7).toString('base64url')}`;
     const wrongKey = elsewhere(['audit', 'check-proof', proofFile, '--pubkey', otherKey]);
     expect(wrongKey).toMatchObject({ code: 1, err: expect.stringContaining('not a trusted audit key') });
-    expect(elsewhere(['audit', 'check-proof', proofFile, '--pubkey', 'nonsense'])).toMatchObject({ code: 64, err: expect.stringContaining('"nonsense" is not an Ed25519 public key') });
+    const nonsense = elsewhere(['audit', 'check-proof', proofFile, '--pubkey', 'nonsense']);
+    expect(nonsense).toMatchObject({ code: 64, err: expect.stringMatching(/^infrabot audit check-proof: --pubkey "nonsense" is not an Ed25519 public key \(it does not start with ed25519:\)[^\n]*\n$/) });
+    expect(nonsense.err).not.toMatch(/error:|DECODER/);
+
+    // Global options go anywhere, as with every other audit subcommand (they mean nothing to check-proof).
+    const dataDir = opts[opts.indexOf('--data-dir') + 1]!;
+    for (const args of [
+      ['--data-dir', dataDir, 'audit', 'check-proof', proofFile, '--pubkey', pubkey],
+      ['audit', 'check-proof', proofFile, '--pubkey', pubkey, '--data-dir', dataDir],
+      ['audit', '--config', opts[1]!, 'check-proof', proofFile, '--pubkey', pubkey],
+    ]) {
+      const r = await cli(args);
+      expect(r.err).toBe('');
+      expect(r).toMatchObject({ code: 0, out: expect.stringMatching(/^proof valid: record 1 /) });
+    }
+    // A mistyped option is one line in our words, never Node's parseArgs text.
+    const typo = await cli(['audit', 'check-proof', proofFile, '--pubkey', pubkey, '--dat-dir', dataDir]);
+    expect(typo).toMatchObject({ code: 64, err: 'infrabot: unknown option --dat-dir. See infrabot --help.\n' });
+    expect((await cli(['audit', 'check-proof', proofFile, 'again.json', '--pubkey', pubkey])).err).toMatch(/^infrabot audit check-proof: one proof file at a time, not also "again.json"; usage: [^\n]*\n$/);
   }, 90_000);
+
+  it('counts the records verified before the first problem, and refuses a malformed --pubkey as a usage error', async () => {
+    const opts = setup();
+    for (let i = 0; i < 5; i++) await cli(['run', 'status', ...opts]);
+    const bad = await cli(['audit', 'verify', '--pubkey', 'bad', ...opts]);
+    expect(bad).toMatchObject({ code: 64, out: '' });
+    expect(bad.err).toMatch(/^infrabot audit verify: --pubkey "bad" is not an Ed25519 public key \([^)]*\); expected ed25519:<base64url>[^\n]*\n$/);
+    expect(bad.err).not.toMatch(/error:|DECODER/);
+    const short = await cli(['audit', 'verify', '--pubkey', 'ed25519:abc', ...opts]);
+    expect(short).toMatchObject({ code: 64, err: expect.stringContaining('"ed25519:abc" is not an Ed25519 public key (not 32 bytes of base64url)') });
+
+    const db = new Database(join(dir, 'data', 'infrabot.db'));
+    db.prepare("UPDATE audit SET raw_text = 'whoami' WHERE id = 3").run();
+    db.close();
+    const v = await cli(['audit', 'verify', ...opts]);
+    expect(v.code).toBe(1);
+    expect(v.err).toContain('audit log BROKEN: 1 problem(s) (2 records verified before the first)');
+    expect(v.err).toContain('[first record affected: 3]');
+  });
+
+  it('reports API keys and role grants with their role, confirmed changes as changes, refusals apart, and the global kill-switch under a cluster', async () => {
+    const opts = setup();
+    await cli(['run', 'apikey create adm --role admin', ...opts]);
+    await cli(['run', 'apikey create ci --role operator --cluster api', ...opts]);
+    await cli(['run', 'apikey revoke ci', ...opts]);
+    await cli(['run', 'cluster disable api --reason "bad deploy" --yes', ...opts]);
+    await cli(['run', 'breaker trip api --reason "errors everywhere" --yes', ...opts]);
+    await cli(['run', 'killswitch on --reason "stop everything" --yes', ...opts]);
+    await cli(['run', 'killswitch off --reason "all clear"', ...opts]);
+    const invalid = await cli(['run', 'cluster disable api --reason "again" --for 0m --yes', ...opts]);
+    expect(invalid.code).toBe(2);
+
+    const md = (await cli(['audit', 'report', ...opts])).out;
+    const section = (title: string) => md.slice(md.indexOf(`## ${title}`), md.indexOf('\n## ', md.indexOf(`## ${title}`) + 3));
+    expect(section('Role changes')).toMatch(/^## Role changes \(3\)/);
+    expect(section('Role changes')).toContain('API key adm created: admin on every cluster');
+    expect(section('Role changes')).toContain('API key ci created: operator on api');
+    expect(section('Role changes')).toContain('API key ci revoked (was operator on api)');
+    const changes = section('Changes');
+    expect(changes).toMatch(/^## Changes \(4\)/);
+    for (const c of ['cluster disable api', 'breaker trip api', 'killswitch on', 'killswitch off']) expect(changes).toContain(c);
+    expect(changes).not.toContain('--for 0m');
+    expect(section('Dangerous actions')).not.toContain('0m');
+    expect(section('Refused and failed attempts')).toMatch(/^## Refused and failed attempts \(1\)[\s\S]*--for 0m/);
+
+    const api = (await cli(['audit', 'report', '--cluster', 'api', ...opts])).out;
+    expect(api).toContain('## Changes (4)');
+    expect(api).toContain('killswitch on --reason');
+    // Keys scoped to api are api's role changes; a key on every cluster is not reported under one cluster.
+    expect(api).toMatch(/## Role changes \(2\)[\s\S]*API key ci created[\s\S]*API key ci revoked/);
+  });
 
   it('checkpoints every N records on its own, into the database, the checkpoint file and the log, and exports them', async () => {
     const opts = setup('audit:\n  checkpoint: { records: 3 }\n');
@@ -175,8 +244,8 @@ describe('audit checkpoints, proofs and reports', () => {
     const md = await cli(['audit', 'report', '--since', '1h', ...opts]);
     expect(md.code).toBe(0);
     expect(md.out).toContain('**Verification:** ✅ intact');
-    expect(md.out).toContain('## Changes (1)');
-    expect(md.out).toMatch(/## Dangerous actions and confirmations \(3\)[\s\S]*asked for confirmation: Disabling cluster api[\s\S]*confirmed and run: Disabling cluster api/);
+    expect(md.out).toMatch(/## Changes \(2\)[\s\S]*cluster disable api --reason "bad deploy" --yes[\s\S]*ratelimit set api/);
+    expect(md.out).toMatch(/## Dangerous actions and confirmations \(2\)[\s\S]*asked for confirmation: Disabling cluster api[\s\S]*confirmed and run: Disabling cluster api/);
     expect(md.out).toMatch(/## Role changes \(1\)[\s\S]*role grant local:otto operator --cluster api/);
     expect(md.out).toMatch(/## Denials by user \(1\)[\s\S]*\| local:otto \| 1 \|/);
     const csv = await cli(['audit', 'report', '--format', 'csv', '--cluster', 'api', ...opts]);

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Registry } from '../framework/registry.js';
+import type { ApiKeyStore } from '../store/api-key-store.js';
+import type { AuditRecord } from './audit-record.js';
 import type { Store } from '../store/store.js';
 import type { Checkpointer } from './checkpointer.js';
 import { buildAuditReport, type AuditReport } from './compliance-report.js';
@@ -26,6 +28,9 @@ export interface AuditService {
   report(opts: { since: Date; until: Date; cluster?: string }): Promise<AuditReport>;
 }
 
+/** Does a command's --cluster option (one name, or a comma-separated list for API keys) name this cluster? */
+const scopedTo = (option: unknown, cluster: string) => typeof option === 'string' && option.split(',').some((c) => c.trim() === cluster);
+
 export function createAuditService(deps: {
   store: Store;
   registry: Registry;
@@ -33,6 +38,8 @@ export function createAuditService(deps: {
   witnessFile: string;
   trustedKeys: readonly string[];
   checkpointer: Checkpointer;
+  /** For the role of a revoked API key in reports; absent where keys are not stored. */
+  apiKeys?: ApiKeyStore;
 }): AuditService {
   const service: AuditService = {
     key: deps.key,
@@ -55,7 +62,21 @@ export function createAuditService(deps: {
       return unreadable ? { ...v, ok: false, findings: [{ message: unreadable }, ...v.findings] } : v;
     },
     async report({ since, until, cluster }) {
-      const newestFirst = await deps.store.searchAudit({ since: since.toISOString(), until: until.toISOString(), ...(cluster ? { cluster } : {}), limit: REPORT_MAX_RECORDS + 1 });
+      const period = { since: since.toISOString(), until: until.toISOString(), limit: REPORT_MAX_RECORDS + 1 };
+      const newestFirst = await deps.store.searchAudit({ ...period, ...(cluster ? { cluster } : {}) });
+      const keys = await deps.apiKeys?.list();
+      if (cluster) {
+        // Records without this cluster as theirs that still concern it: the global kill-switch stopped its
+        // traffic too, and role grants and API keys scoped to it decide who may act on it.
+        const scopedKeys = new Set((keys ?? []).filter((k) => k.clusters?.includes(cluster)).flatMap((k) => [k.id, k.name]));
+        for (const command of ['killswitch', 'role', 'apikey']) {
+          const more = await deps.store.searchAudit({ ...period, command });
+          const concerns = (r: AuditRecord) =>
+            command === 'killswitch' || scopedTo(r.args?.cluster, cluster) || (r.command === 'apikey revoke' && scopedKeys.has(String(r.args?.key)));
+          newestFirst.push(...more.filter((r) => !r.cluster && concerns(r)));
+        }
+        newestFirst.sort((a, b) => (a.at === b.at ? b.id - a.id : a.at < b.at ? 1 : -1));
+      }
       const records = newestFirst.slice(0, REPORT_MAX_RECORDS).reverse();
       return buildAuditReport({
         records,
@@ -65,6 +86,7 @@ export function createAuditService(deps: {
         until: until.toISOString(),
         ...(cluster ? { cluster } : {}),
         truncated: newestFirst.length > REPORT_MAX_RECORDS,
+        ...(keys ? { apiKeys: keys } : {}),
       });
     },
   };

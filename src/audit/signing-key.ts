@@ -30,22 +30,31 @@ const rawPublic = (pub: KeyObject) => Buffer.from(pub.export({ format: 'jwk' }).
 export const formatPublicKey = (pub: KeyObject): string => PREFIX + rawPublic(pub).toString('base64url');
 export const keyIdOf = (publicKey: string): string => hash('sha256', parsePublicKey(publicKey).export({ format: 'jwk' }).x!).slice(0, 16);
 
-/** Parses `ed25519:<base64url>` (or a PEM public key); throws SigningKeyError naming the value. */
+/** Parses `ed25519:<base64url>` (or a PEM public key); throws SigningKeyError naming the value, in our words (never OpenSSL's). */
 export function parsePublicKey(text: string): KeyObject {
   const value = text.trim();
-  try {
-    if (value.startsWith(PREFIX)) {
-      const x = value.slice(PREFIX.length);
-      if (!/^[A-Za-z0-9_-]{43}$/.test(x)) throw new Error('not 32 bytes of base64url');
-      return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-    }
-    const key = createPublicKey(value);
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
-    return key;
-  } catch (err) {
+  const fail = (why: string) => {
     const shown = value.length > 60 ? `${value.slice(0, 57)}…` : value;
-    throw new SigningKeyError(`"${shown}" is not an Ed25519 public key (${(err as Error).message}); expected ed25519:<base64url> as printed by "infrabot audit pubkey"`);
-  }
+    return new SigningKeyError(`"${shown}" is not an Ed25519 public key (${why}); expected ed25519:<base64url> as printed by "infrabot audit pubkey"`);
+  };
+  let key: KeyObject;
+  if (value.startsWith(PREFIX)) {
+    const x = value.slice(PREFIX.length);
+    if (!/^[A-Za-z0-9_-]{43}$/.test(x)) throw fail('not 32 bytes of base64url');
+    try {
+      key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    } catch {
+      throw fail('not a valid Ed25519 key');
+    }
+  } else if (value.startsWith('-----BEGIN')) {
+    try {
+      key = createPublicKey(value);
+    } catch {
+      throw fail('not a readable PEM public key');
+    }
+  } else throw fail('it does not start with ed25519:');
+  if (key.asymmetricKeyType !== 'ed25519') throw fail(`a ${key.asymmetricKeyType} key`);
+  return key;
 }
 
 /** Parsed keys by their text: verifying a thousand checkpoints parses the one key once. */

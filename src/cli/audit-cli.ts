@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import type { App } from '../app.js';
 import { checkRecordProof, proveRecord } from '../audit/record-proof.js';
-import { KEY_ENV, rotateSigningKey, SigningKeyError } from '../audit/signing-key.js';
+import { KEY_ENV, parsePublicKey, rotateSigningKey, SigningKeyError } from '../audit/signing-key.js';
 import { describeVerified, type AuditVerification } from '../audit/verify-audit-log.js';
 import { appendWitness, checkpointLineOf } from '../audit/witness-file.js';
 import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
@@ -67,7 +66,10 @@ export function printVerification(v: AuditVerification, took: string, io: Stream
     );
     return 0;
   }
-  io.stderr.write(`audit log BROKEN: ${v.findings.length} problem(s) (${v.records} records verified before the first)\n`);
+  // Findings come sorted by the first record they affect; one that names none (a replay mismatch) spares every record.
+  const first = v.findings[0]?.firstRecord;
+  const before = Math.min(v.records, first === undefined ? v.records : first - 1);
+  io.stderr.write(`audit log BROKEN: ${v.findings.length} problem(s) (${before} records verified before the first)\n`);
   for (const f of v.findings) io.stderr.write(`  ${f.firstRecord !== undefined ? `[first record affected: ${f.firstRecord}] ` : ''}${escapeTerminalText(f.message)}\n`);
   return 1;
 }
@@ -93,6 +95,7 @@ async function runAuditSubcommand(app: App, args: string[], values: AuditCliValu
         io.stderr.write(`infrabot audit verify: --witness ${escapeTerminalText(values.witness)}: no such file\n`);
         return EX_USAGE;
       }
+      if (!keysUsable('verify', values.pubkey ?? [], io)) return EX_USAGE;
       const started = performance.now();
       const v = await audit.verify({ ...(values.witness ? { witnessFile: values.witness } : {}), pubkeys: values.pubkey ?? [] });
       return printVerification(v, ((performance.now() - started) / 1000).toFixed(2), io);
@@ -171,21 +174,28 @@ async function runAuditSubcommand(app: App, args: string[], values: AuditCliValu
   }
 }
 
+/** Keys given by hand are checked first: a typo is a usage error (64) naming the value, not a broken log or proof. */
+function keysUsable(sub: string, keys: readonly string[], io: Streams): boolean {
+  for (const key of keys) {
+    try {
+      parsePublicKey(key);
+    } catch (err) {
+      if (!(err instanceof SigningKeyError)) throw err;
+      io.stderr.write(`infrabot audit ${sub}: --pubkey ${escapeTerminalText(err.message)}\n`);
+      return false;
+    }
+  }
+  return true;
+}
+
 /** `infrabot audit check-proof <file> --pubkey <key>`: needs no config, data directory or database. */
-export function checkProofCli(argv: string[], io: Streams): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { pubkey: { type: 'string', multiple: true } } });
-  } catch (err) {
-    io.stderr.write(`infrabot audit check-proof: ${(err as Error).message}\n`);
+export function checkProofCli(files: string[], keys: string[], io: Streams): number {
+  const [file, ...extra] = files;
+  if (!file || keys.length === 0 || extra.length > 0) {
+    io.stderr.write(`infrabot audit check-proof: ${extra.length ? `one proof file at a time, not also "${escapeTerminalText(extra.join(' '))}"; ` : ''}usage: infrabot audit check-proof <file> --pubkey ed25519:… (the key printed by "infrabot audit pubkey")\n`);
     return EX_USAGE;
   }
-  const [file] = parsed.positionals;
-  const keys = parsed.values.pubkey ?? [];
-  if (!file || keys.length === 0) {
-    io.stderr.write('usage: infrabot audit check-proof <file> --pubkey ed25519:… (the key printed by "infrabot audit pubkey")\n');
-    return EX_USAGE;
-  }
+  if (!keysUsable('check-proof', keys, io)) return EX_USAGE;
   let proof: unknown;
   try {
     proof = JSON.parse(readFileSync(file, 'utf8'));
@@ -194,14 +204,7 @@ export function checkProofCli(argv: string[], io: Streams): number {
     io.stderr.write(`infrabot audit check-proof: ${escapeTerminalText(file)}: ${code ? `cannot read it (${code})` : 'not JSON'}\n`);
     return EX_USAGE;
   }
-  let result;
-  try {
-    result = checkRecordProof(proof, keys);
-  } catch (err) {
-    if (!(err instanceof SigningKeyError)) throw err;
-    io.stderr.write(`infrabot audit check-proof: --pubkey ${err.message}\n`);
-    return EX_USAGE;
-  }
+  const result = checkRecordProof(proof, keys);
   if (!result.ok) {
     io.stderr.write(`proof INVALID: ${result.problem}\n`);
     return 1;

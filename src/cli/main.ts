@@ -67,8 +67,6 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   // A reader that goes away (`| head -1`) ends output quietly instead of crashing on EPIPE.
   const stdout = guardStdout(io.stdout);
   io = { ...io, stdout };
-  // Checking a proof needs nothing but the file and a public key: no config, data directory or database.
-  if (argv[0] === 'audit' && argv[1] === 'check-proof') return checkProofCli(argv.slice(2), io);
   let parsed;
   try {
     parsed = parseArgs({
@@ -117,6 +115,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     io.stderr.write(`infrabot: --as ${escapeTerminalText(JSON.stringify(values.as))}: ${escapeTerminalText(asProblem)}\n`);
     return EX_USAGE;
   }
+  // Checking a proof needs nothing but the file and a public key: no config, data directory or database.
+  if (command === 'audit' && rest[0] === 'check-proof') return checkProofCli(rest.slice(1), values.pubkey ?? [], io);
   const configFile = resolve(values.config ?? process.env.INFRABOT_CONFIG ?? EXAMPLE_CONFIG);
   const dataDir = resolve(values['data-dir'] ?? process.env.INFRABOT_DATA_DIR ?? 'data');
 
