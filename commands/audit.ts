@@ -134,7 +134,7 @@ export default defineGroup({
     }),
     defineSubcommand({
       name: 'report',
-      summary: 'Compliance report: who changed what, dangerous actions and confirmations, role changes, denials, verification (Markdown and CSV files).',
+      summary: 'Compliance report: who changed what, dangerous actions and confirmations, role changes, refused attempts, denials, verification (Markdown and CSV files).',
       options: z.object({
         since: opt.time('From this time: ISO 8601 or relative like 30d').default('30d'),
         cluster: opt.cluster('Only commands on this cluster').optional(),

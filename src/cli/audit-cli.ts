@@ -24,7 +24,7 @@ export const AUDIT_USAGE = `  audit verify [--witness file] [--pubkey key]
   audit check-proof <file> --pubkey <key>
                            Check a proof with only the public key (no database needed)
   audit report [--since 30d] [--cluster c] [--format md|csv] [--output file]
-                           Compliance report: changes, dangerous actions, role changes, denials, verification`;
+                           Compliance report: changes, dangerous actions, role changes, refusals, denials, verification`;
 
 interface Streams {
   stdout: Writable;
