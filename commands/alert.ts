@@ -7,6 +7,8 @@ import { notFound, usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
 import { alertData, silenceData, toAlertData, toSilenceData } from '../src/engine/health-data.js';
+import { alertStartedAt } from '../src/engine/alerts/render-notification.js';
+import { plural } from '../src/util/plural.js';
 
 const alerts = z.object({ alerts: z.array(alertData) });
 
@@ -53,13 +55,13 @@ export default defineGroup({
           ...(cluster ? { cluster } : {}),
         })).filter((a) => ctx.canSee(a.cluster));
         return {
-          title: resolved ? `Alerts resolved in the last 24 h${cluster ? ` on ${cluster}` : ''}` : `${list.length} firing alert(s)${cluster ? ` on ${cluster}` : ''}`,
+          title: resolved ? `Alerts resolved in the last 24 h${cluster ? ` on ${cluster}` : ''}` : `${plural(list.length, 'firing alert')}${cluster ? ` on ${cluster}` : ''}`,
           severity: !resolved && list.some((a) => a.severity === 'critical') ? 'critical' : 'info',
           table: {
             columns: ['id', 'cluster', 'check', 'severity', 'summary', 'age', 'status'],
             rows: list.map((a) => [
               a.id, a.cluster, a.check, a.severity, a.summary,
-              formatDuration((a.resolvedAt ? Date.parse(a.resolvedAt) : now) - Date.parse(a.firedAt)),
+              formatDuration(Math.max(0, (a.resolvedAt ? Date.parse(a.external?.endsAt ?? a.resolvedAt) : now) - Date.parse(alertStartedAt(a)))),
               a.status === 'resolved' ? `resolved by ${a.resolvedBy}` : a.heldBy ? `held: ${a.heldBy}` : a.ackedBy ? `acked by ${a.ackedBy}` : 'firing',
             ]),
           },

@@ -5,6 +5,7 @@ import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framewor
 import { usage } from '../src/user-error.js';
 import { parseTimeRef } from '../src/util/duration.js';
 import { isoTime } from '../src/engine/state-data.js';
+import { plural } from '../src/util/plural.js';
 
 export const auditRecordData = z.object({
   id: z.number().int(),
@@ -125,7 +126,7 @@ export default defineGroup({
         }
         return {
           title: '❌ Audit log does not verify',
-          text: `${v.findings.length} problem(s):\n${v.findings.slice(0, 10).map((f) => `• ${f.firstRecord !== undefined ? `from record ${f.firstRecord}: ` : ''}${f.message}`).join('\n')}${v.findings.length > 10 ? `\n… and ${v.findings.length - 10} more (run infrabot audit verify)` : ''}\n${compare}`,
+          text: `${plural(v.findings.length, 'problem')}:\n${v.findings.slice(0, 10).map((f) => `• ${f.firstRecord !== undefined ? `from record ${f.firstRecord}: ` : ''}${f.message}`).join('\n')}${v.findings.length > 10 ? `\n… and ${v.findings.length - 10} more (run infrabot audit verify)` : ''}\n${compare}`,
           severity: 'critical',
           outcome: 'failed',
           data: verifyData(v, recent),

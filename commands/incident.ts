@@ -10,6 +10,7 @@ import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.j
 import { formatTime } from '../src/util/format-time.js';
 import { incidentData, toIncidentData } from '../src/engine/health-data.js';
 import { isoTime } from '../src/engine/state-data.js';
+import { plural } from '../src/util/plural.js';
 
 const one = z.object({ incident: incidentData });
 
@@ -67,7 +68,7 @@ export default defineGroup({
         if (cluster) ctx.engine.cluster(ctx.state, cluster);
         const list = (await healthOf(ctx).incidents.list({ open, ...(cluster ? { cluster } : {}) })).filter((i) => ctx.canSee(i.cluster));
         return {
-          title: `${list.length} ${open ? 'open ' : ''}incident(s)`,
+          title: plural(list.length, `${open ? 'open ' : ''}incident`),
           table: { columns: ['id', 'sev', 'status', 'cluster', 'title', 'declared', 'commander'], rows: list.map((i) => [`INC-${i.id}`, `SEV${i.sev}`, i.status, i.cluster ?? '-', i.title, stamp(i.declaredAt), i.commander ?? '-']) },
           data: { incidents: list.map(toIncidentData) },
         };

@@ -15,6 +15,7 @@ import { shortId } from '../src/util/ids.js';
 import { quoteForMessage } from '../src/util/quote-for-message.js';
 import { COMMAND_GROUPS } from './index.js';
 import { changed, isoTime } from '../src/engine/state-data.js';
+import { plural } from '../src/util/plural.js';
 
 // Built on first use: this module is itself one of COMMAND_GROUPS.
 let registry: Registry | undefined;
@@ -148,7 +149,7 @@ export default defineGroup({
         }
         const mine = (await service.store.list({ kind: 'command', statuses: ['active', 'paused', 'stopped'] })).filter((s) => s.authorId === user.id);
         if (mine.length >= MAX_SCHEDULES_PER_AUTHOR) {
-          throw new UserError('infra_invalid_state', `You have ${mine.length} schedules, the most one person may have; nothing was added.`, 'Remove some with `schedule remove <id>` (see `schedule list`).');
+          throw new UserError('infra_invalid_state', `You have ${plural(mine.length, 'schedule')}, the most one person may have; nothing was added.`, 'Remove some with `schedule remove <id>` (see `schedule list`).');
         }
         const now = ctx.now();
         const next = nextFireTimes(cron, tz, now, 1)[0]!;
@@ -181,7 +182,7 @@ export default defineGroup({
       handler: async ({ all }, ctx) => {
         const rows = await schedulesOf(ctx).store.list(all ? {} : { statuses: ['active', 'paused', 'stopped'] });
         return {
-          title: rows.length ? `${rows.length} schedules` : 'No schedules',
+          title: rows.length ? plural(rows.length, 'schedule') : 'No schedules',
           ...(rows.length
             ? {
                 table: {
@@ -212,8 +213,9 @@ export default defineGroup({
         const firings = await schedulesOf(ctx).store.firings(s.id, 5);
         return {
           title: `Schedule ${s.name ? `"${s.name}" ` : ''}${s.id} · ${s.status}`,
-          text: `\`${s.command}\``,
           fields: [
+            // A field, not text: the console prints text after the fields, where it read as one more run.
+            { name: 'Command', value: `\`${s.command}\`` },
             { name: 'When', value: s.cron ? `${s.spec} · cron \`${s.cron}\` · ${s.tz}` : when(s), inline: true },
             { name: 'Runs as', value: s.kind === 'revert' ? `system on behalf of ${s.authorName}` : `${s.authorName} (${s.authorId})`, inline: true },
             { name: 'Posts to', value: `${s.platform}:${s.channel}`, inline: true },

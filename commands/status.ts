@@ -4,20 +4,67 @@ import type { ReplyField } from '../src/framework/reply.js';
 import { formatDuration } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { describeControlChannel } from '../src/engine/describe-control-channel.js';
+import { controlChannelData, describeControlChannel } from '../src/engine/describe-control-channel.js';
+import { findSupersedingChange } from '../src/engine/schedules/find-superseding-change.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
-import { controlData, toControlData } from '../src/engine/state-data.js';
+import { controlData, isoTime, toControlData } from '../src/engine/state-data.js';
 
-/** Time-limited actions still to revert (of the clusters the user may see), as one field: what, when, by whom. */
-async function pendingReverts(ctx: CommandContext, cluster: string | undefined): Promise<ReplyField[]> {
+const revertData = z.object({
+  id: z.string().describe('The revert schedule id (`schedule show <id>`, cancel with `schedule remove <id>`)'),
+  command: z.string().describe('What it will run'),
+  at: isoTime.describe('When it is due'),
+  setBy: z.string().describe('Who made the time-limited change (platform-qualified user id)'),
+  setByName: z.string(),
+  supersededBy: z
+    .object({ by: z.string(), at: isoTime })
+    .nullable()
+    .describe('A later change of the same thing: the revert will be skipped when due (null: it will run)'),
+});
+
+/**
+ * Time-limited actions still to revert (of the clusters the user may see): what, when, by whom. One changed
+ * by hand since is listed as superseded, as the runner will skip it (the same check, findSupersedingChange).
+ */
+async function pendingReverts(ctx: CommandContext, cluster: string | undefined): Promise<z.output<typeof revertData>[]> {
   const store = ctx.services?.schedules?.store;
   if (!store) return [];
-  const now = ctx.now().getTime();
-  const lines = (await store.list({ kind: 'revert', statuses: ['active'] }))
-    .filter((s) => s.guard && (cluster ? s.guard.scope === cluster || s.guard.scope === 'global' : ctx.canSee(s.guard.scope === 'global' ? undefined : s.guard.scope)))
-    .map((s) => `⏲️ \`${s.command.replace(/ --reason .*$/, '')}\` at ${formatTime(s.nextFireAt)} (in ${formatDuration(Date.parse(s.nextFireAt ?? '') - now)}; set by ${s.authorName}; revert ${s.id})`);
-  return lines.length ? [{ name: 'Reverts automatically', value: lines.join('\n') }] : [];
+  const due = (await store.list({ kind: 'revert', statuses: ['active'] })).filter(
+    (s) => s.guard && (cluster ? s.guard.scope === cluster || s.guard.scope === 'global' : ctx.canSee(s.guard.scope === 'global' ? undefined : s.guard.scope)),
+  );
+  return Promise.all(
+    due.map(async (s) => {
+      const since = await findSupersedingChange(ctx.store, s.guard!);
+      return {
+        id: s.id,
+        command: s.command.replace(/ --reason .*$/, ''),
+        at: s.nextFireAt ?? s.createdAt,
+        setBy: s.authorId,
+        setByName: s.authorName,
+        supersededBy: since ? { by: since.actor, at: since.at } : null,
+      };
+    }),
+  );
 }
+
+function revertFields(reverts: readonly z.output<typeof revertData>[], now: number): ReplyField[] {
+  const line = (r: z.output<typeof revertData>) =>
+    r.supersededBy
+      ? `⏭️ \`${r.command}\` at ${formatTime(r.at)}: will be skipped, ${r.supersededBy.by} changed it since (${formatTime(r.supersededBy.at)}; revert ${r.id})`
+      : `⏲️ \`${r.command}\` at ${formatTime(r.at)} (in ${formatDuration(Date.parse(r.at) - now)}; set by ${r.setByName}; revert ${r.id})`;
+  const pending = reverts.filter((r) => !r.supersededBy);
+  const superseded = reverts.filter((r) => r.supersededBy);
+  return [
+    ...(pending.length ? [{ name: 'Reverts automatically', value: pending.map(line).join('\n') }] : []),
+    ...(superseded.length ? [{ name: 'Superseded reverts', value: superseded.map(line).join('\n') }] : []),
+  ];
+}
+
+const statusData = controlData
+  .extend({
+    reverts: z.array(revertData).describe('Automatic reverts of time-limited actions still scheduled'),
+    controlChannel: controlChannelData.nullable(),
+  })
+  .describe('The control state of the clusters the caller may see (with a cluster named, only that one), pending reverts and the control channel');
 
 export default defineGroup({
   name: 'status',
@@ -33,11 +80,13 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       listsClusters: true,
       examples: ['status', 'status api'],
-      data: controlData.describe('The control state of the clusters the caller may see; with a cluster named, only that one'),
+      data: statusData,
       handler: async ({ cluster }, ctx) => {
         const { engine, state, canSee, visibleClusters, services } = ctx;
-        const reverts = await pendingReverts(ctx, cluster);
+        const pending = await pendingReverts(ctx, cluster);
+        const reverts = revertFields(pending, ctx.now().getTime());
         const channel = await describeControlChannel(services);
+        const extra = { reverts: pending, controlChannel: channel.data };
         const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;
         const ksLine = ks.on
@@ -56,7 +105,7 @@ export default defineGroup({
               ...live(c.name),
               ...reverts,
             ],
-            data: toControlData(engine, state, [c]),
+            data: { ...toControlData(engine, state, [c]), ...extra },
           };
         }
         const clusters = engine.clusters(state).filter((c) => canSee(c.name));
@@ -75,7 +124,7 @@ export default defineGroup({
             ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },
           ...(reverts.length ? { fields: reverts } : {}),
-          data: toControlData(engine, state, clusters),
+          data: { ...toControlData(engine, state, clusters), ...extra },
         };
       },
     }),

@@ -166,6 +166,9 @@ describe('console start-up notices', () => {
     const running = await startConsoleHealth(app, { output: t.output, color: false });
     cleanups.push(() => running.stop());
     expect(t.plain()).toContain('Alert routes name slack (C0ALERTS), but no slack adapter runs in this console: those notifications are not queued');
+    // It is already `infrabot start`: say what is missing, not to run what runs.
+    expect(t.plain()).toContain('set SLACK_BOT_TOKEN');
+    expect(t.plain()).not.toContain('use `infrabot start`');
     svc.break();
     for (let i = 0; i < 3; i++) await app.health!.runCheck('api-http');
     const jobs = app.db!.prepare('SELECT platform FROM outbox').pluck().all();

@@ -39,6 +39,9 @@ describe('what a user trips on (issue 8)', () => {
     // The --yes form a confirmation suggests is refused the same way, so there is no confirmation loop.
     expect(usageError("cluster disable api --reason 'unbalanced --yes").message).toContain('Unbalanced quote');
     expect(usageError('incident declare "db down --sev 2').message).toContain('Unbalanced quote');
+    // The escape suggested is for the quote actually used.
+    expect(usageError('incident declare "db down --sev 2').hint).toContain('(\\")');
+    expect(usageError("cluster disable api --reason 'unbalanced").hint).toContain("(\\')");
     expect(args("cluster disable api --reason 'it\\'s fine' --yes").args).toMatchObject({ reason: "it's fine" });
     expect(args("cluster disable api --reason don't panic").args).toMatchObject({ reason: "don't panic" });
     // A trailing lone backslash would escape the space before a suggested --yes: refused the same way.
@@ -150,5 +153,16 @@ describe('parseCommand', () => {
     expect(parseCommand(registry, 'role grant <@&4242> operator', 'discord')).toMatchObject({ args: { user: 'discord-role:4242' } });
     expect(parseCommand(registry, 'role grant <!subteam^S0614TZR7|@oncall> viewer', 'slack')).toMatchObject({ args: { user: 'slack-group:S0614TZR7' } });
     expect(args('role grant slack:U1 admin').args.user).toBe('slack:U1');
+  });
+});
+
+describe('wording of usage errors (review item 14)', () => {
+  it('names the refused value, and shows the usage of the subcommand as typed', () => {
+    const bad = usageError("apikey create 'bad name!' --role viewer");
+    expect(bad.message).toContain('"bad name!"');
+    const search = usageError('audit search --limit 0');
+    expect(search.hint).toMatch(/^Usage: audit search /);
+    // The bare default form keeps its bare usage line.
+    expect(usageError('audit --limit 0').hint).toMatch(/^Usage: audit \[/);
   });
 });

@@ -3,6 +3,7 @@ import type { Registry } from '../framework/registry.js';
 import type { ApiKey } from '../store/api-key-store.js';
 import type { AuditRecord } from './audit-record.js';
 import { describeVerified, type AuditVerification } from './verify-audit-log.js';
+import { plural } from '../util/plural.js';
 
 export interface ReportInput {
   /** Records of the period, oldest first. */
@@ -92,7 +93,7 @@ export function buildAuditReport(input: ReportInput): AuditReport {
   const v = input.verification;
   const status = v.ok
     ? `✅ intact: ${describeVerified(v)}`
-    : `❌ ${v.findings.length} problem(s): ${v.findings.map((f) => f.message).join('; ')}`;
+    : `❌ ${plural(v.findings.length, 'problem')}: ${v.findings.map((f) => f.message).join('; ')}`;
   const count = (section: string) => rows.filter((x) => x.section === section).length;
   const table = (section: string, head: string[], cells: (x: Row) => string[]) => {
     const mine = rows.filter((x) => x.section === section);

@@ -7,6 +7,7 @@ import { describeVerified, type AuditVerification } from '../audit/verify-audit-
 import { appendWitness, checkpointLineOf } from '../audit/witness-file.js';
 import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
 import { parseTimeRef } from '../util/duration.js';
+import { plural } from '../util/plural.js';
 
 const EX_USAGE = 64;
 
@@ -69,7 +70,7 @@ export function printVerification(v: AuditVerification, took: string, io: Stream
   // Findings come sorted by the first record they affect; one that names none (a replay mismatch) spares every record.
   const first = v.findings[0]?.firstRecord;
   const before = Math.min(v.records, first === undefined ? v.records : first - 1);
-  io.stderr.write(`audit log BROKEN: ${v.findings.length} problem(s) (${before} records verified before the first)\n`);
+  io.stderr.write(`audit log BROKEN: ${plural(v.findings.length, 'problem')} (${before} records verified before the first)\n`);
   for (const f of v.findings) io.stderr.write(`  ${f.firstRecord !== undefined ? `[first record affected: ${f.firstRecord}] ` : ''}${escapeTerminalText(f.message)}\n`);
   return 1;
 }

@@ -50,7 +50,7 @@ export async function startConsoleHealth(
   if (app.health) {
     app.health.deliverer.addSink(createConsoleSink({ output: opts.output, color: opts.color, ...(opts.screen ? { screen: opts.screen } : {}), ...(opts.dataDir ? { attachmentsTo: opts.dataDir } : {}) }));
     for (const { platform, channels } of app.health.unservedRoutes()) {
-      notices.push(`Alert routes name ${platform} (${channels.join(', ')}), but no ${platform} adapter runs in this console: those notifications are not queued. Set its credentials and use \`infrabot start\` to deliver them.`);
+      notices.push(`Alert routes name ${platform} (${channels.join(', ')}), but no ${platform} adapter runs in this console: those notifications are not queued. To deliver them, set ${platform === 'slack' ? 'SLACK_BOT_TOKEN (see docs/operations.md)' : platform === 'discord' ? 'DISCORD_TOKEN' : `the ${platform} credentials`} and start infrabot again.`);
     }
     app.health.start({ onlyServedPlatforms: true });
     app.schedules?.start();

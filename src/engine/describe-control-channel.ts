@@ -1,7 +1,21 @@
+import { z } from 'zod';
 import type { ClusterTraffic, GuardSeen } from '@infrabot/guard';
 import type { CommandServices } from '../framework/command-context.js';
 import { describeLoad } from './control-services.js';
 import { LIVE_WINDOW_SECONDS } from './traffic-monitor.js';
+
+/** The control channel as `status` data: where changes go, and whether services may be working from less. */
+export const controlChannelData = z
+  .object({
+    redis: z.enum(['not configured', 'connected', 'unreachable']),
+    target: z.string().nullable().describe('host:port of Redis, when configured'),
+    storeVersion: z.number().int(),
+    publishedVersion: z.number().int().nullable().describe('The newest version Redis holds, when reachable'),
+    degraded: z.boolean().describe('true without Redis, with Redis unreachable, or while Redis is behind the store'),
+    notice: z.string().describe('What that means for guards and rate limits, in words'),
+  })
+  .describe('The Redis control channel; null when this process runs no control services');
+export type ControlChannelData = z.output<typeof controlChannelData>;
 
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 ? 2 : 1)}%`;
 
@@ -37,19 +51,31 @@ export function describeLiveTraffic(t: ClusterTraffic | undefined, guards?: stri
  */
 export async function describeControlChannel(
   services: CommandServices | undefined,
-): Promise<{ line: string; live?: (cluster: string) => string }> {
+): Promise<{ line: string; live?: (cluster: string) => string; data: ControlChannelData | null }> {
   const control = services?.control;
-  if (!control) return { line: '' };
+  if (!control) return { line: '', data: null };
   const s = await control.channel.status();
+  const data = (degraded: boolean, notice: string): ControlChannelData => ({
+    redis: s.redis,
+    target: s.target ?? null,
+    storeVersion: s.storeVersion,
+    publishedVersion: s.publishedVersion ?? null,
+    degraded,
+    notice,
+  });
   if (s.redis === 'not configured') {
-    return { line: '📡 Redis is not configured: guards follow the control stream (GET /api/control/stream) or run in-process; rate limits count per process; no live traffic.' };
+    const notice = 'Redis is not configured: guards follow the control stream (GET /api/control/stream) or run in-process; rate limits count per process; no live traffic.';
+    return { line: `📡 ${notice}`, data: data(true, notice) };
   }
   if (s.redis === 'unreachable') {
-    return { line: `⚠️ Redis ${s.target} is unreachable: guards keep their last snapshot (stale) and rate limits follow each cluster's fail mode.` };
+    const notice = `Redis ${s.target} is unreachable: guards keep their last snapshot (stale) and rate limits follow each cluster's fail mode.`;
+    return { line: `⚠️ ${notice}`, data: data(true, notice) };
   }
   const behind = s.publishedVersion !== undefined && s.publishedVersion < s.storeVersion;
   const [traffic, guards] = await Promise.all([control.traffic.live(), control.traffic.guards()]);
+  const published = `Redis ${s.target}: published v${s.publishedVersion}${behind ? ` behind the store (v${s.storeVersion}); retrying` : ''}.`;
   return {
+    data: data(behind, published),
     line: `📡 Redis ${s.target}: published v${s.publishedVersion}${behind ? ` ⚠️ behind the store (v${s.storeVersion}); retrying` : ''}. Live traffic over the last ${LIVE_WINDOW_SECONDS} s.`,
     ...(traffic
       ? { live: (cluster: string) => describeLiveTraffic(traffic[cluster], guards ? describeGuards(guards[cluster] ?? [], s.storeVersion) : undefined) }

@@ -33,7 +33,7 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
   if (unclosed) {
     throw usage(
       `Unbalanced quote: the ${unclosed.quote} that opens ${JSON.stringify(unclosed.word)} is never closed, so it is unclear where the value ends. Nothing was run.`,
-      'Close the quote, or put a backslash before a quote meant as a character (\\\').',
+      `Close the quote, or put a backslash before a quote meant as a character (\\${unclosed.close}).`,
     );
   }
   // Quoted words are values as typed: marked so that "--yes" or "--help" in quotes is never taken as a flag.
@@ -68,13 +68,14 @@ export function parseCommand(registry: Registry, text: string, callerPlatform: s
     );
   }
   if (words.includes('--help') || words.includes('-h')) return { kind: 'help', topic: commandName(group, sub) };
-  const { args, confirmed } = parseArguments(group, sub, words, callerPlatform);
+  // The usage line in the form typed: `audit search --limit 0` is answered with `audit search …`.
+  const { args, confirmed } = parseArguments(group, sub, words, callerPlatform, isDefaultSub(group, sub) && !named);
   return { kind: 'command', group, sub, name: commandName(group, sub), args, confirmed };
 }
 
-function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: string[], callerPlatform: string) {
+function parseArguments(group: CommandGroupDef, sub: SubcommandDef, words: string[], callerPlatform: string, bare: boolean) {
   const options = describeOptions(sub);
-  const line = usageLine(group.name, sub, isDefaultSub(group, sub));
+  const line = usageLine(group.name, sub, bare);
   const fail = (message: string): never => {
     throw usage(`${commandName(group, sub)}: ${message}`, `Usage: ${line}`);
   };
@@ -207,7 +208,10 @@ function describeIssues(issues: z.core.$ZodIssue[], options: OptionDescriptor[],
       const o = options.find((x) => x.name === name);
       const label = o ? (o.position !== undefined ? `<${o.name}>` : o.flag) : name ? toFlag(name) : '';
       if (o && input[name] === undefined && issue.code === 'invalid_type') return `missing ${label} (${o.description}).`;
-      return label ? `${label}: ${issue.message}.` : `${issue.message}.`;
+      // Name the value refused, unless the message already does.
+      const value = input[name];
+      const not = typeof value === 'string' && !issue.message.includes(value) ? `, not ${quoted(value)}` : '';
+      return label ? `${label}: ${issue.message}${not}.` : `${issue.message}.`;
     })
     .join(' ');
 }

@@ -18,7 +18,8 @@ export interface Word {
 export interface Tokens {
   words: Word[];
   /** The quote character and the word it opened, when a quote is never closed. */
-  unclosed?: { quote: string; word: string };
+  /** `close`: the quote that would end it (a backslash before it makes it a character). */
+  unclosed?: { quote: string; close: string; word: string };
   /** The text ends in a lone backslash: it escapes nothing, and `… \\ --yes` would swallow the --yes. */
   danglingEscape?: boolean;
 }
@@ -62,7 +63,7 @@ export function tokenizeWords(text: string): Tokens {
   if (inWord) words.push({ text: current, literal });
   if (!close) return endsInLoneBackslash(text) ? { words, danglingEscape: true } : { words };
   const word = /\S*/y.exec(text.slice(opened.at, opened.at + 60))![0];
-  return { words, unclosed: { quote: opened.quote, word: word.length > 40 ? word.slice(0, 40) + '…' : word } };
+  return { words, unclosed: { quote: opened.quote, close, word: word.length > 40 ? word.slice(0, 40) + '…' : word } };
 }
 
 /** An odd number of backslashes at the end: the last one escapes nothing. */

@@ -63,6 +63,12 @@ export type GrafanaWebhook = z.infer<typeof grafanaWebhookSchema>;
 type WebhookAlert = GrafanaWebhook['alerts'][number];
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** A sender's time as ISO, or undefined when absent or unusable (Alertmanager sends 0001-01-01T00:00:00Z for "no end"). */
+function senderTime(t: string | undefined): string | undefined {
+  const ms = t ? Date.parse(t) : NaN;
+  return Number.isFinite(ms) && ms >= Date.UTC(2000, 0, 1) ? new Date(ms).toISOString() : undefined;
+}
+
 /** Only web links become buttons: a `javascript:` or `file:` URL from a label must not reach a chat client. */
 const webUrl = (u: string | undefined) => (u && /^https?:\/\/[^\s]+$/i.test(u) && u.length <= 2000 ? u : undefined);
 
@@ -92,6 +98,8 @@ export function mapReceivedAlerts(source: ExternalAlertInfo['source'], body: Ale
     const summary = clip(annotations.summary ?? annotations.title ?? `${name}${where ? ` on ${where}` : ''}`, 300);
     const incident = config.incidents.find((i) => Object.entries(i.match).every(([k, v]) => all[k] === v));
     const image = webUrl(a.imageURL);
+    const startsAt = senderTime(a.startsAt);
+    const endsAt = a.status === 'resolved' ? senderTime(a.endsAt) : undefined;
     const external: ExternalAlertInfo = {
       source,
       fingerprint: a.fingerprint,
@@ -101,6 +109,8 @@ export function mapReceivedAlerts(source: ExternalAlertInfo['source'], body: Ale
       ...(image ? { imageUrl: image } : {}),
       ...(body.truncatedAlerts > 0 ? { truncated: body.truncatedAlerts } : {}),
       ...(incident ? { incidentSev: incident.sev } : {}),
+      ...(startsAt ? { startsAt } : {}),
+      ...(endsAt && (!startsAt || endsAt >= startsAt) ? { endsAt } : {}),
     };
     return { status: a.status, name, cluster, severity, summary, external };
   });

@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Clock } from '../engine/engine.js';
 import { describeEvent } from '../engine/control-events.js';
+import { findSupersedingChange } from '../engine/schedules/find-superseding-change.js';
 import type { Timers } from '../engine/timers.js';
 import type { Pipeline } from '../framework/pipeline.js';
 import type { InvokingUser } from '../framework/invocation.js';
@@ -140,8 +141,7 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
       return skip(s, fireAt, next, `The bot was not running at ${formatInZone(new Date(fireAt), s.tz)}: ${formatDuration(lateMs)} late, more than the ${formatDuration(deps.misfireGraceMs)} grace period${earlier}. Not run late.`);
     }
     if (s.guard) {
-      const g = s.guard;
-      const since = (await store.events({ after: g.at, scope: g.scope })).find((e) => g.types.includes(e.event.type));
+      const since = await findSupersedingChange(store, s.guard);
       if (since) {
         return skip(s, fireAt, undefined, `Left as it is: ${since.actor} changed it since (${describeEvent(since.event)}, ${formatTime(since.at)}), so \`${s.command}\` was not run.`, 'done');
       }

@@ -78,6 +78,10 @@ export interface ExternalAlertInfo {
   truncated?: number;
   /** Opens an incident of this severity when notified (config `receivers.incidents`), unless its cluster has one. */
   incidentSev?: number;
+  /** When the sender says the alert started firing (its `startsAt`), which may be before infrabot heard of it. */
+  startsAt?: string;
+  /** When the sender says it ended (`endsAt` of a resolve), set on the resolved alert. */
+  endsAt?: string;
 }
 
 export interface AlertEvent {

@@ -77,6 +77,22 @@ describe('Alertmanager receiver', () => {
     expect((await s.am(amWebhook([highErrors('a1', 'resolved'), highErrors('zz', 'resolved')]))).body).toMatchObject({ resolved: 0, unchanged: 2 });
   });
 
+  it('times an alert by the sender: firing since its startsAt, resolved in Alertmanager after endsAt − startsAt', async () => {
+    const s = await setup();
+    // startsAt 02:59:30; infrabot hears of it at 03:00:00.
+    await s.am(amWebhook([highErrors('a1')]));
+    const [posted] = s.sink.posts();
+    expect(posted!.reply.text).toContain('(firing for 30s)');
+    // The resolve (endsAt 03:05:00) arrives late, at 03:07:00.
+    s.clock.set('2026-11-21T03:07:00.000Z');
+    await s.am(amWebhook([highErrors('a1', 'resolved')]));
+    const text = s.sink.updates(posted!.messageId).at(-1)!.reply.text!;
+    expect(text).toContain('HighErrorRate resolved in Alertmanager after 5m30s');
+    expect(text).not.toContain('by hand');
+    const [list] = (await s.app.run('alert list --resolved')).table!.rows;
+    expect(list).toContain('5m30s');
+  });
+
   it('a storm of 500 alerts in one webhook becomes one message listing some and counting the rest', async () => {
     const s = await setup();
     const storm = Array.from({ length: 500 }, (_, i) => highErrors(`s${i}`));
@@ -180,8 +196,11 @@ describe('Grafana receiver', () => {
     expect(msg.imageUrl).toBe('https://grafana.example.com/public/img/attachments/abc.png');
     expect(msg.links!.map((l) => l.label)).toEqual(['Dashboard', 'Panel', 'Source', 'Silence in Grafana']);
     const resolved = JSON.stringify(grafanaWebhook('resolved'));
+    s.clock.set('2026-11-21T03:20:00.000Z');
     await s.post('/api/alerts/grafana', resolved, { 'x-grafana-alerting-signature': sign(resolved) });
     expect(s.sink.updates().at(-1)!.reply.title).toBe('✅ RESOLVED · web: DiskFull');
+    // startsAt 02:58, endsAt 03:10: the sender's times, not when the webhooks arrived.
+    expect(s.sink.updates().at(-1)!.reply.text).toContain('DiskFull resolved in Grafana after 12m');
   });
 
   it('refuses a bad, missing or replayed signature with 401 and changes nothing', async () => {

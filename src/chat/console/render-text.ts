@@ -17,7 +17,9 @@ export function renderText(unsafe: Reply, opts: { color?: boolean } = {}): strin
   const out: string[] = [`${icon}${bold(reply.title)}`];
   if (reply.fields?.length) {
     const width = Math.max(...reply.fields.map((f) => f.name.length));
-    for (const f of reply.fields) out.push(`  ${f.name.padEnd(width)}  ${f.value}`);
+    // A value's later lines line up under its first, not at column 0.
+    const indent = ' '.repeat(width + 4);
+    for (const f of reply.fields) out.push(`  ${f.name.padEnd(width)}  ${f.value.replaceAll('\n', `\n${indent}`)}`);
   }
   // Text after the fields: it introduces the table below (history: "3 changes since then:").
   if (reply.text) out.push(reply.text);

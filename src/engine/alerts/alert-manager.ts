@@ -9,7 +9,7 @@ import type { Clock } from '../engine.js';
 import type { Transition } from '../checks/evaluate-check.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { openWindow } from './maintenance-windows.js';
-import { describeResolvedAlert, systemReply } from './render-notification.js';
+import { alertStartedAt, describeResolvedAlert, systemReply } from './render-notification.js';
 import { routeAlert, targetsKey } from './route-alert.js';
 
 export interface AlertManager {
@@ -270,7 +270,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
             ...t, notificationId: n!.id, op: 'reply',
             body: systemReply({
               title: `⏰ Still firing: ${a.summary}`,
-              text: `For ${formatDuration(now.getTime() - Date.parse(a.firedAt))}, unacknowledged (reminder ${up.reminders} of ${config.reminder.max}).`,
+              text: `For ${formatDuration(now.getTime() - Date.parse(alertStartedAt(a)))}, unacknowledged (reminder ${up.reminders} of ${config.reminder.max}).`,
               severity: a.severity,
               hint: `alert ack ${a.id}`,
             }, now),
@@ -302,7 +302,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
           }
           const a: Alert = {
             id: shortId(6), dedupKey: key, kind: 'external', cluster: r.cluster, check: r.name, severity: r.severity, status: 'firing',
-            summary: r.summary, firedAt: at, reminders: 0, external: r.external,
+            // A sender clock ahead of ours must not make the alert look younger than nothing.
+            summary: r.summary, firedAt: at, reminders: 0, external: { ...r.external, ...(r.external.startsAt && r.external.startsAt > at ? { startsAt: at } : {}) },
           };
           event(b, a, 'fired', r.external.source, r.summary, at);
           const held = await heldBy(r.cluster, r.name);
@@ -322,7 +323,11 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
             continue;
           }
           const n = firing.notificationId ? ((b.notifications ?? []).find((x) => x.id === firing.notificationId) ?? (await health.notification(firing.notificationId))) : undefined;
-          resolveInto(b, firing, r.external.source, `${r.name} resolved`, now, n, false);
+          // How long it fired is the sender's to say: from its startsAt to its endsAt (not when we heard of either).
+          const startsAt = firing.external?.startsAt ?? r.external.startsAt;
+          const endsAt = r.external.endsAt && r.external.endsAt < at ? r.external.endsAt : at;
+          const external = { ...(firing.external ?? r.external), ...(startsAt ? { startsAt } : {}), endsAt };
+          resolveInto(b, { ...firing, external }, r.external.source, `${r.name} resolved`, now, n, false);
           if (n) resolvedIn.set(n.id, { n, names: [...(resolvedIn.get(n.id)?.names ?? []), firing.summary] });
           outcome.resolved++;
         }

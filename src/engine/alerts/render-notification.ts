@@ -1,5 +1,5 @@
 import type { Reply, ReplyButton, Severity } from '../../framework/reply.js';
-import type { Alert, HealthStore, Incident, Notification } from '../../store/health-store.js';
+import type { Alert, ExternalAlertInfo, HealthStore, Incident, Notification } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatTime } from '../../util/format-time.js';
@@ -18,12 +18,22 @@ const NOW: Record<Alert['kind'], string> = { down: 'now UP again', degraded: 'la
 const MAX_LINES = 25;
 const MAX_LINKS = 5;
 
+const SOURCE: Record<ExternalAlertInfo['source'], string> = { alertmanager: 'Alertmanager', grafana: 'Grafana' };
+
+/** When the alert began: the sender's `startsAt` for a received alert (it may predate the webhook), else when it fired here. */
+export function alertStartedAt(a: Pick<Alert, 'firedAt' | 'external'>): string {
+  return a.external?.startsAt ?? a.firedAt;
+}
+
 /**
  * What happened to a resolved alert, in words ("api-http was DOWN for 50s, now UP again"), never its firing
  * summary ("api-http is DOWN") next to a tick. A hand-resolved alert says so: the check may still be failing.
+ * A received alert resolved by its sender says where, and lasted from its startsAt to its endsAt.
  */
-export function describeResolvedAlert(a: Pick<Alert, 'check' | 'kind' | 'firedAt' | 'resolvedAt' | 'resolvedBy'>): string {
-  const age = formatDuration(Date.parse(a.resolvedAt ?? a.firedAt) - Date.parse(a.firedAt));
+export function describeResolvedAlert(a: Pick<Alert, 'check' | 'kind' | 'firedAt' | 'resolvedAt' | 'resolvedBy' | 'external'>): string {
+  const start = alertStartedAt(a);
+  const age = formatDuration(Math.max(0, Date.parse(a.external?.endsAt ?? a.resolvedAt ?? start) - Date.parse(start)));
+  if (a.external && a.resolvedBy === a.external.source) return `${a.check} resolved in ${SOURCE[a.external.source]} after ${age}`;
   if (a.resolvedBy && a.resolvedBy !== 'system') return `${a.check} ${WAS[a.kind]}; the alert was closed by hand by ${a.resolvedBy} after ${age}`;
   return `${a.check} ${WAS[a.kind]} for ${age}, ${NOW[a.kind]}`;
 }
@@ -34,7 +44,7 @@ function alertLine(a: Alert, now: Date): string {
   const icon = a.severity === 'critical' ? '🔴' : '🟡';
   const ack = a.ackedBy ? ` · acked by ${a.ackedBy}` : '';
   const source = a.external ? ` · ${a.check} from ${a.external.source}` : '';
-  return `${icon} ${a.summary} (firing for ${formatDuration(now.getTime() - Date.parse(a.firedAt))}${ack})${source}${ref}`;
+  return `${icon} ${a.summary} (firing for ${formatDuration(Math.max(0, now.getTime() - Date.parse(alertStartedAt(a))))}${ack})${source}${ref}`;
 }
 
 /** Alert lines, at most MAX_LINES (firing first), then how many more and how many the sender left out. */
