@@ -104,6 +104,9 @@ describe('structured reply data', () => {
     expect(status.data).toMatchObject({
       killSwitch: { on: true, change: { by: 'local:root-admin', at: h.clock.now().toISOString(), reason: 'db corruption' } },
       clusters: [{ name: 'api', enabled: true, serving: false, rateLimits: { perMinute: 600, perHour: 20000, perDay: 300000 }, breaker: { state: 'closed' } }],
+      // What the text's notice says, for scripts: no Redis here, so the thin in-process path (degraded).
+      reverts: [],
+      controlChannel: { redis: 'not configured', target: null, degraded: true, notice: expect.stringContaining('Redis is not configured') },
     });
     const again = await h.app.run('killswitch on --reason "again" --yes');
     expect(again.data).toMatchObject({ changed: false, killSwitch: { on: true } });
@@ -122,5 +125,9 @@ describe('structured reply data', () => {
     expect(reply.outcome).toBe('failed');
     expect(reply.error).toMatchObject({ code: 'infra_check_failed' });
     expect(reply.data).toMatchObject({ intact: false, findings: [{ firstRecord: 1 }] });
+    // Counts read in the right number: "1 problem", "1 incident", not "1 problem(s)".
+    expect(reply.text).toMatch(/^1 problem:/);
+    await h.app.run('incident declare "Checkout errors" --sev 2 --cluster api');
+    expect((await h.app.run('incident list')).title).toMatch(/^1 (open )?incident$/);
   });
 });

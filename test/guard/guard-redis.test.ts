@@ -259,6 +259,7 @@ describe.skipIf(!up)('guard with Redis', () => {
     expect(reply.text).toMatch(/Impact: disabling api rejects ~\d+(\.\d)? req\/s from 3 services \(live, last 10 s\)\./);
     const status = await s.app.run('status');
     expect(status.text).toContain(`📡 Redis redis://127.0.0.1:6379: published v`);
+    expect(status.data).toMatchObject({ controlChannel: { redis: 'connected', target: 'redis://127.0.0.1:6379', degraded: false } });
     expect(status.table?.columns).toContain('live traffic');
     expect(status.table?.rows.find((r) => r[0] === 'api')?.at(-1)).toMatch(/req\/s from 3 services .*3 of 3 guards current/);
 
@@ -285,6 +286,7 @@ describe.skipIf(!up)('guard with Redis', () => {
     expect(api.health().staleSince).toBeDefined();
     const status = await s.app.run('status');
     expect(status.text).toContain('is unreachable');
+    expect(status.data).toMatchObject({ controlChannel: { redis: 'unreachable', degraded: true, notice: expect.stringContaining('is unreachable') } });
 
     // Changed while Redis was down: the bot publishes it again once Redis is back (it restarted empty).
     await yes(s.app, 'killswitch on --reason "during the outage"');

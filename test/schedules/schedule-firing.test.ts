@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, manualClock, type TestApp } from '../helpers/test-app.js';
 import { createSqliteScheduleStore } from '../../src/store/sqlite-schedule-store.js';
 import { firingAudits, posts, scheduleId } from './schedule-helpers.js';
+import { renderText } from '../../src/chat/console/render-text.js';
 
 let apps: TestApp[] = [];
 afterEach(async () => {
@@ -39,6 +40,15 @@ describe('scheduled commands fire through the pipeline', () => {
     const shown = await a.run(`schedule show ${id}`);
     expect(shown.fields!.find((f) => f.name.startsWith('Next'))!.value).toContain('2026-11-22 02:00');
     expect(shown.fields!.find((f) => f.name === 'Recent runs')!.value).toContain(': ok');
+    // On the console: every fire time lines up under the first, and the command is labelled, not loose text.
+    const lines = renderText(shown).split('\n');
+    const next = lines.findIndex((l) => l.trimStart().startsWith('Next 5 fire times'));
+    const column = lines[next]!.indexOf('2026-11-22');
+    expect(column).toBeGreaterThan(0);
+    expect(lines.slice(next + 1, next + 5).map((l) => l.indexOf('2026-11-2'))).toEqual([column, column, column, column]);
+    expect(lines.find((l) => l.includes('`ratelimit set api --per-minute 300`'))).toMatch(/^ {2}Command +`ratelimit set/);
+    expect(lines.filter((l) => /^\S/.test(l)).map((l) => l.slice(0, 4))).toEqual([lines[0]!.slice(0, 4), 'ref ']);
+    expect((await a.run('schedule list')).title).toBe('1 schedule');
   });
 
   it('stops the schedule of an author whose role was revoked and tells the channel why', async () => {

@@ -36,6 +36,11 @@ describe('time-limited actions revert automatically', () => {
     expect(r.text).toContain('api is enabled again automatically at Sat 2026-11-21 10:30 UTC (in 30m');
     const status = await first.run('status');
     expect(status.fields?.find((f) => f.name === 'Reverts automatically')?.value).toContain('`cluster enable api` at 2026-11-21 10:30:00 UTC (in 30m; set by alice');
+    // --json carries it too: what, when, by whom, and the revert id.
+    expect((status.data as { reverts: unknown[] }).reverts).toEqual([
+      { id: expect.stringMatching(/^\w{8}$/), command: 'cluster enable api', at: '2026-11-21T10:30:00.000Z', setBy: 'local:alice', setByName: 'alice', supersededBy: null },
+    ]);
+    expect((await first.run('status api')).data).toMatchObject({ reverts: [{ command: 'cluster enable api' }] });
     await first.close();
     apps = [];
 
@@ -78,6 +83,13 @@ describe('time-limited actions revert automatically', () => {
     await a.run('cluster enable web --reason "drill over early"');
     clock.advance(5 * 60_000);
     await a.run('cluster disable web --reason "real problem now"', { confirmed: true });
+    // status agrees with the runner: this revert will be skipped, so it is not listed as pending.
+    const status = await a.run('status');
+    expect(status.fields?.find((f) => f.name === 'Reverts automatically')).toBeUndefined();
+    expect(status.fields?.find((f) => f.name === 'Superseded reverts')?.value).toContain('`cluster enable web` at 2026-11-21 10:30:00 UTC: will be skipped, local:root-admin changed it since');
+    expect((status.data as { reverts: unknown[] }).reverts).toEqual([
+      expect.objectContaining({ command: 'cluster enable web', at: '2026-11-21T10:30:00.000Z', supersededBy: { by: 'local:root-admin', at: '2026-11-21T10:01:00.000Z' } }),
+    ]);
     clock.set('2026-11-21T10:31:00.000Z');
     await a.schedules!.tick();
     expect((await a.engine.state()).clusters.web!.enabled).toBe(false);
