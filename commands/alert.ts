@@ -81,7 +81,7 @@ export default defineGroup({
       data: alerts,
       handler: async ({ id }, ctx) => {
         const acked = await onAlertsNamed(id, ctx, (ids, b) => healthOf(ctx).alerts.ack(ids, ctx.invocation.user.id, b));
-        return { title: `👀 Acknowledged ${acked.length} alert(s)`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel', data: { alerts: acked.map(toAlertData) } };
+        return { title: `👀 Acknowledged ${plural(acked.length, 'alert')}`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel', data: { alerts: acked.map(toAlertData) } };
       },
     }),
     defineSubcommand({
@@ -153,7 +153,7 @@ export default defineGroup({
           ? `\n⚠️ ${failing.join('; ')}: no new alert fires for it until the check recovers and fails again. To keep quiet while it is fixed, \`silence\` it instead.`
           : '';
         return {
-          title: `✅ Resolved ${done.length} alert(s) by hand`,
+          title: `✅ Resolved ${plural(done.length, 'alert')} by hand`,
           text: done.map((a) => `${a.id} ${a.summary}`).join('\n') + warning,
           severity: failing.length ? 'warning' : 'success',
           visibility: 'channel',

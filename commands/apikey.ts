@@ -7,6 +7,7 @@ import { defineGroup, defineSubcommand } from '../src/framework/define-command.j
 import type { ApiKey, ApiKeyStore } from '../src/store/api-key-store.js';
 import { notFound, usage, UserError } from '../src/user-error.js';
 import { parseDuration, shiftTime } from '../src/util/duration.js';
+import { plural } from '../src/util/plural.js';
 
 const CLUSTER = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Keys expire by default: a forgotten CI token should not work for ever. */
@@ -121,7 +122,7 @@ export default defineGroup({
         const now = ctx.now();
         const list = await keysOf(ctx).list();
         return {
-          title: `${list.length} API key(s)`,
+          title: plural(list.length, 'API key'),
           table: {
             columns: ['id', 'name', 'role', 'clusters', 'status', 'created', 'expires'],
             rows: list.map((k) => [k.id, k.name, k.role, k.clusters?.join(', ') ?? 'all', statusOf(k, now), `${day(k.createdAt)} by ${k.createdBy}`, day(k.expiresAt)]),

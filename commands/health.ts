@@ -5,6 +5,7 @@ import { usage } from '../src/user-error.js';
 import type { CheckState } from '../src/store/health-store.js';
 import { parseDuration, shiftTime } from '../src/util/duration.js';
 import { isoTime } from '../src/engine/state-data.js';
+import { plural } from '../src/util/plural.js';
 
 const status = z.enum(['unknown', 'up', 'down', 'degraded']);
 const ratio = (ok: number, total: number) => (total === 0 ? null : ok / total);
@@ -108,7 +109,7 @@ export default defineGroup({
           fields: [
             { name: 'Latency', value: ms(outcome.latencyMs), inline: true },
             { name: 'State', value: ICON[state.status], inline: true },
-            { name: 'Streak', value: state.failures ? `${state.failures} failure(s)` : `${state.successes} success(es)`, inline: true },
+            { name: 'Streak', value: state.failures ? plural(state.failures, 'failure') : plural(state.successes, 'success', 'successes'), inline: true },
             ...(outcome.certDaysLeft !== undefined ? [{ name: 'Certificate', value: `expires in ${Math.floor(outcome.certDaysLeft)} days` }] : []),
           ],
           data: {

@@ -6,6 +6,7 @@ import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
 import { silenceData, toSilenceData } from '../src/engine/health-data.js';
+import { plural } from '../src/util/plural.js';
 
 const silences = z.object({ silences: z.array(silenceData) });
 
@@ -63,7 +64,7 @@ export default defineGroup({
           if ((!cluster || of === cluster) && ctx.canSee(of)) list.push(s);
         }
         return {
-          title: `${list.length} active silence(s)${cluster ? ` on ${cluster}` : ''}`,
+          title: `${plural(list.length, 'active silence')}${cluster ? ` on ${cluster}` : ''}`,
           table: { columns: ['id', 'kind', 'target', 'until', 'by', 'reason'], rows: list.map((s) => [s.id, s.kind, s.target, stamp(s.endsAt), s.createdBy, s.reason]) },
           data: { silences: list.map(toSilenceData) },
         };
@@ -83,7 +84,7 @@ export default defineGroup({
         const b: HealthBatch = {};
         const ended = await healthOf(ctx).endSilences(target, 'silence', ctx.invocation.user.id, b);
         commitWithCommand(ctx, b, { release: true });
-        return { title: `🔔 Ended ${ended.length} silence(s) of ${target}`, text: 'Alerts still firing are notified now.', severity: 'success', visibility: 'channel', data: { silences: ended.map(toSilenceData) } };
+        return { title: `🔔 Ended ${plural(ended.length, 'silence')} of ${target}`, text: 'Alerts still firing are notified now.', severity: 'success', visibility: 'channel', data: { silences: ended.map(toSilenceData) } };
       },
     }),
   ],

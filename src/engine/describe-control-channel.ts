@@ -8,7 +8,7 @@ import { LIVE_WINDOW_SECONDS } from './traffic-monitor.js';
 export const controlChannelData = z
   .object({
     redis: z.enum(['not configured', 'connected', 'unreachable']),
-    target: z.string().nullable().describe('host:port of Redis, when configured'),
+    target: z.string().nullable().describe('Redis URL without credentials (redis://host:port), when configured'),
     storeVersion: z.number().int(),
     publishedVersion: z.number().int().nullable().describe('The newest version Redis holds, when reachable'),
     degraded: z.boolean().describe('true without Redis, with Redis unreachable, or while Redis is behind the store'),

@@ -106,11 +106,11 @@ describe('alerts', () => {
     for (const w of hinted) expect(shown, w).toContain(w);
     expect(latest.reply.hint).toContain(`alert ack ${shown.join(' ')}`);
     const acked = await h.app.run(`alert ack ${shown.join(' ').toUpperCase()}`);
-    expect(acked.title).toBe('👀 Acknowledged 2 alert(s)');
+    expect(acked.title).toBe('👀 Acknowledged 2 alerts');
     await h.app.health!.deliverer.drain();
     expect(h.sink.threadReplies(api.messageId).filter((t) => t.reply.title.startsWith('👀 Acknowledged'))).toHaveLength(1); // one message, one note
     const both = await h.app.run(latest.reply.hint!.split('|').at(-1)!.trim());
-    expect(both.title).toBe('✅ Resolved 2 alert(s) by hand');
+    expect(both.title).toBe('✅ Resolved 2 alerts by hand');
   });
 
   it('a failure after the grouping window gets a message of its own', async () => {

@@ -35,7 +35,7 @@ describe('health monitor', () => {
     h.svc.heal();
     const run = await h.app.run('health run api-http');
     expect(run.title).toBe('✅ api-http: ok');
-    expect(run.fields!.find((f) => f.name === 'Streak')!.value).toBe('1 success(es)');
+    expect(run.fields!.find((f) => f.name === 'Streak')!.value).toBe('1 success');
   });
 
   it('folds old results into hourly roll-ups that still count toward 7-day uptime', async () => {

@@ -31,7 +31,7 @@ describe('alert history at scale and retention', () => {
     await h.round(3);
     expect(h.sink.posts()[0]!.reply.title).toBe('🚨 api: api-http is DOWN: HTTP 503 (expected 200)');
     const [firing] = await h.app.health!.health.alerts({ status: 'firing' });
-    expect((await h.app.run(`alert ack ${firing!.notificationId}`)).title).toBe('👀 Acknowledged 1 alert(s)');
+    expect((await h.app.run(`alert ack ${firing!.notificationId}`)).title).toBe('👀 Acknowledged 1 alert');
   });
 
   it('deletes resolved alerts, their events and messages, ended silences and expired buttons after historyRetention', async () => {

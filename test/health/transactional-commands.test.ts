@@ -73,7 +73,7 @@ describe('health commands commit with their audit record', () => {
     await h.round(3);
     const ack = h.sink.posts()[0]!.reply.buttons!.find((b) => b.label === 'Acknowledge')!;
     const r = await h.app.pipeline.handleAction(ack.actionId, { id: 'click-1', platform: 'console', user: { id: 'local:root-admin', displayName: 'root' } });
-    expect(r.title).toBe('👀 Acknowledged 1 alert(s)');
+    expect(r.title).toBe('👀 Acknowledged 1 alert');
     await h.app.health!.deliverer.drain();
     expect(h.sink.updates().at(-1)!.reply.text).toContain('acked by local:root-admin');
   });
