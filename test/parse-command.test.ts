@@ -160,6 +160,8 @@ describe('wording of usage errors (review item 14)', () => {
   it('names the refused value, and shows the usage of the subcommand as typed', () => {
     const bad = usageError("apikey create 'bad name!' --role viewer");
     expect(bad.message).toContain('"bad name!"');
+    // A missing choice option says it is missing, not "Invalid option".
+    expect(usageError('apikey create ci').message).toContain('missing --role');
     const search = usageError('audit search --limit 0');
     expect(search.hint).toMatch(/^Usage: audit search /);
     // The bare default form keeps its bare usage line.

@@ -207,7 +207,7 @@ function describeIssues(issues: z.core.$ZodIssue[], options: OptionDescriptor[],
       const name = String(issue.path[0] ?? '');
       const o = options.find((x) => x.name === name);
       const label = o ? (o.position !== undefined ? `<${o.name}>` : o.flag) : name ? toFlag(name) : '';
-      if (o && input[name] === undefined && issue.code === 'invalid_type') return `missing ${label} (${o.description}).`;
+      if (o && input[name] === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return `missing ${label} (${o.description}).`;
       // Name the value refused, unless the message already does.
       const value = input[name];
       const not = typeof value === 'string' && !issue.message.includes(value) ? `, not ${quoted(value)}` : '';
