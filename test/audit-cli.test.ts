@@ -184,7 +184,7 @@ describe('audit checkpoints, proofs and reports', () => {
     db.close();
     const v = await cli(['audit', 'verify', ...opts]);
     expect(v.code).toBe(1);
-    expect(v.err).toContain('audit log BROKEN: 1 problem(s) (2 records verified before the first)');
+    expect(v.err).toContain('audit log BROKEN: 1 problem (2 records verified before the first)');
     expect(v.err).toContain('[first record affected: 3]');
   });
 
