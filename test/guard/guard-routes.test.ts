@@ -111,6 +111,31 @@ describe('guard routes (no Redis: the embedded default)', () => {
     expect((await fetch(`${base}/api/control/stream`)).status).toBe(403);
   });
 
+  it('re-checks the caller at every keep-alive and ends the stream once it no longer holds, with no change in between', async () => {
+    const app = await createTestApp();
+    cleanups.push(() => app.cleanup());
+    const server = Fastify({ forceCloseConnections: true });
+    let valid = true;
+    let checks = 0;
+    await server.register(guardRoutes, { feed: app.control, heartbeatMs: 50, streamAccess: () => ({ stillValid: async () => (checks++, valid) }) });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    const res = await fetch(`http://127.0.0.1:${(server.server.address() as AddressInfo).port}/api/control/stream`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const ended = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await eventually(() => checks >= 2, 3_000, 'keep-alive re-checks');
+    expect(text).toContain(': ping');
+    valid = false;
+    expect(await ended).toMatch(/: key revoked or expired\n\n$/);
+  });
+
   it('POST /api/control/check decides for services in other languages', async () => {
     const s = await setup();
     const check = (body: unknown) => fetch(`${s.base}/api/control/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
