@@ -37,6 +37,7 @@ describe('pipeline', () => {
       'breaker reset nope',
       'ratelimit set nope --per-minute 10',
       'maintenance start nope --for 1h',
+      'schedule add "daily 02:00" "cluster disable nope --reason \'bad deploy\'"',
     ]) {
       const reply = await app.run(text);
       expect(reply.outcome, text).toBe('invalid');

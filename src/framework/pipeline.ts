@@ -231,15 +231,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return { final: answer(reply, draft('denied', parsed, decision.message, cluster)) };
       }
 
-      // A typo'd cluster is refused before a confirmation is asked for something that cannot happen.
+      // A typo'd cluster is refused before a confirmation is asked for something that cannot happen: the
+      // cluster options of a changing command, and the cluster a dangerous one acts on (a schedule's command's).
+      const danger = parsed.sub.dangerous?.(parsed.args);
       try {
-        if (parsed.sub.mutates || parsed.sub.dangerous) for (const name of clustersNamed(parsed)) engine.cluster(state, name);
+        const named = parsed.sub.mutates || parsed.sub.dangerous ? clustersNamed(parsed) : [];
+        for (const name of danger && cluster !== undefined ? [...named, cluster] : named) engine.cluster(state, name);
       } catch (err) {
         if (!(err instanceof UserError)) throw err;
         return { final: answer(userErrorReply(traceId, err), draft('invalid', parsed, err.message, cluster)) };
       }
 
-      const danger = parsed.sub.dangerous?.(parsed.args);
       if (danger && !(inv.confirmed || parsed.confirmed)) {
         const command = inv.text.trim().replace(/^\/?infra\s+/i, '');
         const [confirm, cancel] = await confirmationButtons(inv, command);
