@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createGuard, InfrabotFlagProvider, type ControlSnapshot } from '@infrabot/guard';
+import { createGuard, InfrabotFlagProvider } from '@infrabot/guard';
 import { OpenFeature, OpenFeatureEventEmitter, ProviderEvents } from '@openfeature/server-sdk';
 import swagger from '@fastify/swagger';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { guardRoutes } from '../../src/http/guard-routes.js';
 import { createTestApp } from '../helpers/test-app.js';
 import { eventually } from '../helpers/redis.js';
+import { takeSseEvents, type SseEvent } from '../helpers/take-sse-events.js';
 import { startSimulatedFleet } from '../../src/sim/simulated-fleet.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -29,20 +30,15 @@ async function setup() {
 
 /** Reads server-sent events until `count` events (comments skipped) arrived. */
 async function readEvents(res: Response, count: number) {
-  const events: { event: string; id: string; data: ControlSnapshot }[] = [];
+  const events: SseEvent[] = [];
   const reader = res.body!.getReader();
   let buffer = '';
   while (events.length < count) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffer += new TextDecoder().decode(value);
-    let i;
-    while ((i = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      const f: Record<string, string | undefined> = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
-      if (f.event && f.id !== undefined && f.data !== undefined) events.push({ event: f.event, id: f.id, data: JSON.parse(f.data) as ControlSnapshot });
-    }
+    const taken = takeSseEvents(buffer + new TextDecoder().decode(value));
+    buffer = taken.rest;
+    events.push(...taken.events);
   }
   await reader.cancel();
   return events;

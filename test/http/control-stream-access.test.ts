@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import type { ControlSnapshot } from '@infrabot/guard';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer } from '../../src/http/create-http-server.js';
 import { createTestApp, manualClock, type TestApp } from '../helpers/test-app.js';
+import { takeSseEvents, type SseEvent } from '../helpers/take-sse-events.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -27,13 +27,11 @@ async function serve(opts: { clock?: ReturnType<typeof manualClock> } = {}) {
   return { app, base, key };
 }
 
-type Event = { event: string; id: string; data: ControlSnapshot };
-
 /** Follows a stream: its events as they arrive, and whether the server ended it. */
 async function follow(base: string, token: string) {
   const res = await fetch(`${base}/api/control/stream`, { headers: { authorization: `Bearer ${token}` } });
   expect(res.status).toBe(200);
-  const events: Event[] = [];
+  const events: SseEvent[] = [];
   const state = { ended: false };
   const reader = res.body!.getReader();
   const done = (async () => {
@@ -41,14 +39,9 @@ async function follow(base: string, token: string) {
     for (;;) {
       const { value, done: end } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (end) break;
-      buffer += new TextDecoder().decode(value);
-      let i;
-      while ((i = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        const f: Record<string, string | undefined> = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
-        if (f.event && f.id !== undefined && f.data !== undefined) events.push({ event: f.event, id: f.id, data: JSON.parse(f.data) as ControlSnapshot });
-      }
+      const taken = takeSseEvents(buffer + new TextDecoder().decode(value));
+      buffer = taken.rest;
+      events.push(...taken.events);
     }
     state.ended = true;
   })();
