@@ -16,7 +16,7 @@ export default defineGroup({
   subcommands: [
     defineSubcommand({
       name: 'history',
-      summary: 'Rebuild the state of a cluster (or the global kill-switch) at a time from the event log.',
+      summary: 'Rebuild the state of a cluster (or the global kill-switch) at a time from the event log; a cluster\'s changes since include the kill-switch.',
       options: z.object({
         scope: z.string().min(1).max(TEXT_LIMITS.name).describe('A cluster name, or "global" for the kill-switch').meta({ infraType: 'cluster', alsoAccepts: ['global'] }),
         at: z.string().max(TEXT_LIMITS.name).default('1h').describe('ISO 8601 time, or relative like 2h (= two hours ago)').meta({ infraType: 'time' }),

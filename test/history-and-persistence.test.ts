@@ -40,6 +40,28 @@ describe('history --at', () => {
     expect(global.text).toBe('No changes since then.');
   });
 
+  it("includes the global kill-switch in a cluster's history (it stopped that cluster's traffic); global history stays the kill-switch only", async () => {
+    const clock = manualClock('2026-12-02T00:00:00.000Z');
+    app = await createTestApp({ clock });
+    await app.run('killswitch on --reason "data corruption" --yes'); // 00:00
+    clock.set('2026-12-02T00:10:00.000Z');
+    await app.run('ratelimit set api --per-minute 100');
+    await app.run('role grant local:otto viewer'); // global but not traffic: not in api's history
+    await app.run('breaker trip web --yes'); // another cluster
+    clock.set('2026-12-02T00:20:00.000Z');
+    await app.run('killswitch off'); // 00:20
+    clock.set('2026-12-02T00:30:00.000Z');
+
+    const api = await app.run('history api --at 2026-12-02T00:05:00Z');
+    expect(api.fields).toContainEqual({ name: 'Kill-switch', value: '🛑 ON' });
+    expect(api.text).toBe('2 changes since then:');
+    expect(api.table!.rows.map((r) => r[0])).toEqual(['2026-12-02 00:10:00', '2026-12-02 00:20:00']);
+    expect(api.data).toMatchObject({ changeCount: 2, changes: [{ scope: 'api', type: 'ratelimit.set' }, { scope: 'global', type: 'killswitch.set' }] });
+
+    const global = await app.run('history global --at 2026-12-02T00:05:00Z');
+    expect(global.data).toMatchObject({ changeCount: 2, changes: [{ type: 'role.granted' }, { type: 'killswitch.set' }] });
+  });
+
   it('rejects a time it cannot read', async () => {
     app = await createTestApp();
     expect(await app.run('history api --at "last tuesday"')).toMatchObject({ outcome: 'invalid', text: expect.stringContaining('not a time') });

@@ -27,4 +27,26 @@ describe('pipeline', () => {
     expect(audit).toHaveLength(1);
     expect(await app.store.events({})).toHaveLength(1);
   });
+
+  it('refuses a command naming an unknown cluster before asking for confirmation, and changes nothing', async () => {
+    app = await createTestApp();
+    for (const text of [
+      'cluster disable nope --reason "bad deploy"',
+      'cluster enable nope',
+      'breaker trip nope --reason "timeouts"',
+      'breaker reset nope',
+      'ratelimit set nope --per-minute 10',
+      'maintenance start nope --for 1h',
+      'schedule add "daily 02:00" "cluster disable nope --reason \'bad deploy\'"',
+    ]) {
+      const reply = await app.run(text);
+      expect(reply.outcome, text).toBe('invalid');
+      expect(reply.buttons, text).toBeUndefined();
+      expect(reply.error, text).toMatchObject({ code: 'infra_not_found' });
+      expect(reply.text, text).toContain('No cluster named "nope"');
+      expect(reply.hint, text).toBe('Known clusters: api, db, web');
+    }
+    expect(await app.store.events({})).toHaveLength(0);
+    expect((await app.run('cluster disable api --reason "bad deploy"')).outcome).toBe('confirm');
+  });
 });

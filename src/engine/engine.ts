@@ -44,7 +44,7 @@ export interface Engine {
   state(): Promise<ControlState>;
   clusters(state: ControlState): ClusterView[];
   cluster(state: ControlState, name: string): ClusterView;
-  /** State as it was at `at`, and every change after it (optionally for one scope). */
+  /** State as it was at `at`, and every change after it (optionally for one scope; a cluster's includes the kill-switch). */
   stateAt(at: Date, scope?: string): Promise<{ state: ControlState; changesSince: StoredEvent[] }>;
   /** Starts a unit of work on the given state; its events are committed by the caller with the audit record. */
   change(state: ControlState, actor: string): ControlChange;
@@ -87,8 +87,10 @@ export function createEngine({ store, config, clock }: EngineDeps): Engine {
     async stateAt(at, scope) {
       const iso = at.toISOString();
       const before = await store.events({ until: iso });
-      const after = await store.events({ after: iso, ...(scope ? { scope } : {}) });
-      return { state: withConfiguredClusters(replay(initialState(config), before), config), changesSince: after };
+      const after = await store.events({ after: iso, ...(scope === 'global' ? { scope } : {}) });
+      // A cluster's history includes the kill-switch: it stopped that cluster's traffic too.
+      const changesSince = scope && scope !== 'global' ? after.filter((e) => e.scope === scope || e.event.type === 'killswitch.set') : after;
+      return { state: withConfiguredClusters(replay(initialState(config), before), config), changesSince };
     },
 
     change(state, actor) {

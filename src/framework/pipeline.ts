@@ -9,7 +9,7 @@ import type { CommandContext, CommandServices } from './command-context.js';
 import { UserError } from '../user-error.js';
 import { renderHelp } from './render-help.js';
 import type { Invocation, InvokingUser } from './invocation.js';
-import type { OptionDescriptor } from './describe-options.js';
+import { describeOptions, type OptionDescriptor } from './describe-options.js';
 import { userPlatformPrefix } from './invocation.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 import { parseStructured } from './parse-structured.js';
@@ -231,7 +231,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         return { final: answer(reply, draft('denied', parsed, decision.message, cluster)) };
       }
 
+      // A typo'd cluster is refused before a confirmation is asked for something that cannot happen: the
+      // cluster options of a changing command, and the cluster a dangerous one acts on (a schedule's command's).
       const danger = parsed.sub.dangerous?.(parsed.args);
+      try {
+        const named = parsed.sub.mutates || parsed.sub.dangerous ? clustersNamed(parsed) : [];
+        for (const name of danger && cluster !== undefined ? [...named, cluster] : named) engine.cluster(state, name);
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        return { final: answer(userErrorReply(traceId, err), draft('invalid', parsed, err.message, cluster)) };
+      }
+
       if (danger && !(inv.confirmed || parsed.confirmed)) {
         const command = inv.text.trim().replace(/^\/?infra\s+/i, '');
         const [confirm, cancel] = await confirmationButtons(inv, command);
@@ -441,6 +451,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   return { handle, handleAction, suggest, registry };
+}
+
+/** The values of a command's cluster options (not the other words they accept, such as "global"). */
+function clustersNamed(parsed: Extract<ParsedCommand, { kind: 'command' }>): string[] {
+  const args = parsed.args as Record<string, unknown>;
+  return describeOptions(parsed.sub).flatMap((o) => {
+    const value = args[o.name];
+    return o.infraType === 'cluster' && typeof value === 'string' && !o.alsoAccepts?.includes(value) ? [value] : [];
+  });
 }
 
 const ERROR_CODES: Partial<Record<Outcome, ReplyErrorCode>> = {

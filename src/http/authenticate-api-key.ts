@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { parseApiKeyToken, secretMatches } from '../auth/api-key-secret.js';
 import type { Clock } from '../engine/engine.js';
-import type { ApiKeyStore } from '../store/api-key-store.js';
+import type { ApiKey, ApiKeyStore } from '../store/api-key-store.js';
 import { sendError } from './api-error.js';
 import { createKeyRateLimiter } from './key-rate-limiter.js';
 import type { ApiPrincipal } from './api-principal.js';
@@ -28,18 +28,7 @@ export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; lo
     const token = m ? parseApiKeyToken(m[1]!) : undefined;
     const key = token ? await deps.apiKeys.get(token.id) : undefined;
     const matches = secretMatches(token?.secret ?? '', key?.secretHash ?? DUMMY_HASH) && key !== undefined;
-    const now = deps.clock.now().toISOString();
-    const problem = !header
-      ? 'no Authorization header'
-      : !token
-        ? 'not a Bearer API key'
-        : !matches
-          ? 'unknown key'
-          : key.revokedAt
-            ? 'revoked key'
-            : key.expiresAt && key.expiresAt <= now
-              ? 'expired key'
-              : undefined;
+    const problem = !header ? 'no Authorization header' : !token ? 'not a Bearer API key' : !matches ? 'unknown key' : keyProblem(key, deps.clock);
     if (problem || !key) {
       req.log.info({ traceId: req.id, problem, keyId: token?.id }, 'API request refused: %s', problem);
       reply.header('www-authenticate', 'Bearer realm="infrabot"');
@@ -57,13 +46,32 @@ export function createApiKeyCheck(deps: { apiKeys: ApiKeyStore; clock: Clock; lo
   };
 }
 
+/** Why a stored key no longer authenticates anything, if it does not. */
+function keyProblem(key: ApiKey | undefined, clock: Clock): string | undefined {
+  if (!key) return 'unknown key';
+  if (key.revokedAt) return 'revoked key';
+  return key.expiresAt && key.expiresAt <= clock.now().toISOString() ? 'expired key' : undefined;
+}
+
+/**
+ * Whether the key a request authenticated with still holds, for what outlives the request (the control
+ * stream): a revoked, expired or deleted key no longer does; the process's own key always does.
+ */
+export function createKeyRecheck(deps: { apiKeys: ApiKeyStore; clock: Clock }) {
+  return async (principal: ApiPrincipal): Promise<boolean> =>
+    principal.keyId === PROCESS_KEY_ID || keyProblem(await deps.apiKeys.get(principal.keyId), deps.clock) === undefined;
+}
+
+/** Stored key ids are 12 characters, so this one is never a stored key's. */
+const PROCESS_KEY_ID = 'process';
+
 /**
  * The key this process hands its own in-process clients (the simulated fleet's guards reading the control
  * stream): never stored, gone with the process, and only a viewer, so it can read but never change anything.
  */
 function processKeyPrincipal(): ApiPrincipal {
   const subject = 'local:infrabot-process';
-  return { user: { id: subject, displayName: 'this bot process' }, keyId: 'process', role: 'viewer', grants: [{ subject, role: 'viewer' }] };
+  return { user: { id: subject, displayName: 'this bot process' }, keyId: PROCESS_KEY_ID, role: 'viewer', grants: [{ subject, role: 'viewer' }] };
 }
 
 function sameText(a: string, b: string): boolean {

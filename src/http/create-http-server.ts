@@ -6,9 +6,9 @@ import { z } from 'zod';
 import type { App } from '../app.js';
 import { shortId } from '../util/ids.js';
 import { errorBody, sendError } from './api-error.js';
-import { createApiKeyCheck, createKeyRequestLimit } from './authenticate-api-key.js';
+import { createApiKeyCheck, createKeyRecheck, createKeyRequestLimit } from './authenticate-api-key.js';
 import { controlRoutes } from './control-routes.js';
-import { keyCovers } from './api-principal.js';
+import { keyCovers, principalOf } from './api-principal.js';
 import { guardRoutes } from './guard-routes.js';
 import { alertReceiverRoutes } from './alert-receiver-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
@@ -133,7 +133,17 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     });
     // The guard routes (stream, check, report), behind the same key check; a key covers the clusters it names.
     const { url, prefix } = app.config.redis;
-    await api.register(guardRoutes, { feed: app.control, ...(url ? { redis: { url, prefix } } : {}), authorize: keyCovers });
+    const stillHolds = createKeyRecheck({ apiKeys, clock: app.engine.clock });
+    await api.register(guardRoutes, {
+      feed: app.control,
+      ...(url ? { redis: { url, prefix } } : {}),
+      authorize: keyCovers,
+      // A stream outlives its request: its key is checked again before every change and keep-alive.
+      streamAccess: (req) => {
+        const p = principalOf(req);
+        return { ...(p.clusters ? { clusters: p.clusters } : {}), stillValid: () => stillHolds(p) };
+      },
+    });
   });
   // Callers (listen, inject, tests) need no zod type provider; plugins registered later bring their own.
   return server as unknown as FastifyInstance;

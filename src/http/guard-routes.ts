@@ -15,6 +15,12 @@ export interface GuardRoutesOptions {
    * server registers this plugin behind its authentication.
    */
   authorize?: (request: FastifyRequest, cluster?: string) => boolean | Promise<boolean>;
+  /**
+   * Asked when a stream opens: the clusters its caller may see (undefined: all; the kill-switch is always
+   * shown) and a re-check of its credentials, run before every change and every keep-alive, so a revoked or
+   * expired key's stream ends within one keep-alive interval and never receives another change.
+   */
+  streamAccess?: (request: FastifyRequest) => { clusters?: readonly string[]; stillValid: () => Promise<boolean> };
   /** Interval of SSE keep-alive comments (default 15 s; guards treat 45 s of silence as a dead connection). */
   heartbeatMs?: number;
 }
@@ -154,19 +160,40 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     const earlier = Object.fromEntries(Object.entries(reply.getHeaders()).filter((e): e is [string, string | number | string[]] => e[1] !== undefined));
     res.writeHead(200, { ...earlier, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 1000\n\n');
+    const access = opts.streamAccess?.(request);
+    const seen = access?.clusters;
+    const view = (snap: ControlSnapshot): ControlSnapshot =>
+      seen ? { ...snap, clusters: Object.fromEntries(Object.entries(snap.clusters).filter(([name]) => seen.includes(name))) } : snap;
     let sent = since ?? -1;
+    let closed = false;
     const send = (snap: ControlSnapshot, event: 'snapshot' | 'change') => {
       if (snap.version <= sent && event === 'change') return;
       sent = snap.version;
-      res.write(sse(event, snap));
+      res.write(sse(event, view(snap)));
+    };
+    // Writes wait for the credentials re-check, one at a time, so changes keep their order.
+    let queue = Promise.resolve();
+    const whileValid = (write: () => void) => {
+      queue = queue.then(async () => {
+        const valid = !access || (await access.stillValid().catch((err: unknown) => {
+          request.log.warn({ err, traceId: request.id }, 'control stream: re-checking the key failed; ending the stream');
+          return false;
+        }));
+        if (closed) return;
+        if (valid) return write();
+        request.log.info({ traceId: request.id }, 'control stream ended: its key was revoked or expired');
+        res.write(': key revoked or expired\n\n');
+        close();
+      });
     };
     const cur = opts.feed.current();
     // A version ahead of ours belongs to another history (a replaced database): start over with a snapshot.
     if (cur && (since === undefined || since > cur.version)) send(cur, 'snapshot');
     else if (cur && since !== undefined && since < cur.version) send(cur, 'change');
-    const unsubscribe = opts.feed.subscribe((snap) => send(snap, 'change'));
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
+    const unsubscribe = opts.feed.subscribe((snap) => whileValid(() => send(snap, 'change')));
+    const heartbeat = setInterval(() => whileValid(() => res.write(': ping\n\n')), opts.heartbeatMs ?? 15_000);
     const close = () => {
+      closed = true;
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(close);

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createGuard, InfrabotFlagProvider, type ControlSnapshot } from '@infrabot/guard';
+import { createGuard, InfrabotFlagProvider } from '@infrabot/guard';
 import { OpenFeature, OpenFeatureEventEmitter, ProviderEvents } from '@openfeature/server-sdk';
 import swagger from '@fastify/swagger';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { guardRoutes } from '../../src/http/guard-routes.js';
 import { createTestApp } from '../helpers/test-app.js';
 import { eventually } from '../helpers/redis.js';
+import { takeSseEvents, type SseEvent } from '../helpers/take-sse-events.js';
 import { startSimulatedFleet } from '../../src/sim/simulated-fleet.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -29,20 +30,15 @@ async function setup() {
 
 /** Reads server-sent events until `count` events (comments skipped) arrived. */
 async function readEvents(res: Response, count: number) {
-  const events: { event: string; id: string; data: ControlSnapshot }[] = [];
+  const events: SseEvent[] = [];
   const reader = res.body!.getReader();
   let buffer = '';
   while (events.length < count) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffer += new TextDecoder().decode(value);
-    let i;
-    while ((i = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      const f: Record<string, string | undefined> = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
-      if (f.event && f.id !== undefined && f.data !== undefined) events.push({ event: f.event, id: f.id, data: JSON.parse(f.data) as ControlSnapshot });
-    }
+    const taken = takeSseEvents(buffer + new TextDecoder().decode(value));
+    buffer = taken.rest;
+    events.push(...taken.events);
   }
   await reader.cancel();
   return events;
@@ -109,6 +105,31 @@ describe('guard routes (no Redis: the embedded default)', () => {
     expect(await outOfScope.json()).toMatchObject({ error: { code: 'infra_forbidden', message: 'This key may not check cluster db.' } });
     expect((await check('api')).status).toBe(403);
     expect((await fetch(`${base}/api/control/stream`)).status).toBe(403);
+  });
+
+  it('re-checks the caller at every keep-alive and ends the stream once it no longer holds, with no change in between', async () => {
+    const app = await createTestApp();
+    cleanups.push(() => app.cleanup());
+    const server = Fastify({ forceCloseConnections: true });
+    let valid = true;
+    let checks = 0;
+    await server.register(guardRoutes, { feed: app.control, heartbeatMs: 50, streamAccess: () => ({ stillValid: async () => (checks++, valid) }) });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => server.close());
+    const res = await fetch(`http://127.0.0.1:${(server.server.address() as AddressInfo).port}/api/control/stream`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const ended = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await eventually(() => checks >= 2, 3_000, 'keep-alive re-checks');
+    expect(text).toContain(': ping');
+    valid = false;
+    expect(await ended).toMatch(/: key revoked or expired\n\n$/);
   });
 
   it('POST /api/control/check decides for services in other languages', async () => {
