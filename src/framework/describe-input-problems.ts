@@ -35,7 +35,12 @@ export function describeRange(o: { min?: number; max?: number }): string {
   return '(digits only, e.g. 1000 or 1,000)';
 }
 
-const shown = (v: unknown) => quoteForMessage(typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
+/** Text in quotes (shortened if long), other JSON values as written (-5, true, null, {…}). */
+const shown = (v: unknown) => {
+  if (typeof v === 'string') return quoteForMessage(v);
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > 60 ? `${json.slice(0, 40)}… (${json.length.toLocaleString('en-US')} characters)` : json;
+};
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input;

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { describeInputProblems, type InputIssue, type ProblemContext } from '../framework/describe-input-problems.js';
-import { sendError } from './api-error.js';
+import { sendError, type HttpErrorCode } from './api-error.js';
 
 /** What a route tells the error handler about its input (route `config`): the command and its options. */
 export interface InputRouteConfig {
@@ -37,5 +37,6 @@ export function answerClientError(err: FastifyError, req: FastifyRequest, reply:
   if (status >= 500) return undefined;
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(req, reply, 413, 'infra_body_too_large', `The request body is larger than ${req.routeOptions.bodyLimit ?? 'the limit of'} bytes.`);
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(req, reply, 415, 'infra_unsupported_media_type', 'Send the body as application/json.');
-  return sendError(req, reply, status, 'infra_usage', err.message);
+  // A parser or hook of ours (infra_invalid_json…) keeps its code; fastify's own are usage errors.
+  return sendError(req, reply, status, (err.code?.startsWith('infra_') ? err.code : 'infra_usage') as HttpErrorCode, err.message);
 }
