@@ -28,7 +28,7 @@ async function problem(token: string, method: 'GET' | 'POST', url: string, body?
 describe('HTTP API: bad input is told as the CLI tells it, in JSON field names', () => {
   it('names the missing field, the number out of range or of the wrong type, and the value sent', async () => {
     const t = await admin();
-    expect((await problem(t, 'POST', '/api/control/kill-switch/enable')).message).toBe('killswitch on: missing reason (Why (recorded in the audit log)).');
+    expect((await problem(t, 'POST', '/api/control/kill-switch/enable')).message).toBe('killswitch on: missing reason (Why, at least 3 characters (recorded in the audit log)).');
     const rate = (perMinute: unknown) => problem(t, 'POST', '/api/control/cluster/api/rate-limit', { perMinute });
     expect((await rate(-5)).message).toBe('ratelimit set: perMinute must be a whole number from 1 to 1,000,000,000, not -5.');
     expect((await rate('abc')).message).toBe('ratelimit set: perMinute must be a whole number from 1 to 1,000,000,000, not "abc".');
@@ -87,5 +87,16 @@ describe('HTTP API: the alert receivers answer in the same shape and words', () 
     expect(error.traceId).toBe(res.headers['x-trace-id']);
     expect(error.message).toContain('alerts.0.fingerprint: expected string, but it is missing.');
     expect(error.message).not.toMatch(/Invalid input/);
+  });
+});
+
+describe('HTTP API: the OpenAPI document of the control stream', () => {
+  it('lists the 200 event stream and the 401 of the key check', async () => {
+    h = await apiHarness();
+    const doc = await h.call('GET', '/openapi.json');
+    const stream = doc.body.paths['/api/control/stream'].get;
+    expect(Object.keys(stream.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(stream.responses['401'].content['application/json'].schema.properties.error).toBeDefined();
+    expect(stream.responses['403']).toBeDefined();
   });
 });
