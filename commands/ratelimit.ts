@@ -48,6 +48,8 @@ export default defineGroup({
         })
         .refine((a) => a.perMinute !== undefined || a.perHour !== undefined || a.perDay !== undefined, {
           message: 'give at least one of --per-minute, --per-hour, --per-day',
+          // Named by each surface in its own terms (flags in chat, JSON fields over HTTP): see describeInputProblems.
+          params: { oneOf: ['perMinute', 'perHour', 'perDay'] },
         }),
       positionals: ['cluster'],
       role: 'operator',

@@ -74,6 +74,9 @@ const INCIDENT_ID = /^(inc-?)?0*[1-9]\d{0,8}$/i;
  */
 export const TEXT_LIMITS = { title: 100, reason: 500, message: 1000, name: 100 } as const;
 
+/** Shortest reason: "x" or "." records nothing an auditor can use. Stated in the option's description (docs, help). */
+export const MIN_REASON = 3;
+
 const tooLong = (max: number) => ({
   error: (iss: { input?: unknown }) =>
     `${typeof iss.input === 'string' ? iss.input.length.toLocaleString('en-US') : 'too many'} characters is over the limit of ${max.toLocaleString('en-US')}, so that it fits in a Slack or Discord message; shorten it`,
@@ -105,8 +108,8 @@ export const opt = {
       })
       .describe(description)
       .meta({ infraType: 'user' }),
-  reason: (description = 'Why (recorded in the audit log)') =>
-    z.string().trim().min(3, 'a reason of at least 3 characters is required').max(TEXT_LIMITS.reason, tooLong(TEXT_LIMITS.reason)).describe(description),
+  reason: (description = `Why, at least ${MIN_REASON} characters (recorded in the audit log)`) =>
+    z.string().trim().min(MIN_REASON, `a reason of at least ${MIN_REASON} characters is required`).max(TEXT_LIMITS.reason, tooLong(TEXT_LIMITS.reason)).describe(description),
   duration: (description: string) => z.string().max(TEXT_LIMITS.name, tooLong(TEXT_LIMITS.name)).describe(description).meta({ infraType: 'duration' }),
   time: (description: string) => z.string().max(TEXT_LIMITS.name, tooLong(TEXT_LIMITS.name)).describe(description).meta({ infraType: 'time' }),
   /** An incident as any reply shows it: INC-12, inc-12 or 12. Handlers get the number. */

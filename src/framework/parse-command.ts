@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CommandGroupDef, SubcommandDef } from './define-command.js';
 import { describeOptions, toFlag, usageLine, type OptionDescriptor } from './describe-options.js';
+import { describeInputProblems, describeRange } from './describe-input-problems.js';
 import { UserError, usage } from '../user-error.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
 import { tokenizeWords } from './tokenize.js';
@@ -192,26 +193,11 @@ function parseDecimal(text: string, whole: boolean): number | undefined {
 }
 
 const big = (n: number) => n.toLocaleString('en-US');
-function describeRange(o: OptionDescriptor): string {
-  const max = o.max !== undefined && o.max < Number.MAX_SAFE_INTEGER ? o.max : undefined;
-  const min = o.min !== undefined && o.min > Number.MIN_SAFE_INTEGER ? o.min : undefined;
-  if (min !== undefined && max !== undefined) return `from ${big(min)} to ${big(max)}`;
-  if (min !== undefined) return `of at least ${big(min)}`;
-  if (max !== undefined) return `of at most ${big(max)}`;
-  return '(digits only, e.g. 1000 or 1,000)';
-}
 
 function describeIssues(issues: z.core.$ZodIssue[], options: OptionDescriptor[], input: Record<string, unknown>): string {
-  return issues
-    .map((issue) => {
-      const name = String(issue.path[0] ?? '');
-      const o = options.find((x) => x.name === name);
-      const label = o ? (o.position !== undefined ? `<${o.name}>` : o.flag) : name ? toFlag(name) : '';
-      if (o && input[name] === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return `missing ${label} (${o.description}).`;
-      // Name the value refused, unless the message already does.
-      const value = input[name];
-      const not = typeof value === 'string' && !issue.message.includes(value) ? `, not ${quoted(value)}` : '';
-      return label ? `${label}: ${issue.message}${not}.` : `${issue.message}.`;
-    })
-    .join(' ');
+  const label = (name: string) => {
+    const o = options.find((x) => x.name === name);
+    return o?.position !== undefined ? `<${o.name}>` : (o?.flag ?? toFlag(name));
+  };
+  return describeInputProblems(issues, { options, input, label, unknownKind: 'option' }).join(' ');
 }

@@ -1,4 +1,4 @@
-import { TEXT_LIMITS } from './define-command.js';
+import { MIN_REASON, TEXT_LIMITS } from './define-command.js';
 import { describeOptions, usageLine, type OptionDescriptor } from './describe-options.js';
 import { renderDataShape } from './render-data-shape.js';
 import { commandName, isDefaultSub, type Registry } from './registry.js';
@@ -35,7 +35,7 @@ export function renderCommandDocs(registry: Registry): string {
     '- **Ids** are taken exactly as replies show them: incidents as `INC-12`, `inc-12` or `12`; alerts by the id',
     '  after "alert" in a notification or `alert list` (in any case; several at once separated by spaces).',
     `- **Text limits**, so every value fits whole in one Slack or Discord message (a Slack header holds 150`,
-    `  characters, a Discord embed field 1,024): titles ${TEXT_LIMITS.title} characters, reasons ${TEXT_LIMITS.reason}, incident updates and`,
+    `  characters, a Discord embed field 1,024): titles ${TEXT_LIMITS.title} characters, reasons ${MIN_REASON} to ${TEXT_LIMITS.reason}, incident updates and`,
     `  summaries ${TEXT_LIMITS.message.toLocaleString('en-US')}, names and search terms ${TEXT_LIMITS.name}. Longer values are refused with the limit in the`,
     '  message; nothing is ever cut.',
     '- **Control characters** (escape sequences, carriage returns, bidi overrides) are stored as typed and shown',

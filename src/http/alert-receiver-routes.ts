@@ -1,10 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ReceiversConfig } from '../config/receivers-config-schema.js';
 import type { ReceivedAlert, ReceiveOutcome } from '../engine/alerts/alert-manager.js';
-import { shortId } from '../util/ids.js';
+import { errorBody, sendError } from './api-error.js';
+import { answerClientError } from './answer-client-error.js';
 import { alertmanagerWebhookSchema, grafanaWebhookSchema, mapReceivedAlerts } from './map-received-alerts.js';
 
 export interface AlertReceiverRoutesOptions {
@@ -21,7 +22,6 @@ const MAX_SIGNATURE_SKEW_MS = 5 * 60_000;
 const GRAFANA_SIGNATURE = 'x-grafana-alerting-signature';
 const GRAFANA_TIMESTAMP = 'x-grafana-alerting-timestamp';
 
-const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), traceId: z.string() }) });
 const acceptedSchema = z.object({
   received: z.number().int().describe('Alerts in the webhook'),
   fired: z.number().int().describe('New firing alerts'),
@@ -29,8 +29,8 @@ const acceptedSchema = z.object({
   unchanged: z.number().int().describe('Already firing, or resolves of alerts not firing (retries)'),
 });
 
-const refuse = (reply: FastifyReply, status: number, code: string, message: string) =>
-  reply.code(status).send({ error: { code, message, traceId: shortId() } });
+const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string) =>
+  reply.code(status).send({ error: { code, message, traceId: request.id } });
 
 /** Constant-time comparison of two secrets of any length (hashed first so lengths do not leak). */
 function sameSecret(given: string, expected: string): boolean {
@@ -67,23 +67,18 @@ export const alertReceiverRoutes: FastifyPluginAsync<AlertReceiverRoutesOptions>
   });
 
   app.setErrorHandler((err, request, reply) => {
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      const first = err.validation[0]!;
-      const field = first.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body';
-      return refuse(reply, 400, 'infra_invalid_body', `${field}: ${first.message}${err.validation.length > 1 ? ` (and ${err.validation.length - 1} more problems)` : ''}`);
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return refuse(reply, status, (err as { code?: string }).code ?? 'infra_bad_request', (err as Error).message);
-    const traceId = shortId();
-    request.log.error({ err, traceId }, 'receiving alerts failed');
+    // Client errors in the server's one shape and wording (a 415, a body naming the wrong field…).
+    const answered = answerClientError(err as FastifyError, request, reply);
+    if (answered) return answered;
+    request.log.error({ err, traceId: request.id }, 'receiving alerts failed');
     // 503: the sender retries; nothing half-written (one transaction), and a retry is deduplicated.
-    return reply.code(503).send({ error: { code: 'infra_internal', message: `receiving the alerts failed; the sender will retry (ref ${traceId})`, traceId } });
+    return sendError(request, reply, 503, 'infra_internal', `receiving the alerts failed; the sender will retry (ref ${request.id})`);
   });
 
   const requireToken = (token: string | undefined, name: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (!token) return;
     const given = bearer(request);
-    if (!given || !sameSecret(given, token)) return refuse(reply, 401, 'infra_unauthorized', `missing or wrong bearer token for the ${name} receiver`);
+    if (!given || !sameSecret(given, token)) return refuse(request, reply, 401, 'infra_unauthorized', `missing or wrong bearer token for the ${name} receiver`);
   };
 
   const accepted = async (source: 'alertmanager' | 'grafana', body: z.infer<typeof alertmanagerWebhookSchema> | z.infer<typeof grafanaWebhookSchema>) => {
@@ -94,13 +89,13 @@ export const alertReceiverRoutes: FastifyPluginAsync<AlertReceiverRoutesOptions>
   /** Both receivers: large bodies (a storm), the same answers. */
   const receiver = <B extends z.ZodType>(summary: string, body: B) => ({
     bodyLimit: 16 * 1024 * 1024,
-    schema: { summary, body, response: { 200: acceptedSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema, 503: errorSchema } },
+    schema: { summary, body, response: { 200: acceptedSchema, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody } },
   });
 
   typed.post('/api/alerts/alertmanager', {
     ...receiver('Alertmanager webhook receiver (payload version 4)', alertmanagerWebhookSchema),
     onRequest: async (request, reply) => {
-      if (!alertmanager.token) return refuse(reply, 404, 'infra_receiver_off', 'the Alertmanager receiver is off: set receivers.alertmanager.token in the config');
+      if (!alertmanager.token) return refuse(request, reply, 404, 'infra_receiver_off', 'the Alertmanager receiver is off: set receivers.alertmanager.token in the config');
       return requireToken(alertmanager.token, 'Alertmanager')(request, reply);
     },
   }, async (request) => accepted('alertmanager', request.body));
@@ -108,7 +103,7 @@ export const alertReceiverRoutes: FastifyPluginAsync<AlertReceiverRoutesOptions>
   typed.post('/api/alerts/grafana', {
     ...receiver('Grafana alerting webhook receiver (optionally HMAC-signed)', grafanaWebhookSchema),
     onRequest: async (request, reply) => {
-      if (!grafana.token && !grafana.hmacSecret) return refuse(reply, 404, 'infra_receiver_off', 'the Grafana receiver is off: set receivers.grafana.token or receivers.grafana.hmacSecret in the config');
+      if (!grafana.token && !grafana.hmacSecret) return refuse(request, reply, 404, 'infra_receiver_off', 'the Grafana receiver is off: set receivers.grafana.token or receivers.grafana.hmacSecret in the config');
       return requireToken(grafana.token, 'Grafana')(request, reply);
     },
     // After parsing (the signature covers the exact body), before validation: a forged body is 401, not 400.
@@ -118,10 +113,10 @@ export const alertReceiverRoutes: FastifyPluginAsync<AlertReceiverRoutesOptions>
       const timestamp = request.headers[GRAFANA_TIMESTAMP] === undefined ? undefined : String(request.headers[GRAFANA_TIMESTAMP]);
       const body = raw.get(request) ?? '';
       const expected = createHmac('sha256', grafana.hmacSecret).update(timestamp === undefined ? body : `${timestamp}:${body}`).digest('hex');
-      if (!signature || !sameSecret(signature.toLowerCase(), expected)) return refuse(reply, 401, 'infra_bad_signature', `missing or wrong ${GRAFANA_SIGNATURE} (HMAC-SHA256 of the body with receivers.grafana.hmacSecret)`);
+      if (!signature || !sameSecret(signature.toLowerCase(), expected)) return refuse(request, reply, 401, 'infra_bad_signature', `missing or wrong ${GRAFANA_SIGNATURE} (HMAC-SHA256 of the body with receivers.grafana.hmacSecret)`);
       if (timestamp !== undefined) {
         const at = Number(timestamp) * 1000;
-        if (!Number.isFinite(at) || Math.abs(now() - at) > MAX_SIGNATURE_SKEW_MS) return refuse(reply, 401, 'infra_stale_signature', `${GRAFANA_TIMESTAMP} "${timestamp.slice(0, 20)}" is not within 5 minutes of now (a replay, or a clock off)`);
+        if (!Number.isFinite(at) || Math.abs(now() - at) > MAX_SIGNATURE_SKEW_MS) return refuse(request, reply, 401, 'infra_stale_signature', `${GRAFANA_TIMESTAMP} "${timestamp.slice(0, 20)}" is not within 5 minutes of now (a replay, or a clock off)`);
       }
     },
   }, async (request) => accepted('grafana', request.body));

@@ -5,6 +5,7 @@ import type { SubcommandDef } from '../framework/define-command.js';
 import { describeOptions, type OptionDescriptor } from '../framework/describe-options.js';
 import type { Registry } from '../framework/registry.js';
 import { errorBody } from './api-error.js';
+import type { InputRouteConfig } from './answer-client-error.js';
 import { runCommand, type RunDeps } from './run-command.js';
 
 /** A route that runs one command: path parameters name options, the rest come from the body (POST) or query (GET). */
@@ -85,9 +86,12 @@ export async function controlRoutes(app: FastifyInstance, deps: RunDeps & { regi
         : {}),
     });
     const needs = `Needs the ${sub.role} role${sub.clusterOf ? ' on the cluster (or globally)' : ' globally'}.`;
+    const confirmOption = { name: 'confirm', type: 'boolean' as const, description: 'true to confirm a dangerous action' };
     api.route({
       method: route.method,
       url: route.url,
+      // For the error handler: problems with the body or query are told in the command's words (answerClientError).
+      config: { command: route.command, inputOptions: sub.dangerous ? [...rest, confirmOption] : rest } satisfies InputRouteConfig,
       schema: {
         tags: [route.tag],
         summary: sub.summary,

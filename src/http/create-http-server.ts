@@ -1,11 +1,12 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { shortId } from '../util/ids.js';
 import { errorBody, sendError } from './api-error.js';
+import { answerClientError } from './answer-client-error.js';
 import { createApiKeyCheck, createKeyRecheck, createKeyRequestLimit } from './authenticate-api-key.js';
 import { controlRoutes } from './control-routes.js';
 import { keyCovers, principalOf } from './api-principal.js';
@@ -66,18 +67,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
 
   server.setErrorHandler((err: FastifyError, req, reply) => {
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      const problems = err.validation.map((v) => `${v.instancePath.replace(/^\//, '').replace(/\//g, '.') || err.validationContext || 'request'}: ${v.message}`);
-      return sendError(req, reply, 400, 'infra_usage', `Invalid ${err.validationContext ?? 'request'}: ${problems.join('; ')}.`);
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 500) {
-      req.log.error({ err, traceId: req.id, url: req.url }, 'HTTP request failed');
-      return sendError(req, reply, 500, 'infra_internal', `Internal error; nothing more is shown here. Quote ref ${req.id} when reporting it.`);
-    }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(req, reply, 413, 'infra_body_too_large', `The request body is larger than ${bodyLimit} bytes.`);
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(req, reply, 415, 'infra_unsupported_media_type', 'Send the body as application/json.');
-    return sendError(req, reply, status, 'infra_usage', err.message);
+    const answered = answerClientError(err, req, reply);
+    if (answered) return answered;
+    req.log.error({ err, traceId: req.id, url: req.url }, 'HTTP request failed');
+    return sendError(req, reply, 500, 'infra_internal', `Internal error; nothing more is shown here. Quote ref ${req.id} when reporting it.`);
   });
   server.setNotFoundHandler((req, reply) =>
     sendError(req, reply, 404, 'infra_not_found', `No route ${req.method} ${req.url.split('?')[0]}. The API is described at /openapi.json and ${DOCS_PREFIX}.`),

@@ -149,7 +149,15 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
       summary: 'Server-sent events: the control snapshot, then every change (reconnect with Last-Event-ID)',
       tags: ['guard'],
       headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'a snapshot version').optional() }).passthrough(),
-      response: { 403: errorSchema },
+      response: {
+        200: {
+          description: 'An endless event stream: `event: snapshot` (or `change`), `id: <version>`, `data: <control snapshot JSON>`; a comment every 15 s',
+          content: { 'text/event-stream': { schema: z.string() } },
+        },
+        // The API-key check in front of these routes (createApiKeyCheck) answers 401.
+        401: errorSchema,
+        403: errorSchema,
+      },
     },
   }, async (request, reply) => {
     if (opts.authorize && !(await opts.authorize(request))) return reply.code(403).send(refuse('infra_forbidden', 'This key may not read the control stream.'));
