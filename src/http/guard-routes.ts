@@ -3,7 +3,6 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { shortId } from '../util/ids.js';
 
 export interface GuardRoutesOptions {
   /** Committed control snapshots (the app's `control` channel). */
@@ -105,7 +104,8 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     }
     return g;
   };
-  const refuse = (code: string, message: string) => ({ error: { code, message, traceId: shortId() } });
+  // The request's id is the trace id the server returns in X-Trace-Id and logs: one id to quote.
+  const refuse = (request: FastifyRequest, code: string, message: string) => ({ error: { code, message, traceId: request.id } });
 
   typed.post('/api/control/check', {
     schema: {
@@ -116,11 +116,11 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     },
   }, async (request, reply) => {
     const { cluster, service, key, cost } = request.body;
-    if (opts.authorize && !(await opts.authorize(request, cluster))) return reply.code(403).send(refuse('infra_forbidden', `This key may not check cluster ${cluster}.`));
+    if (opts.authorize && !(await opts.authorize(request, cluster))) return reply.code(403).send(refuse(request, 'infra_forbidden', `This key may not check cluster ${cluster}.`));
     const snap = opts.feed.current();
-    if (!snap) return reply.code(503).send(refuse('infra_not_ready', 'No control state yet; try again in a moment.'));
+    if (!snap) return reply.code(503).send(refuse(request, 'infra_not_ready', 'No control state yet; try again in a moment.'));
     if (!Object.hasOwn(snap.clusters, cluster)) {
-      return reply.code(404).send(refuse('infra_not_found', `No cluster named "${cluster}". Known clusters: ${Object.keys(snap.clusters).sort().join(', ')}`));
+      return reply.code(404).send(refuse(request, 'infra_not_found', `No cluster named "${cluster}". Known clusters: ${Object.keys(snap.clusters).sort().join(', ')}`));
     }
     const guard = await guardFor(cluster, service);
     const d = await guard.check({ cost, ...(key !== undefined ? { key } : {}) });
@@ -136,10 +136,10 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     },
   }, async (request, reply) => {
     const { cluster, service, finished, errors, latencyMsTotal } = request.body;
-    if (opts.authorize && !(await opts.authorize(request, cluster))) return reply.code(403).send(refuse('infra_forbidden', `This key may not report for cluster ${cluster}.`));
+    if (opts.authorize && !(await opts.authorize(request, cluster))) return reply.code(403).send(refuse(request, 'infra_forbidden', `This key may not report for cluster ${cluster}.`));
     const snap = opts.feed.current();
-    if (!snap || !Object.hasOwn(snap.clusters, cluster)) return reply.code(404).send(refuse('infra_not_found', `No cluster named "${cluster}".`));
-    if (!redis) return reply.code(503).send(refuse('infra_no_redis', 'Outcome reports need Redis (config redis.url); without it there is no live traffic.'));
+    if (!snap || !Object.hasOwn(snap.clusters, cluster)) return reply.code(404).send(refuse(request, 'infra_not_found', `No cluster named "${cluster}".`));
+    if (!redis) return reply.code(503).send(refuse(request, 'infra_no_redis', 'Outcome reports need Redis (config redis.url); without it there is no live traffic.'));
     (await guardFor(cluster, service)).reportMany({ finished, errors, latencyMsTotal });
     return reply.code(202).send({ accepted: true });
   });
@@ -160,7 +160,7 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
       },
     },
   }, async (request, reply) => {
-    if (opts.authorize && !(await opts.authorize(request))) return reply.code(403).send(refuse('infra_forbidden', 'This key may not read the control stream.'));
+    if (opts.authorize && !(await opts.authorize(request))) return reply.code(403).send(refuse(request, 'infra_forbidden', 'This key may not read the control stream.'));
     const since = request.headers['last-event-id'] === undefined ? undefined : Number(request.headers['last-event-id']);
     reply.hijack();
     const res = reply.raw;

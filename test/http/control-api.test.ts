@@ -373,7 +373,11 @@ describe('HTTP control API: the guard routes behind the key check', () => {
     const allowed = await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'api', service: 'checkout' } });
     expect(allowed.status).toBe(200);
     expect(allowed.body).toMatchObject({ allowed: true });
-    expect((await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'web', service: 'checkout' } })).status).toBe(403);
+    const outOfScope = await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'web', service: 'checkout' }, headers: { 'x-trace-id': 'caller-trace-7' } });
+    expect(outOfScope.status).toBe(403);
+    // One id to quote: the refusal's traceId is the X-Trace-Id the caller sent and got back.
+    expect(outOfScope.headers['x-trace-id']).toBe('caller-trace-7');
+    expect(outOfScope.body).toMatchObject({ error: { code: 'infra_forbidden', traceId: 'caller-trace-7' } });
     await h.call('POST', '/api/control/cluster/api/disable', { token: ops.token, body: { reason: 'bad deploy', confirm: true } });
     await new Promise((r) => setTimeout(r, 50)); // the control channel publishes after the commit lands
     const denied = await h.call('POST', '/api/control/check', { token: svc.token, body: { cluster: 'api', service: 'checkout' } });
