@@ -29,6 +29,7 @@ import { tracePipeline } from './tracing/trace-pipeline.js';
 import { traceStore } from './tracing/trace-store.js';
 import { createLifecycle, type Lifecycle } from './engine/lifecycle-events.js';
 import { emitAfterCommit } from './engine/emit-after-commit.js';
+import { recordConfigChanges } from './engine/record-config-changes.js';
 import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
 import { createSqliteApiKeyStore } from './store/sqlite-api-key-store.js';
@@ -93,6 +94,8 @@ export interface AppOptions {
   /** The audit key directory (overrides INFRABOT_KEY_DIR and the config; tests use a temporary one). */
   keyDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** The config file's path: config changes recorded at start name it (with a hash of its defaults). */
+  configFile?: string;
 }
 
 /** Wires config → store → engine → command pipeline. Adapters take the pipeline and nothing else. */
@@ -173,6 +176,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(apiKeys ? { apiKeys } : {}),
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
+  // Before anything is published: the stored state takes on what the config now declares.
+  await recordConfigChanges({ engine, store, log: opts.log, ...(opts.configFile ? { file: opts.configFile } : {}) });
   await control.start();
   traffic.start();
   if (db && scheduleService) {

@@ -30,7 +30,7 @@ export function compareReplay(stored: ControlState | undefined, events: readonly
 
   const limitKeys = new Map<string, Set<string>>();
   for (const e of events) {
-    if (e.event.type === 'ratelimit.set') {
+    if (e.event.type === 'ratelimit.set' || e.event.type === 'config.ratelimit') {
       const keys = limitKeys.get(e.event.cluster) ?? new Set<string>();
       for (const k of Object.keys(e.event.limits)) keys.add(k);
       limitKeys.set(e.event.cluster, keys);

@@ -171,7 +171,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     return EX_CANTCREAT;
   }
   try {
-    app = await createApp({ config, dataDir, log, metrics: command === 'start' || command === 'console', ...(adapters.length ? {} : { localAdmins: [osUser] }) });
+    app = await createApp({ config, configFile, dataDir, log, metrics: command === 'start' || command === 'console', ...(adapters.length ? {} : { localAdmins: [osUser] }) });
   } catch (err) {
     if (err instanceof SigningKeyError) {
       io.stderr.write(`infrabot: ${escapeTerminalText(err.message)}\n`);

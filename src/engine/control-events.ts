@@ -10,7 +10,12 @@ export type ControlEvent =
   | { type: 'breaker.tripped'; cluster: string; reason?: string }
   | { type: 'breaker.reset'; cluster: string }
   | { type: 'role.granted'; subject: string; role: Role; cluster?: string }
-  | { type: 'role.revoked'; subject: string; role: Role; cluster?: string };
+  | { type: 'role.revoked'; subject: string; role: Role; cluster?: string }
+  /**
+   * The config file's defaults changed (recorded at start by actor `config`): `limits` now apply, `previous`
+   * were stored before. History replays earlier times onto the previous values, so it shows what applied then.
+   */
+  | { type: 'config.ratelimit'; cluster: string; limits: Partial<RateLimits>; previous: Partial<RateLimits>; source: string };
 
 export interface StoredEvent {
   seq: number;
@@ -44,5 +49,7 @@ export function describeEvent(e: ControlEvent): string {
       return `granted ${e.role} to ${e.subject}${e.cluster ? ` on ${e.cluster}` : ' globally'}`;
     case 'role.revoked':
       return `revoked ${e.role} from ${e.subject}${e.cluster ? ` on ${e.cluster}` : ' globally'}`;
+    case 'config.ratelimit':
+      return `${e.source} changed the default rate limits of ${e.cluster}: ${Object.entries(e.limits).map(([k, v]) => `${k} ${e.previous[k as keyof typeof e.previous] ?? '?'} → ${v}`).join(', ')}`;
   }
 }

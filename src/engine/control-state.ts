@@ -73,6 +73,7 @@ export function applyEvent(state: ControlState, stored: StoredEvent): ControlSta
       setCluster(e.cluster, { ...cluster(e.cluster), enabled: e.type === 'cluster.enabled', change: change(e.reason) });
       break;
     case 'ratelimit.set':
+    case 'config.ratelimit':
       setCluster(e.cluster, { ...cluster(e.cluster), rateLimits: { ...cluster(e.cluster).rateLimits, ...e.limits } });
       break;
     case 'breaker.tripped':
@@ -96,6 +97,41 @@ export function applyEvent(state: ControlState, stored: StoredEvent): ControlSta
 }
 
 export const replay = (from: ControlState, events: readonly StoredEvent[]) => events.reduce(applyEvent, from);
+
+/**
+ * The state before any event, as the config of that time declared it: today's config with every recorded
+ * config change undone (latest first). Replaying `events` onto it gives the state at any point in time.
+ */
+export function configuredBase(config: InfrabotConfig, events: readonly StoredEvent[]): ControlState {
+  const base = initialState(config);
+  for (const { event: e } of [...events].reverse()) {
+    if (e.type !== 'config.ratelimit' || !Object.hasOwn(base.clusters, e.cluster)) continue;
+    const c = base.clusters[e.cluster]!;
+    base.clusters[e.cluster] = { ...c, rateLimits: { ...c.rateLimits, ...e.previous } };
+  }
+  return base;
+}
+
+/**
+ * How the stored state differs from what the config now declares, per cluster: rate limits where replaying
+ * the commands' events onto today's config gives another value than the one stored. A limit someone set by
+ * command replays to that value, so it is never overridden; only defaults nobody changed follow the config.
+ */
+export function configDrift(config: InfrabotConfig, stored: ControlState, events: readonly StoredEvent[]): { cluster: string; limits: Partial<RateLimits>; previous: Partial<RateLimits> }[] {
+  // Today's config supersedes the defaults recorded earlier; what commands set still replays on top of it.
+  const replayed = replay(initialState(config), events.filter((e) => e.event.type !== 'config.ratelimit'));
+  const drift: { cluster: string; limits: Partial<RateLimits>; previous: Partial<RateLimits> }[] = [];
+  for (const name of Object.keys(config.clusters).sort()) {
+    const want = replayed.clusters[name]?.rateLimits;
+    const have = Object.hasOwn(stored.clusters, name) ? stored.clusters[name]!.rateLimits : undefined;
+    if (!want || !have) continue; // a cluster new to the config starts from its defaults anyway
+    const keys = (Object.keys(want) as (keyof RateLimits)[]).filter((k) => want[k] !== have[k]);
+    if (keys.length) drift.push({ cluster: name, limits: pick(want, keys), previous: pick(have, keys) });
+  }
+  return drift;
+}
+
+const pick = (limits: RateLimits, keys: readonly (keyof RateLimits)[]): Partial<RateLimits> => Object.fromEntries(keys.map((k) => [k, limits[k]]));
 
 export type BreakerView = 'closed' | 'open' | 'half-open';
 

@@ -8,6 +8,7 @@ import { eventScope, type ControlEvent, type StoredEvent } from './control-event
 import {
   applyEvent,
   breakerView,
+  configuredBase,
   initialState,
   replay,
   withConfiguredClusters,
@@ -84,10 +85,12 @@ export function createEngine({ store, config, clock }: EngineDeps): Engine {
     async stateAt(at, scope) {
       const iso = at.toISOString();
       const before = await store.events({ until: iso });
-      const after = await store.events({ after: iso, ...(scope === 'global' ? { scope } : {}) });
+      const after = await store.events({ after: iso });
       // A cluster's history includes the kill-switch: it stopped that cluster's traffic too.
-      const changesSince = scope && scope !== 'global' ? after.filter((e) => e.scope === scope || e.event.type === 'killswitch.set') : after;
-      return { state: withConfiguredClusters(replay(initialState(config), before), config), changesSince };
+      const changesSince = !scope ? after : after.filter((e) => e.scope === scope || (scope !== 'global' && e.event.type === 'killswitch.set'));
+      // Replayed onto the config of that time: later config changes are undone in the base.
+      const base = configuredBase(config, [...before, ...after]);
+      return { state: withConfiguredClusters(replay(base, before), config), changesSince };
     },
 
     change(state, actor) {
@@ -154,6 +157,12 @@ export class ControlChange {
     if (problem) throw new UserError('infra_invalid_state', `${problem[0]!.toUpperCase()}${problem.slice(1)}.`);
     this.record({ type: 'ratelimit.set', cluster: name, limits });
     return next;
+  }
+
+  /** The config file now declares other defaults for a cluster (see configDrift); `source` names the file and its hash. */
+  applyConfigDefaults(name: string, limits: Partial<RateLimits>, previous: Partial<RateLimits>, source: string): void {
+    this.engine.cluster(this.current, name);
+    this.record({ type: 'config.ratelimit', cluster: name, limits, previous, source });
   }
 
   tripBreaker(name: string, reason?: string): boolean {

@@ -73,6 +73,7 @@ export async function createTestApp(opts: { clock?: Clock; dir?: string; config?
     ...(opts.clock ? { clock: opts.clock } : {}),
     keyDir,
     env: {},
+    configFile: 'test.yaml',
   });
   return {
     ...app,
