@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { Checkpointer } from './checkpointer.js';
 import { buildAuditReport, type AuditReport } from './compliance-report.js';
 import type { SigningKey } from './signing-key.js';
-import { verifyAuditLog, type AuditVerification } from './verify-audit-log.js';
+import { verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from './verify-audit-log.js';
 import { readWitness, type WitnessContents } from './witness-file.js';
 
 declare module '../framework/command-context.js' {
@@ -40,6 +40,11 @@ export function createAuditService(deps: {
   checkpointer: Checkpointer;
   /** For the role of a revoked API key in reports; absent where keys are not stored. */
   apiKeys?: ApiKeyStore;
+  /**
+   * Runs the verification off the event loop (a worker thread on its own connection) so chat acks never wait
+   * behind a long chain; without it (an in-memory store) it runs here.
+   */
+  verifyOffLoop?: (opts: Omit<VerifyAuditOptions, 'store'>) => Promise<AuditVerification>;
 }): AuditService {
   const service: AuditService = {
     key: deps.key,
@@ -54,11 +59,11 @@ export function createAuditService(deps: {
       } catch (err) {
         unreadable = (err as Error).message; // verified without it, and said so
       }
-      const v = await verifyAuditLog({
-        store: deps.store,
+      const job = {
         anchors: [deps.key.publicKey, ...deps.trustedKeys, ...(opts.pubkeys ?? [])],
         ...(file && contents ? { witness: { source: file, contents } } : {}),
-      });
+      };
+      const v = deps.verifyOffLoop ? await deps.verifyOffLoop(job) : await verifyAuditLog({ store: deps.store, ...job });
       return unreadable ? { ...v, ok: false, findings: [{ message: unreadable }, ...v.findings] } : v;
     },
     async report({ since, until, cluster }) {

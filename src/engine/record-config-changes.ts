@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { InfrabotConfig } from '../config/config-schema.js';
 import type { Store } from '../store/store.js';
+import { compareReplay } from '../audit/compare-replay.js';
 import { shortId } from '../util/ids.js';
 import type { StoredEvent } from './control-events.js';
 import { configDrift } from './control-state.js';
@@ -29,6 +30,13 @@ export async function recordConfigChanges(deps: { engine: Engine; store: Store; 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const { state: stored, events } = await store.controlSnapshot();
     if (!stored) return []; // nothing stored yet: the state is the config's
+    // A state that does not match its own events (a restore gone wrong, tampering) is for `audit verify` to
+    // report, not for the config to paper over.
+    const mismatch = compareReplay(stored, events);
+    if (mismatch.length > 0) {
+      deps.log.warn({ mismatch: mismatch.slice(0, 5) }, 'stored control state does not match its events; config defaults not compared (run audit verify)');
+      return [];
+    }
     const drift = configDrift(engine.config, stored, events);
     if (drift.length === 0) return [];
     const state = await engine.state();
