@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from '../src/app.js';
 import { configSchema } from '../src/config/config-schema.js';
-import { renderSummaryChart } from '../src/engine/summary/render-summary-chart.js';
+import { renderSummaryChart } from '../src/framework/render/render-summary-chart.js';
 import { fmt, line, summarize } from './stats.js';
 
 const silent = pino({ level: 'error' }, pino.destination('/dev/null'));

@@ -6,7 +6,7 @@ import type { Alert, HealthBatch } from '../src/store/health-store.js';
 import { notFound, usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
-import { alertData, silenceData, toAlertData, toSilenceData } from '../src/engine/health-data.js';
+import { alertData, silenceData, toAlertData, toSilenceData } from '../src/framework/render/health-data.js';
 import { alertStartedAt } from '../src/engine/alerts/render-notification.js';
 import { plural } from '../src/util/plural.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../src/auth/roles.js';
 import { newApiKeySecret } from '../src/auth/api-key-secret.js';
-import { changed, isoTime, roleData } from '../src/engine/state-data.js';
+import { changed, isoTime, roleData } from '../src/framework/render/state-data.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
 import type { ApiKey, ApiKeyStore } from '../src/store/api-key-store.js';

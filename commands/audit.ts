@@ -4,7 +4,7 @@ import { describeVerified, type AuditVerification } from '../src/audit/verify-au
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { parseTimeRef } from '../src/util/duration.js';
-import { isoTime } from '../src/engine/state-data.js';
+import { isoTime } from '../src/framework/render/state-data.js';
 import { plural } from '../src/util/plural.js';
 
 export const auditRecordData = z.object({

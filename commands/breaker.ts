@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
-import { breakerIcon, describeChange } from '../src/engine/describe-state.js';
-import { breakerData, changed, toClusterData } from '../src/engine/state-data.js';
+import { breakerIcon, describeChange } from '../src/framework/render/describe-state.js';
+import { breakerData, changed, toClusterData } from '../src/framework/render/state-data.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 
 const clusterBreaker = breakerData.extend({ cluster: z.string() });

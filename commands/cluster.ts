@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
-import { CLUSTER_COLUMNS, clusterRow, describeChange } from '../src/engine/describe-state.js';
+import { CLUSTER_COLUMNS, clusterRow, describeChange } from '../src/framework/render/describe-state.js';
 import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/framework/services/schedules.js';
-import { changed, clusterData, toClusterData } from '../src/engine/state-data.js';
+import { changed, clusterData, toClusterData } from '../src/framework/render/state-data.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 
 const switched = z.object({ changed, cluster: clusterData });

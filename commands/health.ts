@@ -4,7 +4,7 @@ import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framewor
 import { usage } from '../src/user-error.js';
 import type { CheckState } from '../src/store/health-store.js';
 import { parseDuration, shiftTime } from '../src/util/duration.js';
-import { isoTime } from '../src/engine/state-data.js';
+import { isoTime } from '../src/framework/render/state-data.js';
 import { plural } from '../src/util/plural.js';
 
 const status = z.enum(['unknown', 'up', 'down', 'degraded']);

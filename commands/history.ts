@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { describeEvent } from '../src/engine/control-events.js';
-import { breakerIcon, describeChange, describeLimits } from '../src/engine/describe-state.js';
+import { breakerIcon, describeChange, describeLimits } from '../src/framework/render/describe-state.js';
 import { breakerView } from '../src/engine/control-state.js';
 import { parseTimeRef } from '../src/util/duration.js';
-import { breakerData, changeData, isoTime, rateLimitsData, toChangeData } from '../src/engine/state-data.js';
+import { breakerData, changeData, isoTime, rateLimitsData, toChangeData } from '../src/framework/render/state-data.js';
 
 const MAX_CHANGES_SHOWN = 25;
 

@@ -8,8 +8,8 @@ import type { HandlerReply } from '../src/framework/reply.js';
 import type { HealthBatch, Incident } from '../src/store/health-store.js';
 import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
-import { incidentData, toIncidentData } from '../src/engine/health-data.js';
-import { isoTime } from '../src/engine/state-data.js';
+import { incidentData, toIncidentData } from '../src/framework/render/health-data.js';
+import { isoTime } from '../src/framework/render/state-data.js';
 import { plural } from '../src/util/plural.js';
 
 const one = z.object({ incident: incidentData });

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
-import { describeChange } from '../src/engine/describe-state.js';
+import { describeChange } from '../src/framework/render/describe-state.js';
 import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/framework/services/schedules.js';
-import { changed, killSwitchData, toChangeData } from '../src/engine/state-data.js';
+import { changed, killSwitchData, toChangeData } from '../src/framework/render/state-data.js';
 
 const data = z.object({ changed, killSwitch: killSwitchData });
 

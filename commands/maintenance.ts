@@ -6,8 +6,8 @@ import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
-import { silenceData, toSilenceData } from '../src/engine/health-data.js';
-import { isoTime } from '../src/engine/state-data.js';
+import { silenceData, toSilenceData } from '../src/framework/render/health-data.js';
+import { isoTime } from '../src/framework/render/state-data.js';
 
 
 export default defineGroup({

@@ -3,7 +3,7 @@ import { describeFixedAdmin } from '../src/auth/authorize.js';
 import { ROLES } from '../src/auth/roles.js';
 import { UserError, usage } from '../src/user-error.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { changed, roleData } from '../src/engine/state-data.js';
+import { changed, roleData } from '../src/framework/render/state-data.js';
 
 const grantData = z.object({ changed, subject: z.string(), role: roleData, cluster: z.string().nullable().describe('null: globally') });
 

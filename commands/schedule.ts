@@ -14,7 +14,7 @@ import { notFound, UserError, usage } from '../src/user-error.js';
 import { shortId } from '../src/util/ids.js';
 import { quoteForMessage } from '../src/util/quote-for-message.js';
 import { COMMAND_GROUPS } from './index.js';
-import { changed, isoTime } from '../src/engine/state-data.js';
+import { changed, isoTime } from '../src/framework/render/state-data.js';
 import { plural } from '../src/util/plural.js';
 
 // Built on first use: this module is itself one of COMMAND_GROUPS.

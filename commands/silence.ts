@@ -5,7 +5,7 @@ import { usage } from '../src/user-error.js';
 import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
-import { silenceData, toSilenceData } from '../src/engine/health-data.js';
+import { silenceData, toSilenceData } from '../src/framework/render/health-data.js';
 import { plural } from '../src/util/plural.js';
 
 const silences = z.object({ silences: z.array(silenceData) });

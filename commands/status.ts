@@ -4,10 +4,10 @@ import type { ReplyField } from '../src/framework/reply.js';
 import { formatDuration } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
-import { controlChannelData, describeControlChannel } from '../src/engine/describe-control-channel.js';
+import { controlChannelData, describeControlChannel } from '../src/framework/render/describe-control-channel.js';
 import { findSupersedingChange } from '../src/engine/schedules/find-superseding-change.js';
-import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/engine/describe-state.js';
-import { controlData, isoTime, toControlData } from '../src/engine/state-data.js';
+import { CLUSTER_COLUMNS, clusterRow, describeChange, describeLimits, describeTraffic, breakerIcon } from '../src/framework/render/describe-state.js';
+import { controlData, isoTime, toControlData } from '../src/framework/render/state-data.js';
 
 const revertData = z.object({
   id: z.string().describe('The revert schedule id (`schedule show <id>`, cancel with `schedule remove <id>`)'),

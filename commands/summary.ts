@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { computeSummary, type Summary } from '../src/engine/summary/compute-summary.js';
-import { renderSummaryChart } from '../src/engine/summary/render-summary-chart.js';
+import { renderSummaryChart } from '../src/framework/render/render-summary-chart.js';
 import { healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import type { HandlerReply } from '../src/framework/reply.js';
@@ -8,7 +8,7 @@ import { usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
 import { quoteForMessage } from '../src/util/quote-for-message.js';
-import { isoTime } from '../src/engine/state-data.js';
+import { isoTime } from '../src/framework/render/state-data.js';
 
 const MAX_PERIOD_MS = 90 * 86_400_000;
 const MAX_CHANGES = 15;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeFixedAdmin, effectiveRole, fixedAdminOf } from '../src/auth/authorize.js';
-import { roleData } from '../src/engine/state-data.js';
+import { roleData } from '../src/framework/render/state-data.js';
 import { defineGroup, defineSubcommand } from '../src/framework/define-command.js';
 
 export default defineGroup({

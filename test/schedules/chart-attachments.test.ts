@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderDiscordReply } from '../../src/chat/discord/render-discord-reply.js';
 import { SlackSink } from '../../src/chat/slack/slack-sink.js';
-import { renderSummaryChart } from '../../src/engine/summary/render-summary-chart.js';
+import { renderSummaryChart } from '../../src/framework/render/render-summary-chart.js';
 import type { Reply } from '../../src/framework/reply.js';
 import { createLogger } from '../../src/log.js';
 import { logSink } from '../helpers/test-app.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ROLES } from '../auth/roles.js';
-import type { Change, ControlState } from './control-state.js';
-import type { ClusterView, Engine } from './engine.js';
-import { parseDuration } from '../util/duration.js';
+import { ROLES } from '../../auth/roles.js';
+import type { Change, ControlState } from '../../engine/control-state.js';
+import type { ClusterView, Engine } from '../../engine/engine.js';
+import { parseDuration } from '../../util/duration.js';
 
 /**
  * Structured reply data of the control commands (status, cluster, breaker, ratelimit, killswitch): the

@@ -1,6 +1,6 @@
-import type { RateLimits } from '../config/config-schema.js';
-import type { Change } from './control-state.js';
-import type { ClusterView } from './engine.js';
+import type { RateLimits } from '../../config/config-schema.js';
+import type { Change } from '../../engine/control-state.js';
+import type { ClusterView } from '../../engine/engine.js';
 
 /** Short texts for replies; shared by status, history and the cluster commands. */
 export const describeLimits = (l: RateLimits) =>

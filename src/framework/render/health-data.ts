@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Alert, Incident, Silence } from '../store/health-store.js';
+import type { Alert, Incident, Silence } from '../../store/health-store.js';
 import { isoTime } from './state-data.js';
 
 /** Structured reply data of the health, alert, silence, maintenance and incident commands (see state-data.ts). */

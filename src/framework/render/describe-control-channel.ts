@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ClusterTraffic, GuardSeen } from '@infrabot/guard';
-import { describeLoad, type ControlServices } from './control-services.js';
-import { LIVE_WINDOW_SECONDS } from './traffic-monitor.js';
+import { describeLoad, type ControlServices } from '../../engine/control-services.js';
+import { LIVE_WINDOW_SECONDS } from '../../engine/traffic-monitor.js';
 
 /** The control channel as `status` data: where changes go, and whether services may be working from less. */
 export const controlChannelData = z

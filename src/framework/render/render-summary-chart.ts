@@ -1,7 +1,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../util/package-root.js';
-import type { Summary } from './compute-summary.js';
+import type { Summary } from '../../engine/summary/compute-summary.js';
 
 /** Shipped with the repo (Bitstream Vera licence, assets/fonts/LICENSE-DejaVu.txt) so text renders the same everywhere. */
 const FONT = join(PACKAGE_ROOT, 'assets', 'fonts', 'DejaVuSans.ttf');
