@@ -5,8 +5,40 @@
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  /** Portable SQL both backends run; or `sqlite` and `postgres` variants where the dialects differ. */
+  sql?: string;
+  sqlite?: string;
+  postgres?: string;
 }
+
+/** The script of a migration for a dialect. */
+export function migrationSql(m: Migration, dialect: 'sqlite' | 'postgres'): string {
+  const text = m[dialect] ?? m.sql;
+  if (text === undefined) throw new Error(`migration ${m.version} has no SQL for ${dialect}`);
+  return text;
+}
+
+const M4 = `
+      ALTER TABLE audit ADD COLUMN events_hash TEXT;
+      ALTER TABLE audit ADD COLUMN run_by TEXT;
+
+      CREATE TABLE audit_checkpoints (
+        seq BIGINT PRIMARY KEY,
+        last_id BIGINT NOT NULL,
+        statement TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        frontier TEXT NOT NULL,
+        leaves BLOB
+      );
+      CREATE INDEX audit_checkpoints_last_id ON audit_checkpoints (last_id);
+
+      CREATE TABLE audit_key_rotations (
+        new_key_id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
+      );
+    `;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -238,27 +270,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     name: 'audit: events hash and run-by per record, signed checkpoints, signing-key rotations',
-    sql: `
-      ALTER TABLE audit ADD COLUMN events_hash TEXT;
-      ALTER TABLE audit ADD COLUMN run_by TEXT;
-
-      CREATE TABLE audit_checkpoints (
-        seq BIGINT PRIMARY KEY,
-        last_id BIGINT NOT NULL,
-        statement TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        key_id TEXT NOT NULL,
-        signature TEXT NOT NULL,
-        frontier TEXT NOT NULL,
-        leaves BLOB
-      );
-      CREATE INDEX audit_checkpoints_last_id ON audit_checkpoints (last_id);
-
-      CREATE TABLE audit_key_rotations (
-        new_key_id TEXT PRIMARY KEY,
-        doc TEXT NOT NULL
-      );
-    `,
+    sqlite: M4,
+    postgres: M4.replace('leaves BLOB', 'leaves BYTEA'),
   },
   {
     version: 8,
