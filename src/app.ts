@@ -21,8 +21,7 @@ import { parseDuration } from './util/duration.js';
 import { syncConfiguredSummaries } from './schedules/sync-configured-summaries.js';
 import { createCheckpointer, type AuditPost } from './audit/checkpointer.js';
 import { createAuditService, type AuditService } from './audit/audit-service.js';
-import { verifyOffLoop } from './audit/verify-off-loop.js';
-import type { VerifyAuditOptions } from './audit/verify-audit-log.js';
+import { sqliteReadsOffLoop } from './audit/read-off-loop.js';
 import { defaultKeyDir, loadSigningKey, requireOutsideDataDir } from './audit/signing-key.js';
 import { shortId } from './util/ids.js';
 import { createMetrics, noMetrics, type Metrics } from './metrics/create-metrics.js';
@@ -166,8 +165,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const audit = createAuditService({
     store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer,
     ...(apiKeys ? { apiKeys } : {}),
-    // A verification walks the whole chain: on the embedded file it runs in a worker on a read-only connection.
-    ...(db && file !== ':memory:' ? { verifyOffLoop: (job: Omit<VerifyAuditOptions, 'store'>) => verifyOffLoop({ file, ...job }) } : {}),
+    // Verification walks the whole chain and a report reads up to 100k records: on the embedded file both run
+    // in a worker on a read-only connection.
+    ...(db && file !== ':memory:' ? { offLoop: sqliteReadsOffLoop(file) } : {}),
   });
   let pipeline: Pipeline | undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });

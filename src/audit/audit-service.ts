@@ -6,7 +6,8 @@ import type { Store } from '../store/store.js';
 import type { Checkpointer } from './checkpointer.js';
 import { buildAuditReport, type AuditReport } from './compliance-report.js';
 import type { SigningKey } from './signing-key.js';
-import { verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from './verify-audit-log.js';
+import type { OffLoopReads } from './read-off-loop.js';
+import { verifyAuditLog, type AuditVerification } from './verify-audit-log.js';
 import { readWitness, type WitnessContents } from './witness-file.js';
 
 declare module '../framework/command-context.js' {
@@ -41,10 +42,10 @@ export function createAuditService(deps: {
   /** For the role of a revoked API key in reports; absent where keys are not stored. */
   apiKeys?: ApiKeyStore;
   /**
-   * Runs the verification off the event loop (a worker thread on its own connection) so chat acks never wait
-   * behind a long chain; without it (an in-memory store) it runs here.
+   * Runs verification and the report's reads off the event loop (a worker thread on its own connection), so
+   * chat acks never wait behind a long chain; without it (an in-memory store) they run here.
    */
-  verifyOffLoop?: (opts: Omit<VerifyAuditOptions, 'store'>) => Promise<AuditVerification>;
+  offLoop?: OffLoopReads;
 }): AuditService {
   const service: AuditService = {
     key: deps.key,
@@ -63,23 +64,26 @@ export function createAuditService(deps: {
         anchors: [deps.key.publicKey, ...deps.trustedKeys, ...(opts.pubkeys ?? [])],
         ...(file && contents ? { witness: { source: file, contents } } : {}),
       };
-      const v = deps.verifyOffLoop ? await deps.verifyOffLoop(job) : await verifyAuditLog({ store: deps.store, ...job });
+      const v = deps.offLoop ? await deps.offLoop.verify(job) : await verifyAuditLog({ store: deps.store, ...job });
       return unreadable ? { ...v, ok: false, findings: [{ message: unreadable }, ...v.findings] } : v;
     },
     async report({ since, until, cluster }) {
       const period = { since: since.toISOString(), until: until.toISOString(), limit: REPORT_MAX_RECORDS + 1 };
-      const newestFirst = await deps.store.searchAudit({ ...period, ...(cluster ? { cluster } : {}) });
+      // Records without this cluster as theirs that still concern it: the global kill-switch stopped its
+      // traffic too, and role grants and API keys scoped to it decide who may act on it.
+      const related = cluster ? ['killswitch', 'role', 'apikey'] : [];
+      const queries = [{ ...period, ...(cluster ? { cluster } : {}) }, ...related.map((command) => ({ ...period, command }))];
+      const [newestFirst = [], ...more] = deps.offLoop
+        ? await deps.offLoop.searchAudit(queries)
+        : await Promise.all(queries.map((q) => deps.store.searchAudit(q)));
       const keys = await deps.apiKeys?.list();
       if (cluster) {
-        // Records without this cluster as theirs that still concern it: the global kill-switch stopped its
-        // traffic too, and role grants and API keys scoped to it decide who may act on it.
         const scopedKeys = new Set((keys ?? []).filter((k) => k.clusters?.includes(cluster)).flatMap((k) => [k.id, k.name]));
-        for (const command of ['killswitch', 'role', 'apikey']) {
-          const more = await deps.store.searchAudit({ ...period, command });
+        related.forEach((command, i) => {
           const concerns = (r: AuditRecord) =>
             command === 'killswitch' || scopedTo(r.args?.cluster, cluster) || (r.command === 'apikey revoke' && scopedKeys.has(String(r.args?.key)));
-          newestFirst.push(...more.filter((r) => !r.cluster && concerns(r)));
-        }
+          newestFirst.push(...(more[i] ?? []).filter((r) => !r.cluster && concerns(r)));
+        });
         newestFirst.sort((a, b) => (a.at === b.at ? b.id - a.id : a.at < b.at ? 1 : -1));
       }
       const records = newestFirst.slice(0, REPORT_MAX_RECORDS).reverse();
