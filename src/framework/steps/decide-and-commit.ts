@@ -11,9 +11,8 @@ import { answer, auditDraft, type Parsed, type PipelineShared, type Run } from '
 const MAX_CONFLICT_RETRIES = 8;
 
 type Settled = { result: CommitResult } | { error: unknown };
-type Decision =
-  | { final: Promise<Reply> }
-  | { commit: Promise<CommitResult>; reply: Reply; events: NewEvent[]; hasEffects: boolean; cluster?: string };
+/** What deciding gave: a final answer (denied, confirm, bad cluster), or a reply whose commit is in flight. */
+type Decision<C> = { final: Promise<Reply> } | { commit: C; reply: Reply; events: NewEvent[]; hasEffects: boolean; cluster?: string };
 
 /** Runs async work one at a time, in call order. */
 function createMutex() {
@@ -41,7 +40,7 @@ export function createDecider(shared: PipelineShared) {
   let pendingState: ControlState | undefined;
 
   /** authorize → confirm → execute → commit on one state. */
-  async function decide(run: Run, parsed: Parsed, chained: boolean): Promise<Decision> {
+  async function decide(run: Run, parsed: Parsed, chained: boolean): Promise<Decision<Promise<CommitResult>>> {
     const state = (chained && pendingState) || (await shared.engine.state());
     const auth = await authorizeStep(shared, run, parsed, state);
     if ('denied' in auth) {
@@ -64,7 +63,7 @@ export function createDecider(shared: PipelineShared) {
   }
 
   /** One decision, serialized with the other state-changing ones of this process; the commit settled or in flight. */
-  async function decideOnce(run: Run, parsed: Parsed): Promise<{ final: Promise<Reply> } | (Omit<Extract<Decision, { commit: unknown }>, 'commit'> & { commit: Promise<Settled> })> {
+  async function decideOnce(run: Run, parsed: Parsed): Promise<Decision<Promise<Settled>>> {
     if (!parsed.sub.mutates) {
       const d = await decide(run, parsed, false);
       return 'final' in d ? d : { ...d, commit: settle(d.commit) };
