@@ -56,4 +56,33 @@ describe('config changes as control events', () => {
       apps.push({ cleanup: async () => cleanupFirst() } as TestApp);
     }
   });
+
+  it('two config changes in a row: each is recorded, and history shows each period with its own default', async () => {
+    const clock = manualClock('2026-11-21T03:00:00.000Z');
+    const first = await createTestApp({ clock });
+    apps.push({ cleanup: async () => (rmSync(first.dir, { recursive: true, force: true }), rmSync(first.keyDir, { recursive: true, force: true })) } as TestApp);
+    await first.run('breaker trip web --reason timeouts --yes');
+    await first.close();
+    const start = async (at: string, config: string) => {
+      clock.set(at);
+      const app = await createTestApp({ clock, dir: first.dir, keyDir: first.keyDir, config });
+      apps.unshift(app);
+      return app;
+    };
+    await (await start('2026-11-21T04:00:00.000Z', CHANGED)).close();
+    const last = await start('2026-11-21T05:00:00.000Z', CHANGED.replace('perMinute: 900,', 'perMinute: 1500,'));
+    const perMinuteAt = async (iso: string) =>
+      ((await last.run(`history api --at ${iso}`)).data as { cluster: { rateLimits: { perMinute: number } } }).cluster.rateLimits.perMinute;
+    expect(await perMinuteAt('2026-11-21T03:30:00Z')).toBe(600);
+    expect(await perMinuteAt('2026-11-21T04:30:00Z')).toBe(900);
+    expect(await perMinuteAt('2026-11-21T05:30:00Z')).toBe(1500);
+    expect((await last.engine.state()).clusters.api?.rateLimits.perMinute).toBe(1500);
+    const recorded = (await last.store.events({})).filter((e) => e.actor === 'config').map((e) => e.event);
+    expect(recorded).toEqual([
+      expect.objectContaining({ type: 'config.ratelimit', cluster: 'api', limits: { perMinute: 900 }, previous: { perMinute: 600 } }),
+      expect.objectContaining({ type: 'config.ratelimit', cluster: 'db', limits: { perMinute: 200 }, previous: { perMinute: 100 } }),
+      expect.objectContaining({ type: 'config.ratelimit', cluster: 'api', limits: { perMinute: 1500 }, previous: { perMinute: 900 } }),
+    ]);
+    expect((await last.run('audit verify')).outcome).toBe('ok');
+  });
 });
