@@ -297,4 +297,36 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'outbox: ids from the table sequence, lease tokens, how the last attempt failed',
+    // The table is rebuilt: on SQLite only `INTEGER PRIMARY KEY` draws ids itself (AUTOINCREMENT: never reused,
+    // so a Discord nonce derived from an id never repeats).
+    sql: `
+      CREATE TABLE outbox_v14 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        notification_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        op TEXT NOT NULL,
+        body TEXT,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        locked_until TEXT,
+        last_error TEXT,
+        lease_token TEXT,
+        claims INTEGER NOT NULL DEFAULT 0,
+        last_error_kind TEXT
+      );
+      INSERT INTO outbox_v14 (seq, notification_id, platform, channel, op, body, created_at, status, attempts, next_attempt_at, locked_until, last_error)
+        SELECT seq, notification_id, platform, channel, op, body, created_at, status, attempts, next_attempt_at, locked_until, last_error FROM outbox;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v14 RENAME TO outbox;
+      CREATE INDEX outbox_status_next ON outbox (status, next_attempt_at);
+      CREATE INDEX outbox_target ON outbox (notification_id, platform, channel, seq);
+      CREATE INDEX outbox_created ON outbox (created_at);
+    `,
+  },
 ];

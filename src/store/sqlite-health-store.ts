@@ -10,20 +10,18 @@ import {
   type HealthStore,
   type Incident,
   type Notification,
-  type OutboxJob,
   type Silence,
   type TimelineEntry,
   type CompactResult,
   type RetentionCutoffs,
 } from './health-store.js';
-import type { Reply } from '../framework/reply.js';
 import { migrate } from './sqlite-store.js';
+import {
+  claimOutbox, completeOutbox, deliveries, enqueueOutbox, pendingOutbox, retryOutbox, saveDelivery,
+  type ClaimOutboxArgs, type CompleteOutboxArgs, type RetryOutboxArgs,
+} from './outbox-store.js';
 
 interface ResultRow { check_name: string; at: string; ok: number; latency_ms: number; error: string | null }
-interface OutboxRow {
-  seq: number; notification_id: string; platform: string; channel: string; op: 'sync' | 'reply'; body: string | null;
-  created_at: string; attempts: number; next_attempt_at: string;
-}
 
 const doc = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
 const docs = <T>(rows: unknown[]): T[] => (rows as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
@@ -51,11 +49,6 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     upsertNotification: db.prepare(
       'INSERT INTO notifications (id, kind, cluster, created_at, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
     ),
-    maxOutbox: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck(),
-    insertOutbox: db.prepare(
-      `INSERT INTO outbox (seq, notification_id, platform, channel, op, body, created_at, status, attempts, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
-    ),
     upsertSilence: db.prepare(
       `INSERT INTO silences (id, kind, target, reason, created_by, starts_at, ends_at, ended_at) VALUES (@id, @kind, @target, @reason, @createdBy, @startsAt, @endsAt, @endedAt)
        ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, ended_at = excluded.ended_at`,
@@ -81,34 +74,16 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     for (const a of b.alerts ?? []) q.upsertAlert.run({ ...a, resolvedAt: a.resolvedAt ?? null, notificationId: a.notificationId ?? null, doc: JSON.stringify(a) });
     for (const e of b.alertEvents ?? []) q.insertAlertEvent.run(e.alertId, e.at, e.cluster, e.type, e.actor, e.detail);
     for (const n of b.notifications ?? []) q.upsertNotification.run(n.id, n.kind, n.cluster ?? null, n.createdAt, JSON.stringify(n));
-    let seq = q.maxOutbox.get() as number;
-    for (const o of b.outbox ?? []) q.insertOutbox.run(++seq, o.notificationId, o.platform, o.channel, o.op, o.body ? JSON.stringify(o.body) : null, at, at);
+    enqueueOutbox(db, b.outbox ?? [], at);
     for (const s of b.silences ?? []) q.upsertSilence.run({ ...s, endedAt: s.endedAt ?? null });
     for (const i of b.declared ?? []) q.insertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const i of b.incidents ?? []) q.upsertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const t of b.timeline ?? []) q.insertTimeline.run(t.incidentId, t.at, t.actor, t.type, t.text);
   });
 
-  const claimTx = db.transaction((now: string, platforms: readonly string[], limit: number, leaseUntil: string): OutboxJob[] => {
-    if (platforms.length === 0) return [];
-    const rows = db
-      .prepare(
-        `SELECT o.* FROM outbox o
-         WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.locked_until IS NULL OR o.locked_until < ?)
-           AND o.platform IN (${platforms.map(() => '?').join(', ')})
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.notification_id = o.notification_id
-                             AND p.platform = o.platform AND p.channel = o.channel AND p.seq < o.seq)
-         ORDER BY o.seq LIMIT ?`,
-      )
-      .all(now, now, ...platforms, limit) as OutboxRow[];
-    const lock = db.prepare('UPDATE outbox SET locked_until = ? WHERE seq = ?');
-    for (const r of rows) lock.run(leaseUntil, r.seq);
-    return rows.map((r) => ({
-      seq: r.seq, notificationId: r.notification_id, platform: r.platform, channel: r.channel, op: r.op,
-      ...(r.body ? { body: JSON.parse(r.body) as Reply } : {}),
-      createdAt: r.created_at, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
-    }));
-  });
+  const claimTx = db.transaction((args: ClaimOutboxArgs) => claimOutbox(db, args));
+  const completeTx = db.transaction((args: CompleteOutboxArgs) => completeOutbox(db, args));
+  const retryTx = db.transaction((args: RetryOutboxArgs) => retryOutbox(db, args));
 
   const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): CompactResult => {
     const old = db.prepare('SELECT * FROM check_results WHERE at < ? ORDER BY check_name, at').all(rawBefore) as ResultRow[];
@@ -246,31 +221,20 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
       );
     },
     async deliveries(notificationId) {
-      const rows = db.prepare('SELECT * FROM deliveries WHERE notification_id = ?').all(notificationId) as {
-        notification_id: string; platform: string; channel: string; message_id: string; thread_id: string | null;
-      }[];
-      return rows.map((r) => ({
-        notificationId: r.notification_id, platform: r.platform, channel: r.channel, messageId: r.message_id,
-        ...(r.thread_id ? { threadId: r.thread_id } : {}),
-      }));
+      return deliveries(db, notificationId);
     },
     async saveDelivery(d: Delivery) {
-      db.prepare(
-        `INSERT INTO deliveries (notification_id, platform, channel, message_id, thread_id) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (notification_id, platform, channel) DO UPDATE SET message_id = excluded.message_id, thread_id = excluded.thread_id`,
-      ).run(d.notificationId, d.platform, d.channel, d.messageId, d.threadId ?? null);
+      saveDelivery(db, d);
     },
 
     async claimOutbox(now, platforms, limit, leaseUntil) {
-      return claimTx.immediate(now, platforms, limit, leaseUntil);
+      return claimTx.immediate({ now, platforms, limit, leaseUntil });
     },
-    async completeOutbox(seq) {
-      db.prepare("UPDATE outbox SET status = 'done', locked_until = NULL WHERE seq = ?").run(seq);
+    async completeOutbox(args) {
+      return completeTx.immediate(args);
     },
-    async retryOutbox(seq, nextAttemptAt, error, dead) {
-      db.prepare('UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, locked_until = NULL WHERE seq = ?').run(
-        dead ? 'dead' : 'pending', nextAttemptAt, error, seq,
-      );
+    async retryOutbox(args) {
+      return retryTx.immediate(args);
     },
     async gauges() {
       const all = <T>(sql: string) => db.prepare(sql).all() as T[];
@@ -286,20 +250,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
       };
     },
     async pendingOutbox(platforms) {
-      const only = platforms ? ` AND o.platform IN (${platforms.map(() => '?').join(', ') || "''"})` : '';
-      const count = db.prepare(`SELECT COUNT(*) FROM outbox o WHERE o.status = 'pending'${only}`).pluck().get(...(platforms ?? [])) as number;
-      // A job behind another of the same message cannot be claimed before that one is done (the drain after
-      // it completes looks again), and a leased job not before its lease ends: waking earlier only spins.
-      const next = db
-        .prepare(
-          `SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.locked_until, ''))) FROM outbox o
-           WHERE o.status = 'pending'${only}
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.notification_id = o.notification_id
-                               AND p.platform = o.platform AND p.channel = o.channel AND p.seq < o.seq)`,
-        )
-        .pluck()
-        .get(...(platforms ?? [])) as string | null;
-      return { count, ...(next ? { nextAttemptAt: next } : {}) };
+      return pendingOutbox(db, platforms);
     },
 
     async silences({ activeAt, kind }) {
