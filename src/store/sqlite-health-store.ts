@@ -16,10 +16,10 @@ import {
   type RetentionCutoffs,
 } from './health-store.js';
 import { migrate } from './sqlite-store.js';
-import {
-  claimOutbox, completeOutbox, deliveries, enqueueOutbox, pendingOutbox, retryOutbox, saveDelivery,
-  type ClaimOutboxArgs, type CompleteOutboxArgs, type RetryOutboxArgs,
-} from './outbox-store.js';
+import { claimOutbox, completeOutbox, deliveries, insertOutboxSql, pendingOutbox, retryOutbox, saveDelivery } from './outbox-store.js';
+import { renderSql } from './db/sql.js';
+import type { SqlDb } from './db/sql-db.js';
+import { executorOn } from './db/sqlite-db.js';
 
 interface ResultRow { check_name: string; at: string; ok: number; latency_ms: number; error: string | null }
 
@@ -74,16 +74,17 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     for (const a of b.alerts ?? []) q.upsertAlert.run({ ...a, resolvedAt: a.resolvedAt ?? null, notificationId: a.notificationId ?? null, doc: JSON.stringify(a) });
     for (const e of b.alertEvents ?? []) q.insertAlertEvent.run(e.alertId, e.at, e.cluster, e.type, e.actor, e.detail);
     for (const n of b.notifications ?? []) q.upsertNotification.run(n.id, n.kind, n.cluster ?? null, n.createdAt, JSON.stringify(n));
-    enqueueOutbox(db, b.outbox ?? [], at);
+    for (const o of b.outbox ?? []) {
+      const { text, values } = renderSql(insertOutboxSql(o, at), 'sqlite');
+      db.prepare(text).run(...values);
+    }
     for (const s of b.silences ?? []) q.upsertSilence.run({ ...s, endedAt: s.endedAt ?? null });
     for (const i of b.declared ?? []) q.insertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const i of b.incidents ?? []) q.upsertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const t of b.timeline ?? []) q.insertTimeline.run(t.incidentId, t.at, t.actor, t.type, t.text);
   });
 
-  const claimTx = db.transaction((args: ClaimOutboxArgs) => claimOutbox(db, args));
-  const completeTx = db.transaction((args: CompleteOutboxArgs) => completeOutbox(db, args));
-  const retryTx = db.transaction((args: RetryOutboxArgs) => retryOutbox(db, args));
+  const outboxDb = legacyUnitOfWork(db);
 
   const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): CompactResult => {
     const old = db.prepare('SELECT * FROM check_results WHERE at < ? ORDER BY check_name, at').all(rawBefore) as ResultRow[];
@@ -220,22 +221,11 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
           | undefined,
       );
     },
-    async deliveries(notificationId) {
-      return deliveries(db, notificationId);
-    },
-    async saveDelivery(d: Delivery) {
-      saveDelivery(db, d);
-    },
-
-    async claimOutbox(now, platforms, limit, leaseUntil) {
-      return claimTx.immediate({ now, platforms, limit, leaseUntil });
-    },
-    async completeOutbox(args) {
-      return completeTx.immediate(args);
-    },
-    async retryOutbox(args) {
-      return retryTx.immediate(args);
-    },
+    deliveries: (notificationId) => deliveries(outboxDb, notificationId),
+    saveDelivery: (d: Delivery) => saveDelivery(outboxDb, d),
+    claimOutbox: (now, platforms, limit, leaseUntil) => claimOutbox(outboxDb, { now, platforms, limit, leaseUntil }),
+    completeOutbox: (args) => completeOutbox(outboxDb, args),
+    retryOutbox: (args) => retryOutbox(outboxDb, args),
     async gauges() {
       const all = <T>(sql: string) => db.prepare(sql).all() as T[];
       return {
@@ -249,9 +239,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
         openIncidents: all<{ cluster: string; count: number }>("SELECT COALESCE(cluster, '') AS cluster, COUNT(*) AS count FROM incidents WHERE status != 'resolved' GROUP BY 1"),
       };
     },
-    async pendingOutbox(platforms) {
-      return pendingOutbox(db, platforms);
-    },
+    pendingOutbox: (platforms) => pendingOutbox(outboxDb, platforms),
 
     async silences({ activeAt, kind }) {
       const where: string[] = [];
@@ -291,4 +279,35 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     },
   };
   return store;
+}
+
+/**
+ * The unit-of-work port over the app's shared better-sqlite3 handle, for the outbox functions until this store
+ * itself moves to the port. Units of work run one after another (a promise chain), each in BEGIN IMMEDIATE …
+ * COMMIT; their statements run synchronously, so nothing but code already on this handle can interleave.
+ */
+function legacyUnitOfWork(db: Database.Database): SqlDb {
+  const exec = executorOn(db);
+  let chain: Promise<unknown> = Promise.resolve();
+  const inTransaction = async <T>(fn: (tx: typeof exec) => Promise<T>): Promise<T> => {
+    if (db.inTransaction) return fn(exec); // a synchronous caller's transaction is open: join it
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(exec);
+      db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+  return {
+    ...exec,
+    transaction<T>(fn: (tx: typeof exec) => Promise<T>): Promise<T> {
+      const run = chain.then(() => inTransaction(fn));
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    close: async () => undefined,
+  };
 }

@@ -7,7 +7,7 @@ import type { KeyRotation } from '../audit/signing-key.js';
 import type { ControlEvent, StoredEvent } from '../engine/control-events.js';
 import type { ControlState } from '../engine/control-state.js';
 import type { Reply } from '../framework/reply.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, migrationSql } from './migrations.js';
 import type { AuditWalk, CommitInput, CommitResult, Store, VerifyResult } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -58,7 +58,7 @@ export function migrate(db: Database.Database): number[] {
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     db.transaction(() => {
-      db.exec(m.sql);
+      db.exec(migrationSql(m, 'sqlite'));
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
     })();
     applied.push(m.version);
