@@ -48,6 +48,18 @@ describe('Slack delivery posts once', () => {
     expect(blocksOf(live[0]!)).toContain('RESOLVED');
   });
 
+  it('without the history scope the retry posts anyway (a duplicate is better than a lost alert) and says why', async () => {
+    const { fake, h } = await setup();
+    fake.delayNext('chat.postMessage', 1500);
+    fake.failNext('conversations.history', { status: 200, error: 'missing_scope' });
+    await h.fire();
+    await h.deliverer.drain();
+    expect(await h.later()).toBe(1);
+    expect(fake.callsTo('chat.postMessage')).toHaveLength(2);
+    expect(h.rows()[0]!.status).toBe('done');
+    expect(h.app.logs.text()).toContain("could not look for an earlier attempt's message");
+  });
+
   it('a deleted alert message is posted afresh, and the jobs behind it still go out', async () => {
     const { fake, h } = await setup();
     await h.fire();

@@ -105,8 +105,11 @@ export function createOutboxDeliverer(deps: OutboxDelivererDeps): OutboxDelivere
   async function postOnce(job: OutboxJob, sink: ChatSink, reply: Reply, opts: { key: string; threadId?: string; signal: AbortSignal }): Promise<PostedMessage> {
     const uncertain = job.claims > 1 && job.lastFailure !== 'rate_limited' && job.lastFailure !== 'refused';
     if (uncertain && sink.findPosted) {
-      const earlier = await sink.findPosted(job.channel, opts.key, {
-        signal: opts.signal, since: job.createdAt, ...(opts.threadId ? { threadId: opts.threadId } : {}),
+      const earlier = await sink.findPosted(job.channel, opts.key, { signal: opts.signal, since: job.createdAt, ...(opts.threadId ? { threadId: opts.threadId } : {}) }).catch((err: unknown) => {
+        if (err instanceof ChatRateLimitedError || opts.signal.aborted) throw err;
+        // Unable to look (no history scope, not a member of the channel): posting risks a duplicate, not posting loses the alert.
+        log.warn({ err, seq: job.seq, platform: job.platform, channel: job.channel }, 'could not look for an earlier attempt\'s message; posting, which may duplicate it');
+        return undefined;
       });
       if (earlier) {
         log.info({ seq: job.seq, platform: job.platform, messageId: earlier.messageId }, 'an earlier attempt had posted this message; updating it instead of posting again');
