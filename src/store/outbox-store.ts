@@ -125,6 +125,48 @@ export async function pendingOutbox(db: SqlExecutor, platforms?: readonly string
   return { count: Number(count?.n ?? 0), ...(next?.at ? { nextAttemptAt: next.at } : {}) };
 }
 
+/** A job given up on by age (for the log and the dead-letter notice). */
+export interface DeadLetteredJob {
+  seq: number;
+  notificationId: string;
+  platform: string;
+  channel: string;
+  createdAt: string;
+}
+
+/**
+ * Dead-letters jobs still pending that were written before `before` (nobody could deliver them in time), except
+ * one being delivered right now (its lease holds at `now`): its deliverer finishes or fails it.
+ */
+export async function deadLetterStaleOutbox(tx: SqlExecutor, { before, now }: { before: string; now: string }): Promise<DeadLetteredJob[]> {
+  const rows = await tx.all<{ seq: number; notification_id: string; platform: string; channel: string; created_at: string }>(sql`UPDATE outbox
+    SET status = 'dead', last_error = 'no process delivered it in time', locked_until = NULL
+    WHERE status = 'pending' AND created_at < ${before} AND (locked_until IS NULL OR locked_until < ${now})
+    RETURNING seq, notification_id, platform, channel, created_at`);
+  return rows
+    .map((r) => ({ seq: Number(r.seq), notificationId: r.notification_id, platform: r.platform, channel: r.channel, createdAt: r.created_at }))
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** Deletes delivered jobs written before `doneBefore` and dead ones written before `deadBefore`; returns how many of each. */
+export async function pruneOutbox(tx: SqlExecutor, { doneBefore, deadBefore }: { doneBefore: string; deadBefore?: string }): Promise<{ done: number; dead: number }> {
+  const done = await tx.run(sql`DELETE FROM outbox WHERE status = 'done' AND created_at < ${doneBefore}`);
+  const dead = deadBefore ? await tx.run(sql`DELETE FROM outbox WHERE status = 'dead' AND created_at < ${deadBefore}`) : { changes: 0 };
+  return { done: done.changes, dead: dead.changes };
+}
+
+/** Pending jobs per platform with the creation time of the oldest, and dead-lettered jobs kept, per platform. */
+export async function outboxGauges(db: SqlExecutor): Promise<{ outbox: { platform: string; pending: number; oldestAt: string }[]; deadLettered: { platform: string; count: number }[] }> {
+  const pending = await db.all<{ platform: string; pending: number; oldest_at: string }>(
+    sql`SELECT platform, COUNT(*) AS pending, MIN(created_at) AS oldest_at FROM outbox WHERE status = 'pending' GROUP BY platform ORDER BY platform`,
+  );
+  const dead = await db.all<{ platform: string; count: number }>(sql`SELECT platform, COUNT(*) AS count FROM outbox WHERE status = 'dead' GROUP BY platform ORDER BY platform`);
+  return {
+    outbox: pending.map((r) => ({ platform: r.platform, pending: Number(r.pending), oldestAt: r.oldest_at })),
+    deadLettered: dead.map((r) => ({ platform: r.platform, count: Number(r.count) })),
+  };
+}
+
 const KINDS: readonly OutboxFailureKind[] = ['rate_limited', 'timeout', 'error', 'refused', 'gone'];
 
 function toJob(r: OutboxRow): OutboxJob {

@@ -16,7 +16,9 @@ import {
   type RetentionCutoffs,
 } from './health-store.js';
 import { migrate } from './sqlite-store.js';
-import { claimOutbox, completeOutbox, deliveries, insertOutboxSql, pendingOutbox, retryOutbox, saveDelivery } from './outbox-store.js';
+import {
+  claimOutbox, completeOutbox, deadLetterStaleOutbox, deliveries, insertOutboxSql, outboxGauges, pendingOutbox, pruneOutbox, retryOutbox, saveDelivery,
+} from './outbox-store.js';
 import { renderSql } from './db/sql.js';
 import type { SqlDb } from './db/sql-db.js';
 import { executorOn } from './db/sqlite-db.js';
@@ -86,7 +88,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
 
   const outboxDb = legacyUnitOfWork(db);
 
-  const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): CompactResult => {
+  const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): Omit<CompactResult, 'deadLettered'> => {
     const old = db.prepare('SELECT * FROM check_results WHERE at < ? ORDER BY check_name, at').all(rawBefore) as ResultRow[];
     const buckets = new Map<string, { check: string; hour: string; total: number; ok: number; sum: number; lat: number[] }>();
     for (const r of old) {
@@ -109,23 +111,12 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     for (const b of buckets.values()) upsert.run(b.check, b.hour, b.total, b.ok, b.sum, percentile(b.lat.sort((x, y) => x - y), 95) ?? 0);
     db.prepare('DELETE FROM check_results WHERE at < ?').run(rawBefore);
     db.prepare('DELETE FROM check_rollups WHERE hour < ?').run(rollupBefore);
-    db.prepare("DELETE FROM outbox WHERE status = 'done' AND created_at < ?").run(rawBefore);
-    let deadLettered: CompactResult['deadLettered'] = [];
-    if (cut.deadLetterBefore) {
-      deadLettered = (
-        db
-          .prepare("SELECT seq, notification_id, platform, channel, created_at FROM outbox WHERE status = 'pending' AND created_at < ? ORDER BY seq")
-          .all(cut.deadLetterBefore) as { seq: number; notification_id: string; platform: string; channel: string; created_at: string }[]
-      ).map((r) => ({ seq: r.seq, notificationId: r.notification_id, platform: r.platform, channel: r.channel, createdAt: r.created_at }));
-      db.prepare("UPDATE outbox SET status = 'dead', last_error = 'no process delivered it in time' WHERE status = 'pending' AND created_at < ?").run(cut.deadLetterBefore);
-    }
     let pruned = 0;
     const h = cut.historyBefore;
     if (h) {
       const run = (sql: string, ...p: string[]) => (pruned += db.prepare(sql).run(...p).changes);
       run("DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < ?", h);
       run("DELETE FROM alert_events WHERE at < ? AND alert_id NOT IN (SELECT id FROM alerts WHERE status = 'firing')", h);
-      run("DELETE FROM outbox WHERE status = 'dead' AND created_at < ?", h);
       // Alert notifications no alert refers to any more and with nothing left to deliver, then their messages.
       run(
         `DELETE FROM notifications WHERE kind = 'alert' AND created_at < ?
@@ -140,7 +131,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     }
     // An expired button is refused exactly like an unknown one, so its row can go.
     if (cut.now) pruned += db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?').run(cut.now).changes;
-    return { folded: old.length, pruned, deadLettered };
+    return { folded: old.length, pruned };
   });
 
   const store: HealthStore = {
@@ -176,8 +167,13 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
         ...(p95 !== undefined ? { p95 } : {}),
       };
     },
-    async compact(rawBefore, rollupBefore, cutoffs) {
-      return compactTx.immediate(rawBefore, rollupBefore, cutoffs ?? {});
+    async compact(rawBefore, rollupBefore, cutoffs = {}) {
+      // Dead-lettering first: a notification whose last jobs are given up on can then be pruned in the same run.
+      const { deadLetterBefore, historyBefore, now } = cutoffs;
+      const deadLettered = deadLetterBefore ? await outboxDb.transaction((tx) => deadLetterStaleOutbox(tx, { before: deadLetterBefore, now: now ?? deadLetterBefore })) : [];
+      const health = compactTx.immediate(rawBefore, rollupBefore, cutoffs);
+      const outbox = await outboxDb.transaction((tx) => pruneOutbox(tx, { doneBefore: rawBefore, ...(historyBefore ? { deadBefore: historyBefore } : {}) }));
+      return { ...health, pruned: health.pruned + outbox.dead, deadLettered };
     },
 
     async alert(id) {
@@ -229,10 +225,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     async gauges() {
       const all = <T>(sql: string) => db.prepare(sql).all() as T[];
       return {
-        outbox: all<{ platform: string; pending: number; oldestAt: string }>(
-          "SELECT platform, COUNT(*) AS pending, MIN(created_at) AS oldestAt FROM outbox WHERE status = 'pending' GROUP BY platform",
-        ),
-        deadLettered: all<{ platform: string; count: number }>("SELECT platform, COUNT(*) AS count FROM outbox WHERE status = 'dead' GROUP BY platform"),
+        ...(await outboxGauges(outboxDb)),
         firing: all<{ cluster: string; severity: string; count: number }>(
           "SELECT cluster, json_extract(doc, '$.severity') AS severity, COUNT(*) AS count FROM alerts WHERE status = 'firing' GROUP BY 1, 2",
         ),

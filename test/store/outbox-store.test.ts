@@ -3,7 +3,9 @@ import { migrateSqlDb } from '../../src/store/db/migrate-sql-db.js';
 import { sql } from '../../src/store/db/sql.js';
 import type { SqlDb } from '../../src/store/db/sql-db.js';
 import type { OutboxDraft } from '../../src/store/health-store.js';
-import { claimOutbox, completeOutbox, deliveries, enqueueOutbox, pendingOutbox, retryOutbox } from '../../src/store/outbox-store.js';
+import {
+  claimOutbox, completeOutbox, deadLetterStaleOutbox, deliveries, enqueueOutbox, outboxGauges, pendingOutbox, pruneOutbox, retryOutbox,
+} from '../../src/store/outbox-store.js';
 import { describeEachBackend } from '../helpers/sql-backends.js';
 
 const T0 = Date.parse('2026-11-21T03:00:00.000Z');
@@ -82,5 +84,19 @@ describeEachBackend('outbox store', (backend) => {
     const [again] = await claim(db, 5000, 30_000);
     expect(again).toMatchObject({ attempts: 1, claims: 2, lastFailure: 'timeout' });
     expect(await pendingOutbox(db)).toEqual({ count: 2, nextAttemptAt: iso(35_000) });
+  });
+
+  it('dead-letters stale jobs except one being delivered, counts them, and prunes finished ones', async () => {
+    const db = await open();
+    await db.transaction((tx) => enqueueOutbox(tx, [job('busy', 'sync', 'C2'), job('old')], iso(0)));
+    await db.transaction((tx) => enqueueOutbox(tx, [job('new')], iso(50_000)));
+    const [busy] = await claim(db, 60_000, 60_000, 1);
+    expect(busy!.notificationId).toBe('busy');
+    const dead = await db.transaction((tx) => deadLetterStaleOutbox(tx, { before: iso(10_000), now: iso(61_000) }));
+    expect(dead).toEqual([{ seq: expect.any(Number), notificationId: 'old', platform: 'slack', channel: 'C1', createdAt: iso(0) }]);
+    expect(await completeOutbox(db, { seq: busy!.seq, leaseToken: busy!.leaseToken })).toBe(true);
+    expect(await outboxGauges(db)).toEqual({ outbox: [{ platform: 'slack', pending: 1, oldestAt: iso(50_000) }], deadLettered: [{ platform: 'slack', count: 1 }] });
+    expect(await db.transaction((tx) => pruneOutbox(tx, { doneBefore: iso(10_000), deadBefore: iso(10_000) }))).toEqual({ done: 1, dead: 1 });
+    expect(await outboxGauges(db)).toEqual({ outbox: [{ platform: 'slack', pending: 1, oldestAt: iso(50_000) }], deadLettered: [] });
   });
 });
