@@ -309,6 +309,7 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
       const msg = messages.get(m[2]!);
       if (!msg) return json(res, 404, { message: 'Unknown Message', code: 10008 });
       const b = body as { name: string; auto_archive_duration: number };
+      if (threads.some((t) => t.messageId === msg.id)) return json(res, 400, { message: 'A thread has already been created for this message', code: 160004 });
       // A thread started from a message takes the message's id.
       threads.push({ id: msg.id, parentId: m[1]!, messageId: msg.id, name: b.name, autoArchive: b.auto_archive_duration });
       return json(res, 201, { id: msg.id, type: 11, parent_id: m[1], name: b.name, guild_id: GUILD_ID });
