@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CheckConfig } from '../config/health-config-schema.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
 import { notFound, UserError } from '../user-error.js';
-import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type OutboxJob, type Silence } from '../store/health-store.js';
+import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type OutboxFailureKind, type OutboxJob, type Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
@@ -88,7 +88,7 @@ export type BatchWriter = (batch: HealthBatch, at: string) => void;
 export interface HealthObserver {
   probed?(cluster: string, check: string, ok: boolean, latencyMs: number): void;
   delivered?(job: OutboxJob): void;
-  deliveryFailed?(job: OutboxJob, reason: 'rate_limited' | 'timeout' | 'error', dead: boolean): void;
+  deliveryFailed?(job: OutboxJob, reason: OutboxFailureKind, dead: boolean): void;
   /** Jobs given up by compaction (nobody served their platform in time). */
   deadLettered?(jobs: readonly { platform: string }[]): void;
   received?(source: string, outcome: ReceiveOutcome): void;

@@ -1,4 +1,5 @@
 import type { Reply } from '../framework/reply.js';
+import type { CompleteOutboxArgs, RetryOutboxArgs } from './outbox-store.js';
 
 /** Row types and the async interface of the health/alert/incident store (SQLite now; PostgreSQL could replace it). */
 
@@ -121,11 +122,20 @@ export interface OutboxDraft extends Target {
   body?: Reply;
 }
 
+/** Why an attempt failed: 'refused' and 'gone' are the platform's definite answers, the rest may succeed later. */
+export type OutboxFailureKind = 'rate_limited' | 'timeout' | 'error' | 'refused' | 'gone';
+
 export interface OutboxJob extends OutboxDraft {
   seq: number;
   createdAt: string;
   attempts: number;
   nextAttemptAt: string;
+  /** Random token of the current lease: only its holder can complete or retry the job. */
+  leaseToken: string;
+  /** How many times the job was leased, this time included (a lease that ran out left no failure behind). */
+  claims: number;
+  /** How the previous attempt failed, if it did. */
+  lastFailure?: OutboxFailureKind;
 }
 
 export interface Silence {
@@ -270,8 +280,10 @@ export interface HealthStore {
 
   /** Leases up to `limit` due jobs whose earlier jobs for the same message are done. */
   claimOutbox(now: string, platforms: readonly string[], limit: number, leaseUntil: string): Promise<OutboxJob[]>;
-  completeOutbox(seq: number): Promise<void>;
-  retryOutbox(seq: number, nextAttemptAt: string, error: string, dead: boolean): Promise<void>;
+  /** Done (with the delivery it made, if any) — only while `leaseToken` holds the lease; false when it was lost. */
+  completeOutbox(args: CompleteOutboxArgs): Promise<boolean>;
+  /** Another attempt later, or dead-lettered — only while `leaseToken` holds the lease; false when it was lost. */
+  retryOutbox(args: RetryOutboxArgs): Promise<boolean>;
   /**
    * Pending jobs (for the given platforms, if any) and the earliest time one could be claimed: only jobs
    * at the head of their message's queue count, each at the later of its retry time and its lease's end.

@@ -10,20 +10,20 @@ import {
   type HealthStore,
   type Incident,
   type Notification,
-  type OutboxJob,
   type Silence,
   type TimelineEntry,
   type CompactResult,
   type RetentionCutoffs,
 } from './health-store.js';
-import type { Reply } from '../framework/reply.js';
 import { migrate } from './sqlite-store.js';
+import {
+  claimOutbox, completeOutbox, deadLetterStaleOutbox, deliveries, insertOutboxSql, outboxGauges, pendingOutbox, pruneOutbox, retryOutbox, saveDelivery,
+} from './outbox-store.js';
+import { renderSql } from './db/sql.js';
+import type { SqlDb } from './db/sql-db.js';
+import { executorOn } from './db/sqlite-db.js';
 
 interface ResultRow { check_name: string; at: string; ok: number; latency_ms: number; error: string | null }
-interface OutboxRow {
-  seq: number; notification_id: string; platform: string; channel: string; op: 'sync' | 'reply'; body: string | null;
-  created_at: string; attempts: number; next_attempt_at: string;
-}
 
 const doc = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
 const docs = <T>(rows: unknown[]): T[] => (rows as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
@@ -51,11 +51,6 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     upsertNotification: db.prepare(
       'INSERT INTO notifications (id, kind, cluster, created_at, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
     ),
-    maxOutbox: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck(),
-    insertOutbox: db.prepare(
-      `INSERT INTO outbox (seq, notification_id, platform, channel, op, body, created_at, status, attempts, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
-    ),
     upsertSilence: db.prepare(
       `INSERT INTO silences (id, kind, target, reason, created_by, starts_at, ends_at, ended_at) VALUES (@id, @kind, @target, @reason, @createdBy, @startsAt, @endsAt, @endedAt)
        ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, ended_at = excluded.ended_at`,
@@ -81,36 +76,19 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     for (const a of b.alerts ?? []) q.upsertAlert.run({ ...a, resolvedAt: a.resolvedAt ?? null, notificationId: a.notificationId ?? null, doc: JSON.stringify(a) });
     for (const e of b.alertEvents ?? []) q.insertAlertEvent.run(e.alertId, e.at, e.cluster, e.type, e.actor, e.detail);
     for (const n of b.notifications ?? []) q.upsertNotification.run(n.id, n.kind, n.cluster ?? null, n.createdAt, JSON.stringify(n));
-    let seq = q.maxOutbox.get() as number;
-    for (const o of b.outbox ?? []) q.insertOutbox.run(++seq, o.notificationId, o.platform, o.channel, o.op, o.body ? JSON.stringify(o.body) : null, at, at);
+    for (const o of b.outbox ?? []) {
+      const { text, values } = renderSql(insertOutboxSql(o, at), 'sqlite');
+      db.prepare(text).run(...values);
+    }
     for (const s of b.silences ?? []) q.upsertSilence.run({ ...s, endedAt: s.endedAt ?? null });
     for (const i of b.declared ?? []) q.insertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const i of b.incidents ?? []) q.upsertIncident.run(i.id, i.status, i.cluster ?? null, i.declaredAt, JSON.stringify(i));
     for (const t of b.timeline ?? []) q.insertTimeline.run(t.incidentId, t.at, t.actor, t.type, t.text);
   });
 
-  const claimTx = db.transaction((now: string, platforms: readonly string[], limit: number, leaseUntil: string): OutboxJob[] => {
-    if (platforms.length === 0) return [];
-    const rows = db
-      .prepare(
-        `SELECT o.* FROM outbox o
-         WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.locked_until IS NULL OR o.locked_until < ?)
-           AND o.platform IN (${platforms.map(() => '?').join(', ')})
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.notification_id = o.notification_id
-                             AND p.platform = o.platform AND p.channel = o.channel AND p.seq < o.seq)
-         ORDER BY o.seq LIMIT ?`,
-      )
-      .all(now, now, ...platforms, limit) as OutboxRow[];
-    const lock = db.prepare('UPDATE outbox SET locked_until = ? WHERE seq = ?');
-    for (const r of rows) lock.run(leaseUntil, r.seq);
-    return rows.map((r) => ({
-      seq: r.seq, notificationId: r.notification_id, platform: r.platform, channel: r.channel, op: r.op,
-      ...(r.body ? { body: JSON.parse(r.body) as Reply } : {}),
-      createdAt: r.created_at, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
-    }));
-  });
+  const outboxDb = legacyUnitOfWork(db);
 
-  const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): CompactResult => {
+  const compactTx = db.transaction((rawBefore: string, rollupBefore: string, cut: RetentionCutoffs): Omit<CompactResult, 'deadLettered'> => {
     const old = db.prepare('SELECT * FROM check_results WHERE at < ? ORDER BY check_name, at').all(rawBefore) as ResultRow[];
     const buckets = new Map<string, { check: string; hour: string; total: number; ok: number; sum: number; lat: number[] }>();
     for (const r of old) {
@@ -133,23 +111,12 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     for (const b of buckets.values()) upsert.run(b.check, b.hour, b.total, b.ok, b.sum, percentile(b.lat.sort((x, y) => x - y), 95) ?? 0);
     db.prepare('DELETE FROM check_results WHERE at < ?').run(rawBefore);
     db.prepare('DELETE FROM check_rollups WHERE hour < ?').run(rollupBefore);
-    db.prepare("DELETE FROM outbox WHERE status = 'done' AND created_at < ?").run(rawBefore);
-    let deadLettered: CompactResult['deadLettered'] = [];
-    if (cut.deadLetterBefore) {
-      deadLettered = (
-        db
-          .prepare("SELECT seq, notification_id, platform, channel, created_at FROM outbox WHERE status = 'pending' AND created_at < ? ORDER BY seq")
-          .all(cut.deadLetterBefore) as { seq: number; notification_id: string; platform: string; channel: string; created_at: string }[]
-      ).map((r) => ({ seq: r.seq, notificationId: r.notification_id, platform: r.platform, channel: r.channel, createdAt: r.created_at }));
-      db.prepare("UPDATE outbox SET status = 'dead', last_error = 'no process delivered it in time' WHERE status = 'pending' AND created_at < ?").run(cut.deadLetterBefore);
-    }
     let pruned = 0;
     const h = cut.historyBefore;
     if (h) {
       const run = (sql: string, ...p: string[]) => (pruned += db.prepare(sql).run(...p).changes);
       run("DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < ?", h);
       run("DELETE FROM alert_events WHERE at < ? AND alert_id NOT IN (SELECT id FROM alerts WHERE status = 'firing')", h);
-      run("DELETE FROM outbox WHERE status = 'dead' AND created_at < ?", h);
       // Alert notifications no alert refers to any more and with nothing left to deliver, then their messages.
       run(
         `DELETE FROM notifications WHERE kind = 'alert' AND created_at < ?
@@ -164,7 +131,7 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     }
     // An expired button is refused exactly like an unknown one, so its row can go.
     if (cut.now) pruned += db.prepare('DELETE FROM actions WHERE expires_at IS NOT NULL AND expires_at < ?').run(cut.now).changes;
-    return { folded: old.length, pruned, deadLettered };
+    return { folded: old.length, pruned };
   });
 
   const store: HealthStore = {
@@ -200,8 +167,13 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
         ...(p95 !== undefined ? { p95 } : {}),
       };
     },
-    async compact(rawBefore, rollupBefore, cutoffs) {
-      return compactTx.immediate(rawBefore, rollupBefore, cutoffs ?? {});
+    async compact(rawBefore, rollupBefore, cutoffs = {}) {
+      // Dead-lettering first: a notification whose last jobs are given up on can then be pruned in the same run.
+      const { deadLetterBefore, historyBefore, now } = cutoffs;
+      const deadLettered = deadLetterBefore ? await outboxDb.transaction((tx) => deadLetterStaleOutbox(tx, { before: deadLetterBefore, now: now ?? deadLetterBefore })) : [];
+      const health = compactTx.immediate(rawBefore, rollupBefore, cutoffs);
+      const outbox = await outboxDb.transaction((tx) => pruneOutbox(tx, { doneBefore: rawBefore, ...(historyBefore ? { deadBefore: historyBefore } : {}) }));
+      return { ...health, pruned: health.pruned + outbox.dead, deadLettered };
     },
 
     async alert(id) {
@@ -245,62 +217,22 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
           | undefined,
       );
     },
-    async deliveries(notificationId) {
-      const rows = db.prepare('SELECT * FROM deliveries WHERE notification_id = ?').all(notificationId) as {
-        notification_id: string; platform: string; channel: string; message_id: string; thread_id: string | null;
-      }[];
-      return rows.map((r) => ({
-        notificationId: r.notification_id, platform: r.platform, channel: r.channel, messageId: r.message_id,
-        ...(r.thread_id ? { threadId: r.thread_id } : {}),
-      }));
-    },
-    async saveDelivery(d: Delivery) {
-      db.prepare(
-        `INSERT INTO deliveries (notification_id, platform, channel, message_id, thread_id) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (notification_id, platform, channel) DO UPDATE SET message_id = excluded.message_id, thread_id = excluded.thread_id`,
-      ).run(d.notificationId, d.platform, d.channel, d.messageId, d.threadId ?? null);
-    },
-
-    async claimOutbox(now, platforms, limit, leaseUntil) {
-      return claimTx.immediate(now, platforms, limit, leaseUntil);
-    },
-    async completeOutbox(seq) {
-      db.prepare("UPDATE outbox SET status = 'done', locked_until = NULL WHERE seq = ?").run(seq);
-    },
-    async retryOutbox(seq, nextAttemptAt, error, dead) {
-      db.prepare('UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, locked_until = NULL WHERE seq = ?').run(
-        dead ? 'dead' : 'pending', nextAttemptAt, error, seq,
-      );
-    },
+    deliveries: (notificationId) => deliveries(outboxDb, notificationId),
+    saveDelivery: (d: Delivery) => saveDelivery(outboxDb, d),
+    claimOutbox: (now, platforms, limit, leaseUntil) => claimOutbox(outboxDb, { now, platforms, limit, leaseUntil }),
+    completeOutbox: (args) => completeOutbox(outboxDb, args),
+    retryOutbox: (args) => retryOutbox(outboxDb, args),
     async gauges() {
       const all = <T>(sql: string) => db.prepare(sql).all() as T[];
       return {
-        outbox: all<{ platform: string; pending: number; oldestAt: string }>(
-          "SELECT platform, COUNT(*) AS pending, MIN(created_at) AS oldestAt FROM outbox WHERE status = 'pending' GROUP BY platform",
-        ),
-        deadLettered: all<{ platform: string; count: number }>("SELECT platform, COUNT(*) AS count FROM outbox WHERE status = 'dead' GROUP BY platform"),
+        ...(await outboxGauges(outboxDb)),
         firing: all<{ cluster: string; severity: string; count: number }>(
           "SELECT cluster, json_extract(doc, '$.severity') AS severity, COUNT(*) AS count FROM alerts WHERE status = 'firing' GROUP BY 1, 2",
         ),
         openIncidents: all<{ cluster: string; count: number }>("SELECT COALESCE(cluster, '') AS cluster, COUNT(*) AS count FROM incidents WHERE status != 'resolved' GROUP BY 1"),
       };
     },
-    async pendingOutbox(platforms) {
-      const only = platforms ? ` AND o.platform IN (${platforms.map(() => '?').join(', ') || "''"})` : '';
-      const count = db.prepare(`SELECT COUNT(*) FROM outbox o WHERE o.status = 'pending'${only}`).pluck().get(...(platforms ?? [])) as number;
-      // A job behind another of the same message cannot be claimed before that one is done (the drain after
-      // it completes looks again), and a leased job not before its lease ends: waking earlier only spins.
-      const next = db
-        .prepare(
-          `SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.locked_until, ''))) FROM outbox o
-           WHERE o.status = 'pending'${only}
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.notification_id = o.notification_id
-                               AND p.platform = o.platform AND p.channel = o.channel AND p.seq < o.seq)`,
-        )
-        .pluck()
-        .get(...(platforms ?? [])) as string | null;
-      return { count, ...(next ? { nextAttemptAt: next } : {}) };
-    },
+    pendingOutbox: (platforms) => pendingOutbox(outboxDb, platforms),
 
     async silences({ activeAt, kind }) {
       const where: string[] = [];
@@ -340,4 +272,35 @@ export async function createSqliteHealthStore({ db }: { db: Database.Database })
     },
   };
   return store;
+}
+
+/**
+ * The unit-of-work port over the app's shared better-sqlite3 handle, for the outbox functions until this store
+ * itself moves to the port. Units of work run one after another (a promise chain), each in BEGIN IMMEDIATE …
+ * COMMIT; their statements run synchronously, so nothing but code already on this handle can interleave.
+ */
+function legacyUnitOfWork(db: Database.Database): SqlDb {
+  const exec = executorOn(db);
+  let chain: Promise<unknown> = Promise.resolve();
+  const inTransaction = async <T>(fn: (tx: typeof exec) => Promise<T>): Promise<T> => {
+    if (db.inTransaction) return fn(exec); // a synchronous caller's transaction is open: join it
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(exec);
+      db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+  return {
+    ...exec,
+    transaction<T>(fn: (tx: typeof exec) => Promise<T>): Promise<T> {
+      const run = chain.then(() => inTransaction(fn));
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    close: async () => undefined,
+  };
 }

@@ -37,6 +37,8 @@ export interface FakeMessage {
   deleted?: boolean;
   edits: number;
   files: string[];
+  /** The nonce it was created with, if any. */
+  nonce?: string;
 }
 
 export interface InteractionCallback {
@@ -63,6 +65,8 @@ export interface FakeDiscord {
   /** IDENTIFY payloads received, in order. */
   identifies: { token: string; intents: number }[];
   heartbeatsAcked: number;
+  /** The next `count` requests matching `match` do their work at once but are answered only after `ms`. */
+  delay(match: (method: string, path: string) => boolean, count: number, ms: number): void;
   /** Answers the next `count` requests matching `match` with 429. */
   rateLimit(match: (method: string, path: string) => boolean, count: number, retryAfterSeconds: number, opts?: { global?: boolean }): void;
   /** Sends INTERACTION_CREATE to every connected gateway client; registers it so callbacks can find it. */
@@ -87,6 +91,7 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
   const commands: FakeDiscord['commands'] = { global: [], guild: new Map() };
   const identifies: FakeDiscord['identifies'] = [];
   const rules: RateLimitRule[] = [];
+  const delays: { match: (method: string, path: string) => boolean; remaining: number; ms: number }[] = [];
   const interactions = new Map<string, Record<string, unknown>>();
   const originals = new Map<string, string>(); // interaction token → message id
   const sockets = new Set<WebSocket>();
@@ -190,6 +195,16 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     };
     requests.push(record);
     const fileNames = files.map((f) => f.name);
+    const delayed = delays.find((d) => d.remaining > 0 && d.match(method, path));
+    if (delayed) {
+      delayed.remaining--;
+      const real = res;
+      res = {
+        writeHead: (...args: Parameters<ServerResponse['writeHead']>) => ({
+          end: (b?: string) => setTimeout(() => !real.destroyed && real.writeHead(...args).end(b), delayed.ms),
+        }),
+      } as unknown as ServerResponse;
+    }
 
     const rule = rules.find((r) => r.remaining > 0 && r.match(method, path));
     if (rule) {
@@ -273,13 +288,19 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     }
     if ((m = path.match(/^\/channels\/(\d+)\/messages$/)) && method === 'POST') {
       if (needsBot()) return;
-      const msg = createMessage(m[1]!, body as Record<string, unknown>, fileNames);
+      const b = body as Record<string, unknown>;
+      const nonce = b.nonce === undefined ? undefined : String(b.nonce);
+      // enforce_nonce: a message this author created with the same nonce is returned instead of a new one.
+      const same = nonce && b.enforce_nonce === true ? [...messages.values()].find((x) => x.channel_id === m![1] && x.nonce === nonce) : undefined;
+      if (same) return json(res, 200, apiMessage(same));
+      const msg = createMessage(m[1]!, b, fileNames);
+      if (nonce) msg.nonce = nonce;
       return json(res, 200, apiMessage(msg));
     }
     if ((m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && method === 'PATCH') {
       if (needsBot()) return;
       const msg = messages.get(m[2]!);
-      if (!msg || msg.channel_id !== m[1]) return json(res, 404, { message: 'Unknown Message', code: 10008 });
+      if (!msg || msg.deleted || msg.channel_id !== m[1]) return json(res, 404, { message: 'Unknown Message', code: 10008 });
       editMessage(msg, body as Record<string, unknown>, fileNames);
       return json(res, 200, apiMessage(msg));
     }
@@ -288,6 +309,7 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
       const msg = messages.get(m[2]!);
       if (!msg) return json(res, 404, { message: 'Unknown Message', code: 10008 });
       const b = body as { name: string; auto_archive_duration: number };
+      if (threads.some((t) => t.messageId === msg.id)) return json(res, 400, { message: 'A thread has already been created for this message', code: 160004 });
       // A thread started from a message takes the message's id.
       threads.push({ id: msg.id, parentId: m[1]!, messageId: msg.id, name: b.name, autoArchive: b.auto_archive_duration });
       return json(res, 201, { id: msg.id, type: 11, parent_id: m[1], name: b.name, guild_id: GUILD_ID });
@@ -359,6 +381,9 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     identifies,
     get heartbeatsAcked() {
       return heartbeatsAcked;
+    },
+    delay(match, count, ms) {
+      delays.push({ match, remaining: count, ms });
     },
     rateLimit(match, count, retryAfterSeconds, o = {}) {
       rules.push({ match, remaining: count, retryAfterSeconds, global: o.global ?? false });

@@ -52,11 +52,11 @@ describe('outbox robustness', () => {
     const health = await queueTwo(a);
     const now = a.engine.clock.now().getTime();
     const later = new Date(now + 60_000).toISOString();
-    await health.retryOutbox(1, later, 'chat API answered 500', false);
+    const [job] = await health.claimOutbox(new Date(now).toISOString(), ['console'], 1, new Date(now + 1000).toISOString());
+    expect(await health.retryOutbox({ seq: job!.seq, leaseToken: job!.leaseToken, nextAttemptAt: later, error: 'chat API answered 500', kind: 'error', dead: false })).toBe(true);
     expect((await health.pendingOutbox(['console'])).nextAttemptAt).toBe(later);
-    await health.retryOutbox(1, new Date(now).toISOString(), 'x', false);
-    const lease = new Date(now + 30_000).toISOString();
-    expect(await health.claimOutbox(new Date(now).toISOString(), ['console'], 1, lease)).toHaveLength(1);
+    const lease = new Date(now + 90_000).toISOString();
+    expect(await health.claimOutbox(later, ['console'], 1, lease)).toHaveLength(1);
     expect((await health.pendingOutbox(['console'])).nextAttemptAt).toBe(lease);
   });
 

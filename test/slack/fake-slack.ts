@@ -29,6 +29,18 @@ export interface FakeUserGroup {
   users: string[];
 }
 
+/** A message the fake holds, as Slack would return it from conversations.history. */
+export interface FakeSlackMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown;
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  deleted?: boolean;
+  edits: number;
+}
+
 export const FAKE_BOT_USER_ID = 'UBOT';
 export const FAKE_BOT_ID = 'BBOT';
 
@@ -39,6 +51,13 @@ export class FakeSlack {
   /** Messages the app sent over the Socket Mode connection (acks). */
   readonly socketMessages: Record<string, unknown>[] = [];
   userGroups: FakeUserGroup[] = [];
+  /** Every message posted, in order (deleted ones stay, marked). */
+  readonly messages: FakeSlackMessage[] = [];
+  /** Channels chat.postMessage answers `channel_not_found` for. */
+  readonly missingChannels = new Set<string>();
+  /** Delayed answers that found the client gone (it aborted the call). */
+  hungUp = 0;
+  private readonly delays = new Map<string, number[]>();
   private readonly failures = new Map<string, Failure[]>();
   private server!: Server;
   private wss!: WebSocketServer;
@@ -82,6 +101,28 @@ export class FakeSlack {
     const list = this.failures.get(method) ?? [];
     for (let i = 0; i < times; i++) list.push(failure);
     this.failures.set(method, list);
+  }
+
+  /**
+   * The next `times` calls to `method` do their work at once but answer only after `ms`: a call that succeeds
+   * after its caller gave up on it.
+   */
+  delayNext(method: string, ms: number, times = 1) {
+    const list = this.delays.get(method) ?? [];
+    for (let i = 0; i < times; i++) list.push(ms);
+    this.delays.set(method, list);
+  }
+
+  /** Top-level messages of a channel that were not deleted. */
+  channelMessages(channel: string) {
+    return this.messages.filter((m) => m.channel === channel && !m.thread_ts && !m.deleted);
+  }
+
+  /** Deletes a message, as a person in the channel would. */
+  deleteMessage(ts: string) {
+    const m = this.messages.find((x) => x.ts === ts);
+    if (!m) throw new Error(`fake Slack has no message ${ts}`);
+    m.deleted = true;
   }
 
   /** Resolves when the predicate holds, checked after every request the fake receives. */
@@ -152,6 +193,8 @@ export class FakeSlack {
   }
 
   private api(method: string, req: IncomingMessage, raw: string, res: ServerResponse) {
+    const delay = this.delays.get(method)?.shift();
+    if (delay !== undefined) res = lateResponse(res, delay, () => (this.hungUp++, this.notify()));
     const params = parseParams(req.headers['content-type'] ?? '', raw);
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof params.token === 'string' ? params.token : undefined;
@@ -165,16 +208,41 @@ export class FakeSlack {
       return;
     }
     if (!token) return json(res, 200, { ok: false, error: 'not_authed' });
-    const ts = () => `1700000000.${String(++this.seq).padStart(6, '0')}`;
+    // Like Slack's: the time of posting, unique per message.
+    const ts = () => `${Math.floor(Date.now() / 1000)}.${String(++this.seq).padStart(6, '0')}`;
     switch (method) {
       case 'auth.test':
         return json(res, 200, { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'infrabot', team_id: 'TFAKE', user_id: FAKE_BOT_USER_ID, bot_id: FAKE_BOT_ID });
       case 'apps.connections.open':
         return json(res, 200, { ok: true, url: `${this.origin.replace('http', 'ws')}/socket` });
-      case 'chat.postMessage':
-        return json(res, 200, { ok: true, channel: params.channel, ts: ts(), message: { text: params.text } });
-      case 'chat.update':
+      case 'chat.postMessage': {
+        const channel = String(params.channel);
+        if (this.missingChannels.has(channel)) return json(res, 200, { ok: false, error: 'channel_not_found' });
+        const m: FakeSlackMessage = { channel, ts: ts(), text: String(params.text ?? ''), blocks: params.blocks, edits: 0 };
+        if (typeof params.thread_ts === 'string') m.thread_ts = params.thread_ts;
+        if (params.metadata) m.metadata = params.metadata as FakeSlackMessage['metadata'];
+        this.messages.push(m);
+        return json(res, 200, { ok: true, channel, ts: m.ts, message: { text: params.text } });
+      }
+      case 'chat.update': {
+        const m = this.messages.find((x) => x.channel === params.channel && x.ts === params.ts && !x.deleted);
+        if (!m) return json(res, 200, { ok: false, error: 'message_not_found' });
+        m.text = String(params.text ?? '');
+        m.blocks = params.blocks;
+        m.edits++;
         return json(res, 200, { ok: true, channel: params.channel, ts: params.ts, text: params.text });
+      }
+      case 'conversations.history':
+      case 'conversations.replies': {
+        const oldest = Number(params.oldest ?? 0);
+        const inView = (m: FakeSlackMessage) =>
+          m.channel === params.channel && !m.deleted && Number(m.ts) >= oldest &&
+          (method === 'conversations.history' ? !m.thread_ts : m.ts === params.ts || m.thread_ts === params.ts);
+        const found = this.messages.filter(inView).reverse().slice(0, Number(params.limit ?? 100));
+        // Like Slack: metadata only when asked for with include_all_metadata.
+        const shown = found.map((m) => ({ type: 'message', ts: m.ts, text: m.text, bot_id: FAKE_BOT_ID, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), ...(params.include_all_metadata === true && m.metadata ? { metadata: m.metadata } : {}) }));
+        return json(res, 200, { ok: true, messages: method === 'conversations.replies' ? shown.reverse() : shown, has_more: false });
+      }
       case 'chat.postEphemeral':
         return json(res, 200, { ok: true, message_ts: ts() });
       case 'views.open':
@@ -202,6 +270,21 @@ export class FakeSlack {
 
 function json(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+/** A response whose head and body are written `ms` later (dropped if the client hung up meanwhile). */
+function lateResponse(res: ServerResponse, ms: number, onHungUp: () => void): ServerResponse {
+  const late = {
+    writeHead: (...args: Parameters<ServerResponse['writeHead']>) => ({
+      end: (body?: string) => {
+        setTimeout(() => {
+          if (res.destroyed) onHungUp();
+          else res.writeHead(...args).end(body);
+        }, ms);
+      },
+    }),
+  };
+  return late as unknown as ServerResponse;
 }
 
 /** The WebClient sends form fields, with structured values (blocks, files) as JSON strings. */

@@ -14,6 +14,8 @@ export const BOT_SCOPES = [
   'app_mentions:read', // @infrabot <command> in incident threads
   'chat:write', // alerts, replies in threads, updating messages after a click
   'chat:write.public', // alerts to configured channels the bot has not joined
+  'channels:history', // after a post timed out, finding the message it may have made (public channels)
+  'groups:history', // the same in private channels
   'files:write', // long output attached as a file
   'im:write', // ephemeral long output sent to the caller's DM as a file
   'usergroups:read', // roles granted to Slack user groups

@@ -33,7 +33,7 @@ function translate(err: unknown): unknown {
 }
 
 /** Statements over one connection, prepared once per text. */
-function executorOn(conn: Database.Database): SqlExecutor {
+export function executorOn(conn: Database.Database): SqlExecutor {
   const cache = new Map<string, Database.Statement>();
   const prepare = (q: SqlFragment) => {
     const { text, values } = renderSql(q, 'sqlite');
