@@ -44,7 +44,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       dangerous: (a) => `Tripping the breaker of ${a.cluster} makes it refuse traffic until the cool-down passes.`,
-      impact: (a, { services }) => describeImpact(services, `tripping the breaker of ${a.cluster}`, [a.cluster]),
+      impact: (a, { services }) => describeImpact(services?.control, `tripping the breaker of ${a.cluster}`, [a.cluster]),
       examples: ['breaker trip api --reason "upstream timeouts" --yes'],
       data: switched,
       handler: ({ cluster, reason }, ctx) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
 import { CLUSTER_COLUMNS, clusterRow, describeChange } from '../src/engine/describe-state.js';
-import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
+import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/framework/services/schedules.js';
 import { changed, clusterData, toClusterData } from '../src/engine/state-data.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 
@@ -58,7 +58,7 @@ export default defineGroup({
       clusterOf: (a) => a.cluster,
       mutates: true,
       dangerous: (a) => `Disabling cluster ${a.cluster} makes it refuse all traffic${a.for ? ` for ${a.for}` : a.until ? ` until ${a.until}` : ''}.`,
-      impact: (a, { services }) => describeImpact(services, `disabling ${a.cluster}`, [a.cluster]),
+      impact: (a, { services }) => describeImpact(services?.control, `disabling ${a.cluster}`, [a.cluster]),
       examples: ['cluster disable api --reason "bad deploy, rolling back" --yes', 'cluster disable api --for 30m --reason "failover drill" --yes'],
       data: switched,
       handler: (a, ctx) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeImpact } from '../src/engine/control-services.js';
 import { describeChange } from '../src/engine/describe-state.js';
-import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
+import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/framework/services/schedules.js';
 import { changed, killSwitchData, toChangeData } from '../src/engine/state-data.js';
 
 const data = z.object({ changed, killSwitch: killSwitchData });
@@ -18,7 +18,7 @@ export default defineGroup({
       role: 'admin',
       mutates: true,
       dangerous: (a) => `Turning the kill-switch ON stops traffic to EVERY cluster${a.for ? ` for ${a.for}` : a.until ? ` until ${a.until}` : ''}.`,
-      impact: (_a, { services }) => describeImpact(services, 'the kill-switch'),
+      impact: (_a, { services }) => describeImpact(services?.control, 'the kill-switch'),
       examples: ['killswitch on --reason "data corruption in payments, stopping writes"', 'killswitch on --for 1h --reason "database migration"'],
       data,
       handler: (a, ctx) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { describeLimits } from '../src/engine/describe-state.js';
 import { MAX_RATE_LIMIT } from '../src/engine/check-rate-limits.js';
-import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/engine/schedules/schedule-services.js';
+import { checkTimeLimit, revertIfLimited, timeLimitOptions } from '../src/framework/services/schedules.js';
 import { rateLimitsData } from '../src/engine/state-data.js';
 
 const clusterLimits = rateLimitsData.extend({ cluster: z.string() });

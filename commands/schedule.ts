@@ -3,7 +3,7 @@ import { authorize, effectiveRole } from '../src/auth/authorize.js';
 import { checkTimeZone, parseScheduleSpec } from '../src/engine/schedules/parse-schedule-spec.js';
 import { nextFireTimes } from '../src/engine/schedules/next-fire-times.js';
 import { formatInZone } from '../src/util/format-in-zone.js';
-import { schedulesOf, target } from '../src/engine/schedules/schedule-services.js';
+import { schedulesOf, target } from '../src/framework/services/schedules.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { userPlatformPrefix } from '../src/framework/invocation.js';

@@ -85,7 +85,7 @@ export default defineGroup({
         const { engine, state, canSee, visibleClusters, services } = ctx;
         const pending = await pendingReverts(ctx, cluster);
         const reverts = revertFields(pending, ctx.now().getTime());
-        const channel = await describeControlChannel(services);
+        const channel = await describeControlChannel(services?.control);
         const extra = { reverts: pending, controlChannel: channel.data };
         const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;

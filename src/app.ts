@@ -26,6 +26,9 @@ import { shortId } from './util/ids.js';
 import { createMetrics, noMetrics, type Metrics } from './metrics/create-metrics.js';
 import { startTracing } from './tracing/start-tracing.js';
 import { tracePipeline } from './tracing/trace-pipeline.js';
+import { traceStore } from './tracing/trace-store.js';
+import { createLifecycle, type Lifecycle } from './engine/lifecycle-events.js';
+import { emitAfterCommit } from './engine/emit-after-commit.js';
 import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
 import { createSqliteApiKeyStore } from './store/sqlite-api-key-store.js';
@@ -52,6 +55,8 @@ export interface App {
   tracer: Tracer;
   /** infrabot's own Prometheus metrics (served by src/http/metrics-routes.ts). */
   metrics: Metrics;
+  /** The post-commit spine: subscribe to what landed (see src/engine/lifecycle-events.ts). */
+  lifecycle: Lifecycle;
   /** Scheduled operations and reverts of time-limited actions (SQLite-backed; not started until `schedules.start()`). */
   schedules?: ScheduleRunner;
   /** The audit signing key, checkpoints, verification and reports (see docs/audit.md). */
@@ -129,19 +134,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     now: () => (opts.clock ?? systemClock).now().getTime(),
     log: opts.log.child({ component: 'metrics' }),
   });
-  // Every commit that changes control state (commands, the health monitor's remediation) is published after it
-  // lands; every commit tells the checkpointer how long the audit log is (it checkpoints every N records).
-  const store: Store = {
-    ...stored,
-    async commit(input) {
-      const started = performance.now();
-      const result = await tracer.span('store.commit', { 'store.events': input.events.length }, () => stored.commit(input));
-      metrics.storeCommitted((performance.now() - started) / 1000);
-      if (result.ok && result.events.length > 0 && input.state) channel?.committed({ ...input.state, seq: result.events.at(-1)!.seq });
-      if (result.ok) checkpointer.appended(result.audit.id);
-      return result;
-    },
-  };
+  // After a commit lands, its lifecycle events feed metrics, the control channel and the checkpointer.
+  const lifecycle = createLifecycle(opts.log.child({ component: 'lifecycle' }));
+  lifecycle.on('command.committed', (e) => metrics.storeCommitted(e.commitMs / 1000));
+  lifecycle.on('command.committed', (e) => e.state && channel?.committed(e.state));
+  lifecycle.on('command.committed', (e) => checkpointer.appended(e.audit.id));
+  lifecycle.on('command.finished', (e) => metrics.commandFinished(e));
+  const store = emitAfterCommit(traceStore(stored, tracer), lifecycle.emit);
   const engine = createEngine({ store, config: opts.config, clock: opts.clock ?? systemClock });
   const registry = createRegistry(COMMAND_GROUPS);
   const health = healthStore
@@ -164,7 +163,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({
     registry, engine, store, log: opts.log,
-    onFinished: (e) => metrics.commandFinished(e),
+    lifecycle: lifecycle.emit,
     ...(opts.localAdmins ? { localAdmins: opts.localAdmins } : {}),
     services: {
       audit,
@@ -217,6 +216,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     control,
     traffic,
     metrics,
+    lifecycle,
     tracer,
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),

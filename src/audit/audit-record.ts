@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Outcome } from '../framework/reply.js';
+import type { Outcome } from '../engine/message.js';
 
 /** One audited invocation: who ran what, from where, and how it ended. */
 export interface AuditDraft {

@@ -1,17 +1,10 @@
 import type { ClusterTraffic } from '@infrabot/guard';
-import type { CommandServices } from '../framework/command-context.js';
 import type { ControlChannel } from './control-channel.js';
 import { LIVE_WINDOW_SECONDS, type TrafficMonitor } from './traffic-monitor.js';
 
 export interface ControlServices {
   channel: ControlChannel;
   traffic: TrafficMonitor;
-}
-
-declare module '../framework/command-context.js' {
-  interface CommandServices {
-    control?: ControlServices;
-  }
 }
 
 const rate = (x: number) => (x >= 10 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
@@ -28,8 +21,7 @@ export function describeLoad(traffic: Record<string, ClusterTraffic>, clusters: 
  * The impact line of a dangerous confirmation: "Impact: disabling api rejects ~1,240 req/s from 3 services
  * (live, last 10 s)." `clusters` undefined means all of them (the kill-switch).
  */
-export async function describeImpact(services: CommandServices | undefined, action: string, clusters?: readonly string[]): Promise<string | undefined> {
-  const control = services?.control;
+export async function describeImpact(control: ControlServices | undefined, action: string, clusters?: readonly string[]): Promise<string | undefined> {
   if (!control?.channel.publisher) return undefined; // no live traffic without Redis; `status` says so
 
   const traffic = await control.traffic.live();

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ClusterTraffic, GuardSeen } from '@infrabot/guard';
-import type { CommandServices } from '../framework/command-context.js';
-import { describeLoad } from './control-services.js';
+import { describeLoad, type ControlServices } from './control-services.js';
 import { LIVE_WINDOW_SECONDS } from './traffic-monitor.js';
 
 /** The control channel as `status` data: where changes go, and whether services may be working from less. */
@@ -50,9 +49,8 @@ export function describeLiveTraffic(t: ClusterTraffic | undefined, guards?: stri
  * per cluster when Redis carries it. Never throws: status must answer even with Redis down.
  */
 export async function describeControlChannel(
-  services: CommandServices | undefined,
+  control: ControlServices | undefined,
 ): Promise<{ line: string; live?: (cluster: string) => string; data: ControlChannelData | null }> {
-  const control = services?.control;
   if (!control) return { line: '', data: null };
   const s = await control.channel.status();
   const data = (degraded: boolean, notice: string): ControlChannelData => ({

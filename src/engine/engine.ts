@@ -3,6 +3,7 @@ import type { InfrabotConfig, RateLimits } from '../config/config-schema.js';
 import { checkRateLimits } from './check-rate-limits.js';
 import { UserError, notFound } from '../user-error.js';
 import type { NewEvent, Store } from '../store/store.js';
+import type { Clock } from './ports.js';
 import { eventScope, type ControlEvent, type StoredEvent } from './control-events.js';
 import {
   applyEvent,
@@ -15,11 +16,7 @@ import {
   type ControlState,
 } from './control-state.js';
 
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+export { systemClock, type Clock } from './ports.js';
 
 export interface EngineDeps {
   store: Store;

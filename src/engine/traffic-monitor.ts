@@ -1,10 +1,10 @@
 import type { ClusterTraffic, GuardSeen } from '@infrabot/guard';
 import type { Logger } from 'pino';
-import type { Invocation } from '../framework/invocation.js';
 import { parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
 import type { ControlPublisher } from './control-publisher.js';
 import type { Engine } from './engine.js';
+import type { RunCommand } from './ports.js';
 
 /** The window `status` and confirmations summarize live traffic over. */
 export const LIVE_WINDOW_SECONDS = 10;
@@ -28,7 +28,7 @@ export interface TrafficMonitor {
  * It acts by running `breaker trip|reset` through the pipeline as `system`: authorized, audited and
  * published like any command.
  */
-export function createTrafficMonitor(opts: { engine: Engine; publisher?: ControlPublisher; run: (inv: Invocation) => Promise<unknown>; log: Logger; intervalMs?: number }): TrafficMonitor {
+export function createTrafficMonitor(opts: { engine: Engine; publisher?: ControlPublisher; run: RunCommand; log: Logger; intervalMs?: number }): TrafficMonitor {
   const { engine, publisher, log } = opts;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;

@@ -2,19 +2,19 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ClusterTraffic } from '@infrabot/guard';
 import type { HealthObserver } from '../engine/health-monitor.js';
-import type { InvocationFinished } from '../framework/pipeline.js';
+import type { LifecycleEventOf } from '../engine/lifecycle-events.js';
 import type { HealthStore } from '../store/health-store.js';
 
 /**
  * infrabot's own Prometheus metrics (docs/observability.md). Counters and histograms are fed by lifecycle
- * hooks (the pipeline's `onFinished`, the health monitor's observer, the store decorator's commit timing);
+ * subscribers of the lifecycle bus (`command.finished`, `command.committed`) and the health monitor's observer;
  * levels (outbox depth, firing alerts, incidents, guard traffic, Redis) are read from their source at scrape
  * time, so every replica reports the shared truth and nothing is kept in step by hand.
  */
 export interface Metrics {
   /** Undefined when metrics are off (one-shot CLI runs). */
   readonly registry?: Registry;
-  commandFinished(e: InvocationFinished): void;
+  commandFinished(e: Pick<LifecycleEventOf<'command.finished'>, 'command' | 'platform' | 'outcome' | 'durationMs'>): void;
   readonly health: HealthObserver;
   storeCommitted(seconds: number): void;
   /** The Prometheus text exposition. */

@@ -3,7 +3,7 @@ import type { ControlState } from '../engine/control-state.js';
 import type { AuditDraft, AuditQuery, AuditRecord } from '../audit/audit-record.js';
 import type { Checkpoint, StoredCheckpoint } from '../audit/checkpoint.js';
 import type { KeyRotation } from '../audit/signing-key.js';
-import type { Reply } from '../framework/reply.js';
+import type { Reply } from '../engine/message.js';
 
 export interface NewEvent {
   actor: string;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChatRateLimitedError, type ChatSink } from '../../chat/chat-sink.js';
+import { ChatRateLimitedError, type ChatSink } from '../ports.js';
 import type { HealthStore, OutboxJob } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';
 import type { Clock } from '../engine.js';

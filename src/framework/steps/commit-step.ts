@@ -1,0 +1,38 @@
+import type { ControlState } from '../../engine/control-state.js';
+import type { CommitResult } from '../../store/store.js';
+import { shortId } from '../../util/ids.js';
+import type { Executed } from './execute-step.js';
+import { auditDraft, invocationEffects, type Parsed, type PipelineShared, type Run } from './run-context.js';
+
+/**
+ * Step 5: hands a decided command to the store: its events, the state they leave, the audit record, the reply
+ * kept for redeliveries and the writes of other stores, in one transaction. Returns the commit in flight and
+ * the state it will leave (known before it lands: event sequence numbers are contiguous).
+ */
+export function commitStep(
+  shared: PipelineShared,
+  run: Run,
+  parsed: Parsed,
+  state: ControlState,
+  executed: Executed,
+  opts: { chained: boolean; cluster?: string },
+): { commit: Promise<CommitResult>; after: ControlState; version?: string } {
+  const { events } = executed;
+  const kept = executed.stored ?? executed.reply;
+  // What the invocation keeps of its reply (a schedule's result post) never holds a secret meant to be seen once.
+  const effects = [...executed.effects, ...invocationEffects(run, kept)];
+  const version = events.length > 0 ? shortId(12) : undefined;
+  const after: ControlState = { ...executed.after, seq: state.seq + events.length, ...(version ? { version } : {}) };
+  const commit = shared.store.commit({
+    expectedSeq: state.seq,
+    ...(opts.chained ? { expectedVersion: state.version ?? '' } : {}),
+    ...(version ? { version } : {}),
+    events,
+    state: after,
+    audit: auditDraft(run, shared.engine, executed.outcome, parsed, executed.error, opts.cluster, executed.at),
+    invocationKey: run.key,
+    reply: kept,
+    ...(effects.length ? { effects } : {}),
+  });
+  return { commit, after, ...(version ? { version } : {}) };
+}
