@@ -14,6 +14,9 @@ import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-del
 import { silenceInAlertmanager, type SilenceAtSource } from './alerts/silence-in-alertmanager.js';
 import { noTracer, type Tracer } from '../tracing/tracer.js';
 import { createLeasedSchedule } from './checks/leased-schedule.js';
+import { healthLifecycleEvents } from './alerts/health-lifecycle.js';
+import type { EmitLifecycle } from './lifecycle-events.js';
+import type { RunCommand } from './ports.js';
 import { decideResult } from './checks/record-result.js';
 import { remediateDue } from './checks/remediate.js';
 import { runProbe, type ProbeOutcome } from './checks/run-probe.js';
@@ -70,8 +73,11 @@ export interface HealthMonitor {
    * incidents in one transaction) one decision at a time with probe results, then delivered.
    */
   receiveAlerts(alerts: readonly ReceivedAlert[]): Promise<ReceiveOutcome>;
-  /** After a command's batch committed: deliver what it queued; `release` notifies alerts a silence held. */
-  afterCommand(opts?: { release?: boolean }): void;
+  /**
+   * After a command's batch committed: announce it (lifecycle events), deliver what it queued; `release`
+   * notifies alerts a silence held.
+   */
+  afterCommand(opts?: { release?: boolean }, committed?: HealthBatch): void;
   /** Platforms the config routes notifications to that no sink of this process serves, with their channels. */
   unservedRoutes(): { platform: string; channels: string[] }[];
   /**
@@ -120,6 +126,10 @@ export interface HealthMonitorDeps {
   engine: Engine;
   timers: Timers;
   log: Logger;
+  /** Runs a command as `system` through the pipeline (automatic remediation); without it, none happens. */
+  run?: RunCommand;
+  /** The post-commit spine: alert fired/resolved and incident changed, once their unit of work committed. */
+  emit?: EmitLifecycle;
   /** This replica's name in the lease rows (default: host, pid and a random part). */
   replica?: string;
   /**
@@ -157,11 +167,15 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     },
   });
   const onEnqueued = () => deliverer.kick();
+  /** Emits what a committed batch stands for; the one place health writes become lifecycle events. */
+  const announce = (b: HealthBatch) => {
+    for (const e of healthLifecycleEvents(b, clock.now().toISOString())) deps.emit?.(e);
+  };
   let onlyServed: ReadonlySet<string> | undefined;
   const routable = (platform: string) => !onlyServed || onlyServed.has(platform);
   const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued, routable });
   const alerts = createAlertManager({
-    health, config: config.alerts, clock, log, incidents, onEnqueued, routable, checkConfig: (name) => byName.get(name)?.check,
+    health, config: config.alerts, clock, log, incidents, onEnqueued, routable, onCommitted: announce, checkConfig: (name) => byName.get(name)?.check,
     expectedDown: async (cluster) => {
       const state = await engine.state();
       const when = (at: string) => `${at.slice(0, 16).replace('T', ' ')}Z`;
@@ -212,6 +226,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       await health.commit(d.batch, clock.now().toISOString());
       return d;
     });
+    announce(batch);
     if (transitions.length) {
       log.info({ check: m.check.name, status: state.status, transitions: transitions.map((t) => `${t.type}:${t.kind}`) }, 'check state changed');
       if (batch.outbox?.length) deliverer.kick();
@@ -290,7 +305,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       if (config.health.enabled) {
         await alerts.tick();
         await incidents.tick();
-        await remediateDue({ health, store, engine, log, checkOf: (name) => byName.get(name) });
+        if (deps.run) await remediateDue({ health, clock, run: deps.run, log, checkOf: (name) => byName.get(name) });
       } else {
         // Without checks there are no alerts to remind of, but incidents declared from chat still need theirs.
         await incidents.tick();
@@ -410,6 +425,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
           return { batch, outcome };
         });
         deps.observer?.received?.(source, outcome);
+        announce(batch);
         if (batch.alerts?.length) {
           log.info({ ...outcome }, 'received alerts');
           if (batch.outbox?.length) deliverer.kick();
@@ -417,7 +433,8 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
         return outcome;
       });
     },
-    afterCommand(opts) {
+    afterCommand(opts, committed) {
+      if (committed) announce(committed);
       deliverer.kick();
       // Alerts held back by an ended silence are notified now rather than at the next housekeeping round.
       if (opts?.release) void alerts.tick().catch((err) => log.error({ err }, 'releasing held alerts failed'));

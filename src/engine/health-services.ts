@@ -24,12 +24,18 @@ export function healthOf(ctx: CommandContext): HealthMonitor {
  */
 export function commandWriter(ctx: CommandContext, opts?: { release?: boolean }): BatchWriter {
   const h = healthOf(ctx);
-  return (decision) =>
+  return (decision) => {
+    let committed = decision.batch;
     ctx.transactional(
       // `unit` joins the command's unit of work (a savepoint of it) through the shared database.
-      () => h.health.unit(async (attempt) => h.health.commit(attempt === 1 ? decision.batch : await decision.redecide(), ctx.now().toISOString())),
-      () => h.afterCommand(opts),
+      () =>
+        h.health.unit(async (attempt) => {
+          committed = attempt === 1 ? decision.batch : await decision.redecide();
+          await h.health.commit(committed, ctx.now().toISOString());
+        }),
+      () => h.afterCommand(opts, committed),
     );
+  };
 }
 
 const isEmpty = (b: HealthBatch) => !Object.values(b).some((v) => Array.isArray(v) && v.length > 0);

@@ -68,6 +68,8 @@ export interface AlertManagerDeps {
   /** The configured check of that name (for the incident a DOWN check asks for). */
   checkConfig: (name: string) => CheckConfig | undefined;
   onEnqueued: () => void;
+  /** A batch the manager committed itself (reminders, released alerts), for the lifecycle events. */
+  onCommitted?: (batch: HealthBatch) => void;
   /**
    * Why a failing check of this cluster is expected right now (it was disabled on purpose, or the kill-switch
    * is on): "api disabled by local:alice at 2026-11-21 03:00Z". Such alerts are shown but never page.
@@ -196,7 +198,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
   }
 
   /** Reminders due, and notifications of alerts a silence no longer holds back (inside a unit of work). */
-  async function remindAndRelease(): Promise<number> {
+  async function remindAndRelease(): Promise<{ queued: number; batch: HealthBatch }> {
       const now = clock.now();
       const at = now.toISOString();
       const b: HealthBatch = {};
@@ -235,7 +237,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
       }
       const queued = b.outbox?.length ?? 0;
       if (b.alerts?.length) await health.commit(b, at);
-      return queued;
+      return { queued: b.alerts?.length ? queued : 0, batch: b };
   }
 
   const manager: AlertManager = {
@@ -297,7 +299,8 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     async tick() {
       // One unit of work: a conflicting write (an ack or resolve landing meanwhile, another replica's tick)
       // makes it decide again on the fresh rows instead of writing back what it read.
-      const queued = await health.unit(() => remindAndRelease());
+      const { queued, batch } = await health.unit(() => remindAndRelease());
+      deps.onCommitted?.(batch);
       if (queued) deps.onEnqueued();
       return queued;
     },
