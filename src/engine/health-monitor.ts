@@ -465,14 +465,13 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       log.info({ checks: config.health.enabled ? checks.length : 0, probing: config.health.enabled }, 'health monitor started');
     },
     async stop() {
-      const wasRunning = running;
       running = false;
       timers.clearTimeout(loopTimer);
       timers.clearTimeout(houseTimer);
       while (inFlight.size > 0) await new Promise((r) => setTimeout(r, 5));
       await deliverer.stop();
       // A clean stop hands this replica's checks over at their next slot instead of after the lease time.
-      if (wasRunning) await schedule.release().catch((err) => log.warn({ err }, 'could not release the probe leases'));
+      await schedule.release().catch((err) => log.warn({ err }, 'could not release the probe leases'));
     },
   };
   return monitor;

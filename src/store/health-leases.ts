@@ -1,5 +1,5 @@
 import { sql } from './db/sql.js';
-import type { SqlExecutor } from './db/sql-db.js';
+import type { SqlDb, SqlExecutor } from './db/sql-db.js';
 
 /**
  * Leases in the database, shared by every replica (nothing in process memory): one row per check (`check:<name>`)
@@ -9,8 +9,10 @@ import type { SqlExecutor } from './db/sql-db.js';
 import type { Lease, LeaseStore } from './health-store.js';
 
 /** The lease functions over a database (or a unit of work). */
-export function sqlLeaseStore(ex: SqlExecutor): LeaseStore {
+export function sqlLeaseStore(ex: SqlDb): LeaseStore {
   return {
+    // The database keeps the current transaction in async context: the calls of `fn` (through `ex`) run in it.
+    atomically: (fn) => ex.transaction(() => fn()),
     ensure: (names, firstDueAt) => ensureLeases(ex, names, firstDueAt),
     read: (prefix) => readLeases(ex, prefix),
     take: (lease, owner, expiresAt, nextDueAt) => takeSlot(ex, lease, owner, expiresAt, nextDueAt),
@@ -49,8 +51,10 @@ export async function takeSlot(ex: SqlExecutor, lease: Lease, owner: string, exp
 
 /** Extends every unexpired lease `owner` holds under `prefix` (a live replica keeps its checks). */
 export async function renewLeases(ex: SqlExecutor, owner: string, prefix: string, now: string, expiresAt: string): Promise<number> {
+  // Only leases past half their time: a round every second need not rewrite every row every second.
+  const half = new Date((Date.parse(now) + Date.parse(expiresAt)) / 2).toISOString();
   const r = await ex.run(sql`UPDATE health_leases SET expires_at = ${expiresAt}, version = version + 1
-    WHERE owner = ${owner} AND name LIKE ${prefix + '%'} AND expires_at > ${now}`);
+    WHERE owner = ${owner} AND name LIKE ${prefix + '%'} AND expires_at > ${now} AND expires_at < ${half}`);
   return r.changes;
 }
 

@@ -270,6 +270,8 @@ export interface LeaseStore {
   renew(owner: string, prefix: string, now: string, expiresAt: string): Promise<number>;
   /** Gives up every lease of `owner` (a clean stop). */
   release(owner: string): Promise<void>;
+  /** Runs `fn`'s lease calls as one unit of work (one commit for a whole scheduling round). */
+  atomically<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export interface HealthStore {

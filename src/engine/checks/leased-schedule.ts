@@ -41,6 +41,7 @@ export function createLeasedSchedule(opts: { leases: LeaseStore; owner: string; 
   const { leases, owner, leaseMs } = opts;
   const byName = new Map(opts.items.map((i) => [`check:${i.name}`, i]));
   let ensured: Promise<void> | undefined;
+  const jobs = new Set<string>();
   let soonest: number | undefined;
   const iso = (ms: number) => new Date(ms).toISOString();
   const heldByOther = (l: Lease, nowMs: number) => l.owner !== undefined && l.owner !== owner && Date.parse(l.expiresAt) > nowMs;
@@ -56,30 +57,36 @@ export function createLeasedSchedule(opts: { leases: LeaseStore; owner: string; 
     async takeDue(now, only) {
       await ensure();
       const nowMs = now.getTime();
-      // Renew before the lease runs low (half its time), so a live owner never lapses between two rounds.
-      await leases.renew(owner, 'check:', iso(nowMs), iso(nowMs + leaseMs));
-      const won: string[] = [];
-      let next = Infinity;
-      for (const l of await leases.read('check:')) {
-        const item = byName.get(l.name);
-        if (!item) continue; // a check another replica's config has
-        const due = Date.parse(l.nextDueAt);
-        const free = Date.parse(l.expiresAt);
-        next = Math.min(next, heldByOther(l, nowMs) ? Math.max(due, free) : due);
-        if (due > nowMs || heldByOther(l, nowMs) || (only && !only(item.name))) continue;
-        const slot = nextSlot(due, item.intervalMs, nowMs);
-        if (await leases.take(l, owner, iso(nowMs + leaseMs), iso(slot))) {
-          won.push(item.name);
-          next = Math.min(next, slot);
+      // One unit of work per round: renew, read and take commit together (one sync, not one per row).
+      return leases.atomically(async () => {
+        // Renewed while alive, before the lease runs low, so a live owner never lapses between two rounds.
+        await leases.renew(owner, 'check:', iso(nowMs), iso(nowMs + leaseMs));
+        const won: string[] = [];
+        let next = Infinity;
+        for (const l of await leases.read('check:')) {
+          const item = byName.get(l.name);
+          if (!item) continue; // a check only another replica's config has
+          const due = Date.parse(l.nextDueAt);
+          next = Math.min(next, heldByOther(l, nowMs) ? Math.max(due, Date.parse(l.expiresAt)) : due);
+          if (due > nowMs || heldByOther(l, nowMs) || (only && !only(item.name))) continue;
+          const slot = nextSlot(due, item.intervalMs, nowMs);
+          if (await leases.take(l, owner, iso(nowMs + leaseMs), iso(slot))) {
+            won.push(item.name);
+            next = Math.min(next, slot);
+          }
         }
-      }
-      soonest = next === Infinity ? undefined : next;
-      return won;
+        soonest = next === Infinity ? undefined : next;
+        return won;
+      });
     },
     async takeJob(job, everyMs, now) {
       const name = `job:${job}`;
       const nowMs = now.getTime();
-      await leases.ensure([name], () => iso(nowMs));
+      if (!jobs.has(name)) {
+        await leases.ensure([name], () => iso(nowMs));
+        jobs.add(name);
+      }
+      // Read first (no write, no commit) and take only a due slot.
       const l = (await leases.read(name)).find((x) => x.name === name);
       if (!l || Date.parse(l.nextDueAt) > nowMs) return false;
       // A job's lease is only its slot: whoever comes first after it is due runs it.
