@@ -1,55 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load-config.js';
-import { createEngine } from '../../src/engine/engine.js';
-import { createHealthMonitor, type HealthMonitor } from '../../src/engine/health-monitor.js';
-import { realTimers } from '../../src/engine/timers.js';
-import { createLogger } from '../../src/log.js';
-import { createPostgresDb } from '../../src/store/db/postgres-db.js';
-import { migrateSqlDb } from '../../src/store/db/migrate-sql-db.js';
-import type { SqlDb } from '../../src/store/db/sql-db.js';
-import { createSqliteDb } from '../../src/store/db/sqlite-db.js';
-import { createSqlHealthStore } from '../../src/store/sql-health-store.js';
-import { createSqlStore } from '../../src/store/sql-store.js';
-import { postgresReachable, postgresSchema } from '../helpers/sql-backends.js';
-import { manualClock } from '../helpers/test-app.js';
+import type { HealthMonitor } from '../../src/engine/health-monitor.js';
+import { postgresReachable } from '../helpers/sql-backends.js';
 import { BASE_CONFIG, cluster, fakeService, httpCheck } from './health-helpers.js';
+import { openReplicas } from './replica-helpers.js';
 
-/**
- * Several replicas of the health monitor, each on its own database connection (as separate processes would
- * be), sharing one SQLite file or one PostgreSQL schema, driven round by round on one clock.
- */
 const INTERVAL = 10_000;
 const LEASE = 20_000;
-
-type Opened = { dbs: SqlDb[]; cleanup(): Promise<void> };
-
-async function sharedSqlite(n: number): Promise<Opened> {
-  const dir = mkdtempSync(join(tmpdir(), 'infrabot-replicas-'));
-  const dbs = Array.from({ length: n }, () => createSqliteDb({ file: join(dir, 'infrabot.db') }));
-  return {
-    dbs,
-    async cleanup() {
-      for (const db of dbs) await db.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function sharedPostgres(n: number): Promise<Opened> {
-  const s = await postgresSchema();
-  const dbs: SqlDb[] = [];
-  for (let i = 0; i < n; i++) dbs.push(await createPostgresDb({ url: s.url, schema: s.schema, max: 3 }));
-  return {
-    dbs,
-    async cleanup() {
-      for (const db of dbs) await db.close();
-      await s.drop();
-    },
-  };
-}
 
 const pgOk = await postgresReachable('health replicas');
 const cleanups: (() => Promise<void>)[] = [];
@@ -61,22 +17,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
   (backend === 'postgres' && !pgOk ? describe.skip : describe)(`health across replicas [${backend}]`, () => {
     async function setup(n: number) {
       const services = await Promise.all([0, 1, 2].map(() => fakeService()));
-      const opened = backend === 'sqlite' ? await sharedSqlite(n) : await sharedPostgres(n);
-      const config = parseConfig(
+      const { replicas: opened, clock, cleanup } = await openReplicas(
+        backend, n,
         BASE_CONFIG(cluster('api', services.map((s, i) => httpCheck(`c${i}`, s.url))), `health: { leaseTime: ${LEASE / 1000}s }\nalerts: { reminder: { every: 30s, max: 3 } }`),
-        'test.yaml', {},
       );
-      const clock = manualClock();
-      await migrateSqlDb(opened.dbs[0]!);
-      const log = createLogger({ level: 'silent' });
-      const replicas: HealthMonitor[] = [];
-      for (const [i, db] of opened.dbs.entries()) {
-        const store = await createSqlStore({ db });
-        const engine = createEngine({ store, config, clock });
-        replicas.push(await createHealthMonitor({ config, health: createSqlHealthStore(db), store, engine, timers: realTimers, log, replica: `replica-${i}` }));
-      }
+      const replicas = opened.map((r) => r.monitor);
       cleanups.push(async () => {
-        await opened.cleanup();
+        await cleanup();
         await Promise.all(services.map((s) => s.close()));
       });
       const hits = () => services.map((s) => s.state.hits);
@@ -87,7 +34,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         await Promise.all(live.map(fn));
         return hits().map((h, i) => h - before[i]!);
       };
-      return { services, replicas, round, health: createSqlHealthStore(opened.dbs[0]!) };
+      return { services, replicas, round, health: opened[0]!.health };
     }
 
     it('probes each check once per interval across three replicas, and takes over a dead one\'s checks within interval + lease', async () => {
