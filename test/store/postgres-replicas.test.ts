@@ -26,7 +26,9 @@ const audit = (n: number, who = 'a'): AuditDraft => ({
     schema = await postgresSchema();
     dbs = [await createPostgresDb({ url: schema.url, schema: schema.schema, max: 5 }), await createPostgresDb({ url: schema.url, schema: schema.schema, max: 5 })];
     // Both migrate at once, as replicas starting together do: the advisory lock lets one do it.
-    [a, b] = await Promise.all(dbs.map((db) => createSqlStore({ db, ownsDb: false })));
+    const stores = await Promise.all(dbs.map((db) => createSqlStore({ db, ownsDb: false })));
+    a = stores[0]!;
+    b = stores[1]!;
     await dbs[0]!.exec('CREATE TABLE executions (invocation TEXT NOT NULL, replica TEXT NOT NULL)');
   });
   afterAll(async () => {

@@ -34,6 +34,9 @@ describe('SQLite durability', () => {
     // 2 = FULL: the WAL is synced before a commit returns, so an answered command survives a power loss.
     expect(app.db!.pragma('synchronous', { simple: true })).toBe(2);
     expect(app.db!.pragma('journal_mode', { simple: true })).toBe('wal');
+    const status = await app.run('status');
+    expect(status.text).toContain('Store: embedded SQLite');
+    expect(status.data).toMatchObject({ store: 'sqlite' });
   });
 
   it('fails the commits of a batch that cannot get the write lock, keeps none of them, and recovers', async () => {
