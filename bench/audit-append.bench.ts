@@ -91,6 +91,9 @@ async function onPostgres() {
     const samples = await timeEach(N, (i) => append(store, i, 'seq'));
     const floor = await timeEach(N, (i) => db.run(sql`INSERT INTO invocations (key, received_at, reply) VALUES (${`floor-${i}`}, ${new Date().toISOString()}, ${JSON.stringify(reply)})`));
     report('PostgreSQL (pg, one replica)', samples, floor);
+    const burst = performance.now();
+    await Promise.all(Array.from({ length: N }, (_, i) => append(store, i, 'burst')));
+    line('  all in flight (group commit)', `${Math.round(N / ((performance.now() - burst) / 1000)).toLocaleString('en-US')} appends/s`);
 
     // Two replicas, 8 appends in flight each: every append waits for the chain head.
     const other = await createSqlStore({ db: await open(), ownsDb: false });
