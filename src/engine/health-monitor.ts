@@ -1,19 +1,20 @@
 import type { Logger } from 'pino';
 import type { CheckConfig } from '../config/health-config-schema.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
-import { notFound, UserError } from '../user-error.js';
+import { notFound } from '../user-error.js';
 import type { CheckState, HealthBatch, HealthStore, OutboxJob, Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
 import { hostname } from 'node:os';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
 import { createAlertManager, type AlertManager, type ReceivedAlert, type ReceiveOutcome } from './alerts/alert-manager.js';
-import { systemReply } from './alerts/render-notification.js';
 import { channelTargets } from './alerts/route-alert.js';
 import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-deliverer.js';
 import { silenceInAlertmanager, type SilenceAtSource } from './alerts/silence-in-alertmanager.js';
 import { noTracer, type Tracer } from '../tracing/tracer.js';
 import { createLeasedSchedule } from './checks/leased-schedule.js';
+import { createSilences } from './alerts/silences.js';
+import { announceDeadLetters as announceDeadLettersTo, type DeadLetteredJob } from './alerts/dead-letter-notice.js';
 import { healthLifecycleEvents } from './alerts/health-lifecycle.js';
 import type { EmitLifecycle } from './lifecycle-events.js';
 import type { RunCommand } from './ports.js';
@@ -139,10 +140,7 @@ export interface HealthMonitorDeps {
   leaseMs?: number;
 }
 
-/** The longest a silence or ad-hoc maintenance window may last (docs/health.md). */
-export const MAX_SILENCE_MS = 7 * 86_400_000;
-/** Outbox ids of dead-letter notices start with this (never announced themselves). */
-const DEAD_LETTER_NOTICE = 'dln';
+export { MAX_SILENCE_MS } from './alerts/silences.js';
 /** How often the time-driven writes (reminders, releases, remediation) run, on one replica. */
 const HOUSEKEEPING_MS = 5000;
 
@@ -209,6 +207,11 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     items: checks.map((c) => ({ name: c.check.name, intervalMs: c.intervalMs })),
   });
   const inFlight = new Set<string>();
+  const silences = createSilences({
+    health, clock,
+    // Own keys only: `__proto__` or `constructor` are not clusters.
+    known: (target) => Object.hasOwn(config.clusters, target) || byName.has(target),
+  });
 
   /**
    * Folds a probe outcome into the stored state and alerts in one unit of work; a conflicting write (another
@@ -246,34 +249,8 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     }
   }
 
-  /**
-   * Tells the admins' channels, once per give-up, which notifications never reached their channel: a log line
-   * alone is read by nobody at 3 a.m. The notice is a plain outbox job; a notice that is itself given up is not
-   * announced again (no loop when every platform is down).
-   */
-  async function announceDeadLetters(jobs: readonly { notificationId: string; platform: string; channel: string; createdAt: string }[]): Promise<void> {
-    const lost = jobs.filter((j) => !j.notificationId.startsWith(DEAD_LETTER_NOTICE));
-    if (lost.length === 0) return;
-    const now = clock.now();
-    const where = [...new Set(lost.map((j) => `${j.platform}:${j.channel}`))].sort();
-    const body = systemReply(
-      {
-        title: `📭 ${lost.length === 1 ? 'A notification' : `${lost.length} notifications`} could not be delivered and ${lost.length === 1 ? 'was' : 'were'} given up`,
-        text: `To ${where.join(', ')}; oldest written ${lost.map((j) => j.createdAt).sort()[0]!.slice(0, 16).replace('T', ' ')}Z. Alerts in ${lost.length === 1 ? 'it' : 'them'} were never shown there: check \`alert list\`, and the chat token or the process serving that platform.`,
-        severity: 'critical',
-        hint: 'alert list',
-      },
-      now,
-    );
-    const targets = channelTargets(config.alerts.adminChannels ?? config.alerts.defaultChannels).filter((t) => routable(t.platform));
-    const notificationId = `${DEAD_LETTER_NOTICE}${shortId(6)}`;
-    try {
-      await health.commit({ outbox: targets.map((t) => ({ ...t, notificationId, op: 'reply' as const, body })) }, now.toISOString());
-      deliverer.kick();
-    } catch (err) {
-      log.error({ err }, 'could not queue the dead-letter notice');
-    }
-  }
+  const announceDeadLetters = (jobs: readonly DeadLetteredJob[]) =>
+    announceDeadLettersTo({ health, clock, log, kick: () => deliverer.kick(), targets: () => channelTargets(config.alerts.adminChannels ?? config.alerts.defaultChannels).filter((t) => routable(t.platform)) }, jobs);
 
   /** Hourly, on one replica (a job lease): roll-ups, history retention, dead-lettering of undelivered notifications. */
   async function compact(): Promise<void> {
@@ -363,43 +340,8 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       await housekeeping();
       await deliverer.drain();
     },
-    async addSilence({ kind, target, forMs, reason, actor }, batch) {
-      // Own keys only: `__proto__` or `constructor` are not clusters.
-      const known =
-        Object.hasOwn(config.clusters, target) ||
-        byName.has(target) ||
-        // A received alert's cluster or name (Alertmanager's clusters need not be configured here).
-        (await health.alerts({ status: 'firing' })).some((a) => a.external && (a.cluster === target || a.check === target));
-      if (!known) throw notFound(`No cluster or check named "${target}".`);
-      if (forMs > MAX_SILENCE_MS) {
-        throw new UserError(
-          'infra_usage',
-          `--for ${formatDuration(forMs)} is longer than the ${formatDuration(MAX_SILENCE_MS)} a ${kind === 'maintenance' ? 'maintenance window' : 'silence'} may last.`,
-          'A forgotten silence hides real outages: silence again when it runs out, or use a recurring maintenance window in the config.',
-        );
-      }
-      const now = clock.now();
-      const endsAt = new Date(now.getTime() + forMs).toISOString();
-      const active = (await health.silences({ activeAt: now.toISOString(), kind })).filter((s) => s.target === target);
-      const current = active.sort((a, b) => b.endsAt.localeCompare(a.endsAt))[0];
-      if (current) {
-        if (current.endsAt >= endsAt) return { silence: current, merged: { how: 'covered', previousEndsAt: current.endsAt } };
-        const extended = { ...current, endsAt };
-        (batch.silences ??= []).push(extended);
-        return { silence: extended, merged: { how: 'extended', previousEndsAt: current.endsAt } };
-      }
-      const s: Silence = { id: shortId(6), kind, target, reason, createdBy: actor, startsAt: now.toISOString(), endsAt };
-      (batch.silences ??= []).push(s);
-      return { silence: s };
-    },
-    async endSilences(target, kind, actor, batch) {
-      const now = clock.now().toISOString();
-      const active = (await health.silences({ activeAt: now, kind })).filter((s) => s.target === target || s.id === target);
-      if (active.length === 0) throw new UserError('infra_invalid_state', `No active ${kind} for "${target}".`);
-      const ended = active.map((s) => ({ ...s, endedAt: now, reason: `${s.reason} (ended by ${actor})` }));
-      (batch.silences ??= []).push(...ended);
-      return ended;
-    },
+    addSilence: (input, batch) => silences.add(input, batch),
+    endSilences: (target, kind, actor, batch) => silences.end(target, kind, actor, batch),
     async clusterOf({ check, alert, incident, target }) {
       if (check !== undefined) return byName.get(check)?.cluster;
       if (alert !== undefined) return alerts.clusterOf(alert);
