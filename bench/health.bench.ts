@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { createApp } from '../src/app.js';
 import type { ChatSink } from '../src/chat/chat-sink.js';
 import { configSchema } from '../src/config/config-schema.js';
-import { percentile } from '../src/store/sqlite-health-store.js';
+import { percentile } from '../src/store/sql-health-store.js';
 
 const silent = pino({ level: 'error' }, pino.destination('/dev/null'));
 const cluster = (checks: object[]) => ({ rateLimits: { perMinute: 10, perHour: 100, perDay: 1000 }, checks });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
+import { clusterVia, decideWithCommand, healthOf } from '../src/engine/health-services.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
-import type { Alert, HealthBatch } from '../src/store/health-store.js';
+import type { Alert } from '../src/store/health-store.js';
 import { notFound, usage } from '../src/user-error.js';
 import { formatDuration, parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
@@ -18,14 +18,16 @@ const idsOf = (text: string) => [...new Set(text.toLowerCase().split(/[\s,]+/).f
 const onAlerts = clusterVia((a: { id: string }) => ({ alert: idsOf(a.id)[0]! }));
 
 /** Acks or resolves the alerts named; all must be on the cluster the role was checked on. */
-async function onAlertsNamed(text: string, ctx: CommandContext, act: (ids: string[], b: HealthBatch) => Promise<Alert[]>): Promise<Alert[]> {
+async function onAlertsNamed(
+  text: string,
+  ctx: CommandContext,
+  act: (ids: string[], b: Parameters<Parameters<typeof decideWithCommand>[1]>[0], opts: { resolvedToo: boolean }) => Promise<Alert[]>,
+): Promise<Alert[]> {
   const ids = idsOf(text);
   const clusters = new Set(await Promise.all(ids.map((i) => healthOf(ctx).clusterOf({ alert: i }))));
   if (clusters.size > 1) throw usage(`Those alerts are on different clusters (${[...clusters].filter(Boolean).join(', ')}); give one cluster's alerts per command.`);
-  const b: HealthBatch = {};
-  const done = await act(ids, b);
-  commitWithCommand(ctx, b);
-  return done;
+  // Decided again after a conflict (a probe resolved one meanwhile): then resolved alerts are not refused.
+  return decideWithCommand(ctx, (b, again) => act(ids, b, { resolvedToo: again }));
 }
 
 export default defineGroup({
@@ -80,7 +82,7 @@ export default defineGroup({
       examples: ['alert ack k3v9qa', 'alert ack k3v9qa p7mz2x'],
       data: alerts,
       handler: async ({ id }, ctx) => {
-        const acked = await onAlertsNamed(id, ctx, (ids, b) => healthOf(ctx).alerts.ack(ids, ctx.invocation.user.id, b));
+        const acked = await onAlertsNamed(id, ctx, (ids, b, opts) => healthOf(ctx).alerts.ack(ids, ctx.invocation.user.id, b, opts));
         return { title: `👀 Acknowledged ${plural(acked.length, 'alert')}`, text: acked.map((a) => `${a.id} ${a.summary}`).join('\n'), severity: 'success', visibility: 'channel', data: { alerts: acked.map(toAlertData) } };
       },
     }),
@@ -107,9 +109,7 @@ export default defineGroup({
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
         const alert = await h.health.alert(a.id.toLowerCase());
         if (!alert) throw notFound(`No alert "${a.id}".`, 'List firing alerts with `alert list`.');
-        const b: HealthBatch = {};
-        const { silence: s } = await h.addSilence({ kind: 'silence', target: alert.check, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
-        commitWithCommand(ctx, b);
+        const { silence: s } = await decideWithCommand(ctx, (b) => h.addSilence({ kind: 'silence', target: alert.check, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b));
         let source = '';
         let amSilence: string | null = null;
         if (alert.external?.source === 'alertmanager' && h.silenceAtSource) {
@@ -142,7 +142,7 @@ export default defineGroup({
       data: alerts,
       handler: async ({ id }, ctx) => {
         const h = healthOf(ctx);
-        const done = await onAlertsNamed(id, ctx, (ids, b) => h.alerts.resolve(ids, ctx.invocation.user.id, b));
+        const done = await onAlertsNamed(id, ctx, (ids, b, opts) => h.alerts.resolve(ids, ctx.invocation.user.id, b, opts));
         // Resolving by hand does not make a failing check pass: say so, and what it means for new alerts.
         const failing = [];
         for (const a of done) {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
+import { clusterVia, decideWithCommand, healthOf } from '../src/engine/health-services.js';
 import { incidentStats, writePostmortem } from '../src/engine/incidents/write-postmortem.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import type { HandlerReply } from '../src/framework/reply.js';
-import type { HealthBatch, Incident } from '../src/store/health-store.js';
+import type { Incident } from '../src/store/health-store.js';
 import { formatDuration, parseDuration, shiftTime } from '../src/util/duration.js';
 import { formatTime } from '../src/util/format-time.js';
 import { incidentData, toIncidentData } from '../src/framework/render/health-data.js';
@@ -19,13 +19,8 @@ const stamp = formatTime;
 /** Incident commands are authorized on the incident's cluster (globally when it has none). */
 const onIncident = clusterVia((a: { id: number }) => ({ incident: a.id }));
 
-/** Runs a mutator on a fresh batch that commits with the command's audit record. */
-async function write(ctx: CommandContext, fn: (b: HealthBatch) => Promise<Incident>): Promise<Incident> {
-  const b: HealthBatch = {};
-  const inc = await fn(b);
-  commitWithCommand(ctx, b);
-  return inc;
-}
+/** Runs an incident change that commits with the command's audit record (decided again on a conflict). */
+const write = (ctx: CommandContext, fn: Parameters<typeof decideWithCommand<Incident>>[1]): Promise<Incident> => decideWithCommand(ctx, fn);
 
 const done = (verb: string, inc: Incident): HandlerReply<z.output<typeof one>> & { data: z.output<typeof one> } => ({
   title: `INC-${inc.id} ${verb}`,

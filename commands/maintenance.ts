@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { openWindow, windowPattern } from '../src/engine/alerts/maintenance-windows.js';
-import { commitWithCommand, healthOf } from '../src/engine/health-services.js';
+import { decideWithCommand, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
-import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
 import { silenceData, toSilenceData } from '../src/framework/render/health-data.js';
@@ -28,9 +27,7 @@ export default defineGroup({
         ctx.engine.cluster(ctx.state, a.cluster);
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
-        const b: HealthBatch = {};
-        const { silence: s, merged } = await healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
-        commitWithCommand(ctx, b);
+        const { silence: s, merged } = await decideWithCommand(ctx, (b) => healthOf(ctx).addSilence({ kind: 'maintenance', target: a.cluster, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b));
         if (merged?.how === 'covered') {
           return { title: `Maintenance on ${a.cluster} is already open until ${stamp(s.endsAt)}`, text: `Opened by ${s.createdBy} (${s.reason}); nothing changed. End it with \`maintenance end ${a.cluster}\`.`, severity: 'warning', data: { window: toSilenceData(s), action: 'unchanged' as const } };
         }
@@ -51,9 +48,7 @@ export default defineGroup({
       examples: ['maintenance end api'],
       data: z.object({ cluster: z.string(), ended: z.array(silenceData) }),
       handler: async ({ cluster }, ctx) => {
-        const b: HealthBatch = {};
-        const ended = await healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id, b);
-        commitWithCommand(ctx, b, { release: true });
+        const ended = await decideWithCommand(ctx, (b) => healthOf(ctx).endSilences(cluster, 'maintenance', ctx.invocation.user.id, b), { release: true });
         return { title: `✅ Maintenance on ${cluster} ended`, severity: 'success', visibility: 'channel', data: { cluster, ended: ended.map(toSilenceData) } };
       },
     }),

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { clusterVia, commitWithCommand, healthOf } from '../src/engine/health-services.js';
+import { clusterVia, decideWithCommand, healthOf } from '../src/engine/health-services.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
-import type { HealthBatch } from '../src/store/health-store.js';
 import { parseDuration } from '../src/util/duration.js';
 import { formatTime as stamp } from '../src/util/format-time.js';
 import { silenceData, toSilenceData } from '../src/framework/render/health-data.js';
@@ -33,9 +32,7 @@ export default defineGroup({
       handler: async (a, ctx) => {
         const ms = parseDuration(a.for);
         if (!ms) throw usage(`--for takes a duration such as 30m or 2h, not "${a.for}".`);
-        const b: HealthBatch = {};
-        const { silence: s, merged } = await healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b);
-        commitWithCommand(ctx, b);
+        const { silence: s, merged } = await decideWithCommand(ctx, (b) => healthOf(ctx).addSilence({ kind: 'silence', target: a.target, forMs: ms, reason: a.reason, actor: ctx.invocation.user.id }, b));
         if (merged?.how === 'covered') {
           return { title: `${a.target} is already silenced until ${stamp(s.endsAt)}`, text: `Silence ${s.id} by ${s.createdBy} (${s.reason}) already covers that; nothing changed. End it with \`silence end ${s.id}\`.`, severity: 'warning', data: { silence: toSilenceData(s), action: 'unchanged' as const } };
         }
@@ -81,9 +78,7 @@ export default defineGroup({
       examples: ['silence end api'],
       data: silences.describe('The silences ended'),
       handler: async ({ target }, ctx) => {
-        const b: HealthBatch = {};
-        const ended = await healthOf(ctx).endSilences(target, 'silence', ctx.invocation.user.id, b);
-        commitWithCommand(ctx, b, { release: true });
+        const ended = await decideWithCommand(ctx, (b) => healthOf(ctx).endSilences(target, 'silence', ctx.invocation.user.id, b), { release: true });
         return { title: `🔔 Ended ${plural(ended.length, 'silence')} of ${target}`, text: 'Alerts still firing are notified now.', severity: 'success', visibility: 'channel', data: { silences: ended.map(toSilenceData) } };
       },
     }),

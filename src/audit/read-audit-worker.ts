@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSqliteStore } from '../store/sqlite-store.js';
+import { createSqliteDb } from '../store/db/sqlite-db.js';
+import { createSqlStore } from '../store/sql-store.js';
 import type { AuditQuery, AuditRecord } from './audit-record.js';
 import { verifyAuditLog, type AuditVerification, type VerifyAuditOptions } from './verify-audit-log.js';
 
@@ -16,16 +16,15 @@ export type ReadResult<J extends ReadJob> = J extends { kind: 'verify' } ? Audit
  * acknowledging chat while a long chain is walked or a report's records are read.
  */
 async function run(job: ReadJob): Promise<AuditVerification | AuditRecord[][]> {
-  const db = new Database(job.file, { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
+  const db = createSqliteDb({ file: job.file, readonly: true });
   try {
-    const store = await createSqliteStore({ db, migrate: false });
+    const store = await createSqlStore({ db, migrate: false });
     if (job.kind === 'verify') return await verifyAuditLog({ store, anchors: job.anchors, ...(job.witness ? { witness: job.witness } : {}) });
     const results: AuditRecord[][] = [];
     for (const q of job.queries) results.push(await store.searchAudit(q));
     return results;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

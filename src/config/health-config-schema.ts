@@ -166,6 +166,11 @@ export const healthSchema = z
     historyRetention: durationAtLeast('1d').default('30d'),
     /** A notification no process could deliver for this long is given up (dead-lettered, logged as an error). */
     outboxMaxAge: durationAtLeast('1h').default('24h'),
+    /**
+     * With several replicas on one database: how long a replica keeps probing its checks without renewing its
+     * lease. A replica that dies has its checks taken over within one check interval plus this.
+     */
+    leaseTime: durationAtLeast('2s').default('30s'),
   })
   .strict();
 

@@ -1,18 +1,25 @@
 import type { Logger } from 'pino';
 import type { CheckConfig } from '../config/health-config-schema.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
-import { notFound, UserError } from '../user-error.js';
-import { StaleHealthStateError, type CheckState, type HealthBatch, type HealthStore, type OutboxFailureKind, type OutboxJob, type Silence } from '../store/health-store.js';
+import { notFound } from '../user-error.js';
+import type { CheckState, HealthBatch, HealthStore, OutboxFailureKind, OutboxJob, Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { hostname } from 'node:os';
+import { parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
 import { createAlertManager, type AlertManager, type ReceivedAlert, type ReceiveOutcome } from './alerts/alert-manager.js';
-import { systemReply } from './alerts/render-notification.js';
 import { channelTargets } from './alerts/route-alert.js';
 import { createOutboxDeliverer, type OutboxDeliverer } from './alerts/outbox-deliverer.js';
 import { silenceInAlertmanager, type SilenceAtSource } from './alerts/silence-in-alertmanager.js';
 import { noTracer, type Tracer } from '../tracing/tracer.js';
-import { evaluateCheck, initialCheckState } from './checks/evaluate-check.js';
+import { createLeasedSchedule } from './checks/leased-schedule.js';
+import { createSilences } from './alerts/silences.js';
+import { announceDeadLetters as announceDeadLettersTo, type DeadLetteredJob } from './alerts/dead-letter-notice.js';
+import { healthLifecycleEvents } from './alerts/health-lifecycle.js';
+import type { EmitLifecycle } from './lifecycle-events.js';
+import type { RunCommand } from './ports.js';
+import { decideResult } from './checks/record-result.js';
+import { remediateDue } from './checks/remediate.js';
 import { runProbe, type ProbeOutcome } from './checks/run-probe.js';
 import type { Engine } from './engine.js';
 import { createIncidentService, type IncidentService } from './incidents/incident-service.js';
@@ -35,15 +42,20 @@ export interface HealthMonitor {
   find(name: string): MonitoredCheck;
   /**
    * Probes one check now, records the result and acts on any state change. With `write`, the decision is
-   * handed to it (a command's transaction) instead of committed here, guarded against a concurrent change.
+   * handed to it (a command's unit of work) instead of committed here, decided again there on a conflict.
    */
   runCheck(name: string, write?: BatchWriter): Promise<{ outcome: ProbeOutcome; state: CheckState }>;
-  /** Probes every check whose time has come (by the clock), at most `concurrency` at once; resolves when done. */
+  /**
+   * Probes every check whose slot this replica wins (lease rows in the database: one replica per check and
+   * interval), at most `concurrency` at once; resolves when done.
+   */
   runDue(): Promise<number>;
+  /** This replica's name in the lease rows. */
+  readonly replica: string;
   /** One round of everything time-driven: due probes, reminders, released silences, remediation, delivery. */
   tick(): Promise<void>;
   /**
-   * Adds the silence to `batch` (a command's; see healthOf/commitWithCommand), at most MAX_SILENCE_MS long. An
+   * Adds the silence to `batch` (a command's; see commitWithCommand), at most MAX_SILENCE_MS long. An
    * active one of the same kind on the same target is merged instead of duplicated: extended when the new one
    * ends later (`extended`), left as it is when it already covers it (`covered`, nothing added).
    */
@@ -62,8 +74,11 @@ export interface HealthMonitor {
    * incidents in one transaction) one decision at a time with probe results, then delivered.
    */
   receiveAlerts(alerts: readonly ReceivedAlert[]): Promise<ReceiveOutcome>;
-  /** After a command's batch committed: deliver what it queued; `release` notifies alerts a silence held. */
-  afterCommand(opts?: { release?: boolean }): void;
+  /**
+   * After a command's batch committed: announce it (lifecycle events), deliver what it queued; `release`
+   * notifies alerts a silence held.
+   */
+  afterCommand(opts?: { release?: boolean }, committed?: HealthBatch): void;
   /** Platforms the config routes notifications to that no sink of this process serves, with their channels. */
   unservedRoutes(): { platform: string; channels: string[] }[];
   /**
@@ -81,8 +96,17 @@ export interface ClusterRef {
   target?: string;
 }
 
-/** Takes a decided batch for writing elsewhere (inside a command's transaction). */
-export type BatchWriter = (batch: HealthBatch, at: string) => void;
+/**
+ * A decision made on reads: its batch is written compare-and-set on the versions read; if a row changed
+ * meanwhile, `redecide` makes it again on the fresh rows (inside the unit of work) instead of overwriting.
+ */
+export interface HealthDecision {
+  batch: HealthBatch;
+  redecide(): Promise<HealthBatch>;
+}
+
+/** Takes a decision for writing elsewhere (inside a command's unit of work). */
+export type BatchWriter = (decision: HealthDecision) => void;
 
 /** Lifecycle hooks of the health monitor (metrics subscribe here); none may throw. */
 export interface HealthObserver {
@@ -103,19 +127,22 @@ export interface HealthMonitorDeps {
   engine: Engine;
   timers: Timers;
   log: Logger;
+  /** Runs a command as `system` through the pipeline (automatic remediation); without it, none happens. */
+  run?: RunCommand;
+  /** The post-commit spine: alert fired/resolved and incident changed, once their unit of work committed. */
+  emit?: EmitLifecycle;
+  /** This replica's name in the lease rows (default: host, pid and a random part). */
+  replica?: string;
+  /**
+   * How long a replica owns the checks it probes without renewing (default: config health.leaseTime). A dead
+   * replica's checks are taken over within one interval plus this.
+   */
+  leaseMs?: number;
 }
 
-/** The longest a silence or ad-hoc maintenance window may last (docs/health.md). */
-export const MAX_SILENCE_MS = 7 * 86_400_000;
-/** Outbox ids of dead-letter notices start with this (never announced themselves). */
-const DEAD_LETTER_NOTICE = 'dln';
-
-/** Deterministic offset in [0, interval): spreads checks over their interval so they do not all fire at once. */
-function spreadOffset(name: string, intervalMs: number): number {
-  let h = 2166136261;
-  for (const c of name) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  return (h >>> 0) % intervalMs;
-}
+export { MAX_SILENCE_MS } from './alerts/silences.js';
+/** How often the time-driven writes (reminders, releases, remediation) run, on one replica. */
+const HOUSEKEEPING_MS = 5000;
 
 export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<HealthMonitor> {
   const { config, health, store, engine, timers } = deps;
@@ -138,11 +165,15 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     },
   });
   const onEnqueued = () => deliverer.kick();
+  /** Emits what a committed batch stands for; the one place health writes become lifecycle events. */
+  const announce = (b: HealthBatch) => {
+    for (const e of healthLifecycleEvents(b, clock.now().toISOString())) deps.emit?.(e);
+  };
   let onlyServed: ReadonlySet<string> | undefined;
   const routable = (platform: string) => !onlyServed || onlyServed.has(platform);
   const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued, routable });
   const alerts = createAlertManager({
-    health, config: config.alerts, clock, log, incidents, onEnqueued, routable, checkConfig: (name) => byName.get(name)?.check,
+    health, config: config.alerts, clock, log, incidents, onEnqueued, routable, onCommitted: announce, checkConfig: (name) => byName.get(name)?.check,
     expectedDown: async (cluster) => {
       const state = await engine.state();
       const when = (at: string) => `${at.slice(0, 16).replace('T', ' ')}Z`;
@@ -154,14 +185,6 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     },
     windows: Object.fromEntries(Object.entries(config.clusters).map(([n, c]) => [n, c.maintenance])),
   });
-
-  // Results are folded one at a time: probes run in parallel, decisions (read state → commit) do not interleave.
-  let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = chain.then(fn, fn);
-    chain = next.catch(() => undefined);
-    return next;
-  };
 
   // Bounded concurrency across all probes.
   const limit = config.health.concurrency;
@@ -178,44 +201,40 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     }
   }
 
-  const startMs = clock.now().getTime();
-  const nextDue = new Map(checks.map((c) => [c.check.name, startMs + spreadOffset(c.check.name, c.intervalMs)]));
+  const replica = deps.replica ?? `${hostname()}-${process.pid}-${shortId(4)}`;
+  const schedule = createLeasedSchedule({
+    leases: health.leases, owner: replica, leaseMs: deps.leaseMs ?? parseDuration(config.health.leaseTime) ?? 30_000, startMs: clock.now().getTime(),
+    items: checks.map((c) => ({ name: c.check.name, intervalMs: c.intervalMs })),
+  });
   const inFlight = new Set<string>();
+  const silences = createSilences({
+    health, clock,
+    // Own keys only: `__proto__` or `constructor` are not clusters.
+    known: (target) => Object.hasOwn(config.clusters, target) || byName.has(target),
+  });
 
+  /**
+   * Folds a probe outcome into the stored state and alerts in one unit of work; a conflicting write (another
+   * replica, a command) makes it decide again on fresh rows. With `write`, a command commits the decision.
+   */
   async function record(m: MonitoredCheck, outcome: ProbeOutcome, write?: BatchWriter): Promise<CheckState> {
-    return serial(async () => {
-      // Every write is guarded by the state it was decided on: a `health run` committing with its command
-      // can land between this read and this commit, and must not be overwritten (decided again instead).
-      for (let attempt = 1; ; attempt++) {
-        const at = clock.now().toISOString();
-        const stored = await health.checkState(m.check.name);
-        const prev = stored ?? initialCheckState(m.check, m.cluster, at);
-        const { state, transitions } = evaluateCheck(m.check, prev, outcome, at);
-        const batch: HealthBatch = {
-          results: [{ check: m.check.name, at, ok: outcome.ok, latencyMs: outcome.latencyMs, ...(outcome.error ? { error: outcome.error } : {}) }],
-          states: [state],
-          expectStates: [{ check: m.check.name, state: stored }],
-        };
-        if (transitions.length) await alerts.apply(batch, m.cluster, m.check, transitions);
-        if (write) {
-          // Committed later, with the command; refused (the command fails, nothing changed) if a scheduled
-          // probe recorded in between.
-          write(batch, at);
-          return state;
-        }
-        try {
-          await health.commit(batch, at);
-        } catch (err) {
-          if (err instanceof StaleHealthStateError && attempt < 3) continue;
-          throw err;
-        }
-        if (transitions.length) {
-          log.info({ check: m.check.name, status: state.status, transitions: transitions.map((t) => `${t.type}:${t.kind}`) }, 'check state changed');
-          if (batch.outbox?.length) deliverer.kick();
-        }
-        return state;
-      }
+    const decide = () => decideResult({ health, alerts, clock }, m, outcome);
+    if (write) {
+      const first = await decide();
+      write({ batch: first.batch, redecide: async () => (await decide()).batch });
+      return first.state;
+    }
+    const { state, transitions, batch } = await health.unit(async () => {
+      const d = await decide();
+      await health.commit(d.batch, clock.now().toISOString());
+      return d;
     });
+    announce(batch);
+    if (transitions.length) {
+      log.info({ check: m.check.name, status: state.status, transitions: transitions.map((t) => `${t.type}:${t.kind}`) }, 'check state changed');
+      if (batch.outbox?.length) deliverer.kick();
+    }
+    return state;
   }
 
   async function probeAndRecord(m: MonitoredCheck, write?: BatchWriter) {
@@ -230,79 +249,13 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     }
   }
 
-  async function remediate(): Promise<void> {
-    const now = clock.now();
-    for (const s of await health.checkStates()) {
-      const m = byName.get(s.check);
-      const r = m?.check.remediation;
-      if (!m || !r || s.status !== 'down' || s.remediatedAt || !s.downSince) continue;
-      if (now.getTime() - Date.parse(s.downSince) < (parseDuration(r.after) ?? Infinity)) continue;
-      const state = await engine.state();
-      const change = engine.change(state, 'system');
-      const reason = `auto-remediation: ${m.check.name} down since ${s.downSince}`;
-      const changed = r.action === 'trip-breaker' ? change.tripBreaker(m.cluster, reason) : change.setClusterEnabled(m.cluster, false, reason);
-      const command = r.action === 'trip-breaker' ? 'breaker trip' : 'cluster disable';
-      const invocationId = `remediation-${shortId(12)}`;
-      const result = await store.commit({
-        invocationKey: `system:${invocationId}`,
-        reply: systemReply({ title: `Automatic remediation: ${command} ${m.cluster}`, text: reason, severity: 'warning' }, now),
-        expectedSeq: state.seq,
-        events: change.events,
-        state: change.state,
-        audit: {
-          at: now.toISOString(), platform: 'system', userId: 'system', userName: 'system', rawText: `${command} ${m.cluster} --reason "${reason}"`,
-          command, args: { cluster: m.cluster, reason }, cluster: m.cluster, outcome: 'ok', traceId: shortId(), invocationId,
-        },
-      });
-      if (!result.ok) continue; // another writer won; try again next tick
-      const alert = await health.firingAlert(`down:${m.check.name}`);
-      await health.commit(
-        {
-          states: [{ ...s, remediatedAt: now.toISOString() }],
-          ...(alert ? { alertEvents: [{ alertId: alert.id, at: now.toISOString(), cluster: m.cluster, type: 'remediated' as const, actor: 'system', detail: `${command} ${m.cluster}${changed ? '' : ' (already in that state)'}` }] } : {}),
-        },
-        now.toISOString(),
-      );
-      log.warn({ check: m.check.name, cluster: m.cluster, action: r.action, changed }, 'automatic remediation');
-    }
-  }
+  const announceDeadLetters = (jobs: readonly DeadLetteredJob[]) =>
+    announceDeadLettersTo({ health, clock, log, kick: () => deliverer.kick(), targets: () => channelTargets(config.alerts.adminChannels ?? config.alerts.defaultChannels).filter((t) => routable(t.platform)) }, jobs);
 
-  /**
-   * Tells the admins' channels, once per give-up, which notifications never reached their channel: a log line
-   * alone is read by nobody at 3 a.m. The notice is a plain outbox job; a notice that is itself given up is not
-   * announced again (no loop when every platform is down).
-   */
-  async function announceDeadLetters(jobs: readonly { notificationId: string; platform: string; channel: string; createdAt: string }[]): Promise<void> {
-    const lost = jobs.filter((j) => !j.notificationId.startsWith(DEAD_LETTER_NOTICE));
-    if (lost.length === 0) return;
-    const now = clock.now();
-    const where = [...new Set(lost.map((j) => `${j.platform}:${j.channel}`))].sort();
-    const body = systemReply(
-      {
-        title: `📭 ${lost.length === 1 ? 'A notification' : `${lost.length} notifications`} could not be delivered and ${lost.length === 1 ? 'was' : 'were'} given up`,
-        text: `To ${where.join(', ')}; oldest written ${lost.map((j) => j.createdAt).sort()[0]!.slice(0, 16).replace('T', ' ')}Z. Alerts in ${lost.length === 1 ? 'it' : 'them'} were never shown there: check \`alert list\`, and the chat token or the process serving that platform.`,
-        severity: 'critical',
-        hint: 'alert list',
-      },
-      now,
-    );
-    const targets = channelTargets(config.alerts.adminChannels ?? config.alerts.defaultChannels).filter((t) => routable(t.platform));
-    const notificationId = `${DEAD_LETTER_NOTICE}${shortId(6)}`;
-    try {
-      await health.commit({ outbox: targets.map((t) => ({ ...t, notificationId, op: 'reply' as const, body })) }, now.toISOString());
-      deliverer.kick();
-    } catch (err) {
-      log.error({ err }, 'could not queue the dead-letter notice');
-    }
-  }
-
-  let lastCompaction = 0;
-
-  /** Hourly: roll-ups, history retention, dead-lettering of notifications nobody could deliver. */
+  /** Hourly, on one replica (a job lease): roll-ups, history retention, dead-lettering of undelivered notifications. */
   async function compact(): Promise<void> {
+    if (!(await schedule.takeJob('compact', 3_600_000, clock.now()))) return;
     const now = clock.now().getTime();
-    if (now - lastCompaction <= 3_600_000) return;
-    lastCompaction = now;
     const iso = (ms: number) => new Date(now - ms).toISOString();
     const r = await health.compact(iso(parseDuration(config.health.rawRetention) ?? 172_800_000), iso(parseDuration(config.health.rollupRetention) ?? 7_776_000_000), {
       historyBefore: iso(historyMs),
@@ -319,17 +272,21 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     if (r.pruned) log.debug({ pruned: r.pruned }, 'history retention applied');
   }
 
-  /** Reminders, released silences, incident reminders, remediation, compaction, and an outbox drain. */
+  /**
+   * Reminders, released silences, incident reminders, remediation, compaction, and an outbox drain. The
+   * time-driven writes run on the replica that wins the round's job lease; each is also compare-and-set, so
+   * one that ran twice anyway (a lease lost mid-round) still sends one reminder.
+   */
   async function housekeeping(): Promise<void> {
-    if (config.health.enabled) {
-      await serial(async () => {
+    if (await schedule.takeJob('reminders', HOUSEKEEPING_MS, clock.now())) {
+      if (config.health.enabled) {
         await alerts.tick();
         await incidents.tick();
-        await remediate();
-      });
-    } else {
-      // Without checks there are no alerts to remind of, but incidents declared from chat still need theirs.
-      await serial(() => incidents.tick());
+        if (deps.run) await remediateDue({ health, clock, run: deps.run, log, checkOf: (name) => byName.get(name) });
+      } else {
+        // Without checks there are no alerts to remind of, but incidents declared from chat still need theirs.
+        await incidents.tick();
+      }
     }
     await compact();
     // A drain that failed left no timer behind; this is the safety net.
@@ -365,7 +322,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
 
   const amUrl = config.receivers.alertmanager.url;
   const monitor: HealthMonitor = {
-    health, checks, alerts, incidents, deliverer,
+    health, checks, alerts, incidents, deliverer, replica,
     ...(amUrl ? { silenceAtSource: silenceInAlertmanager(amUrl, { now: () => clock.now() }) } : {}),
     find(name) {
       const m = byName.get(name);
@@ -374,14 +331,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     },
     runCheck: (name, write) => probeAndRecord(monitor.find(name), write),
     async runDue() {
-      const now = clock.now().getTime();
-      const due = checks.filter((m) => !inFlight.has(m.check.name) && nextDue.get(m.check.name)! <= now);
-      for (const m of due) {
-        const prev = nextDue.get(m.check.name)!;
-        // Keep the phase; skip missed slots after a stall rather than bursting to catch up.
-        const next = prev + m.intervalMs;
-        nextDue.set(m.check.name, next > now ? next : now + m.intervalMs - ((now - prev) % m.intervalMs));
-      }
+      const due = (await schedule.takeDue(clock.now(), (name) => !inFlight.has(name))).map((name) => byName.get(name)!);
       await Promise.all(due.map((m) => probeAndRecord(m)));
       return due.length;
     },
@@ -390,43 +340,8 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       await housekeeping();
       await deliverer.drain();
     },
-    async addSilence({ kind, target, forMs, reason, actor }, batch) {
-      // Own keys only: `__proto__` or `constructor` are not clusters.
-      const known =
-        Object.hasOwn(config.clusters, target) ||
-        byName.has(target) ||
-        // A received alert's cluster or name (Alertmanager's clusters need not be configured here).
-        (await health.alerts({ status: 'firing' })).some((a) => a.external && (a.cluster === target || a.check === target));
-      if (!known) throw notFound(`No cluster or check named "${target}".`);
-      if (forMs > MAX_SILENCE_MS) {
-        throw new UserError(
-          'infra_usage',
-          `--for ${formatDuration(forMs)} is longer than the ${formatDuration(MAX_SILENCE_MS)} a ${kind === 'maintenance' ? 'maintenance window' : 'silence'} may last.`,
-          'A forgotten silence hides real outages: silence again when it runs out, or use a recurring maintenance window in the config.',
-        );
-      }
-      const now = clock.now();
-      const endsAt = new Date(now.getTime() + forMs).toISOString();
-      const active = (await health.silences({ activeAt: now.toISOString(), kind })).filter((s) => s.target === target);
-      const current = active.sort((a, b) => b.endsAt.localeCompare(a.endsAt))[0];
-      if (current) {
-        if (current.endsAt >= endsAt) return { silence: current, merged: { how: 'covered', previousEndsAt: current.endsAt } };
-        const extended = { ...current, endsAt };
-        (batch.silences ??= []).push(extended);
-        return { silence: extended, merged: { how: 'extended', previousEndsAt: current.endsAt } };
-      }
-      const s: Silence = { id: shortId(6), kind, target, reason, createdBy: actor, startsAt: now.toISOString(), endsAt };
-      (batch.silences ??= []).push(s);
-      return { silence: s };
-    },
-    async endSilences(target, kind, actor, batch) {
-      const now = clock.now().toISOString();
-      const active = (await health.silences({ activeAt: now, kind })).filter((s) => s.target === target || s.id === target);
-      if (active.length === 0) throw new UserError('infra_invalid_state', `No active ${kind} for "${target}".`);
-      const ended = active.map((s) => ({ ...s, endedAt: now, reason: `${s.reason} (ended by ${actor})` }));
-      (batch.silences ??= []).push(...ended);
-      return ended;
-    },
+    addSilence: (input, batch) => silences.add(input, batch),
+    endSilences: (target, kind, actor, batch) => silences.end(target, kind, actor, batch),
     async clusterOf({ check, alert, incident, target }) {
       if (check !== undefined) return byName.get(check)?.cluster;
       if (alert !== undefined) return alerts.clusterOf(alert);
@@ -441,22 +356,30 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
     },
     receiveAlerts(received) {
       const source = received[0]?.external.source ?? 'unknown';
-      return (deps.tracer ?? noTracer).span('alerts.receive', { 'alerts.source': source, 'alerts.count': received.length }, () => serial(async () => {
-        const batch: HealthBatch = {};
-        const outcome = await alerts.receive(batch, received);
+      return (deps.tracer ?? noTracer).span('alerts.receive', { 'alerts.source': source, 'alerts.count': received.length }, async () => {
+        // One unit of work: decided on rows read in it, decided again if another writer changed one meanwhile.
+        const { batch, outcome } = await health.unit(async () => {
+          const batch: HealthBatch = {};
+          const outcome = await alerts.receive(batch, received);
+          if (batch.alerts?.length) {
+            await (deps.tracer ?? noTracer).span('store.commit', { 'store.rows': batch.alerts.length + (batch.outbox?.length ?? 0) }, () => health.commit(batch, clock.now().toISOString()));
+          }
+          return { batch, outcome };
+        });
         deps.observer?.received?.(source, outcome);
+        announce(batch);
         if (batch.alerts?.length) {
-          await (deps.tracer ?? noTracer).span('store.commit', { 'store.rows': batch.alerts.length + (batch.outbox?.length ?? 0) }, () => health.commit(batch, clock.now().toISOString()));
           log.info({ ...outcome }, 'received alerts');
           if (batch.outbox?.length) deliverer.kick();
         }
         return outcome;
-      }));
+      });
     },
-    afterCommand(opts) {
+    afterCommand(opts, committed) {
+      if (committed) announce(committed);
       deliverer.kick();
       // Alerts held back by an ended silence are notified now rather than at the next housekeeping round.
-      if (opts?.release) void serial(() => alerts.tick()).catch((err) => log.error({ err }, 'releasing held alerts failed'));
+      if (opts?.release) void alerts.tick().catch((err) => log.error({ err }, 'releasing held alerts failed'));
     },
     unservedRoutes,
     start(opts) {
@@ -468,8 +391,10 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       const wake = () => {
         if (!running || !config.health.enabled) return;
         void monitor.runDue().catch((err) => log.error({ err }, 'probe round failed'));
-        const soonest = Math.min(...[...nextDue.values()], clock.now().getTime() + 1000);
-        loopTimer = timers.setTimeout(wake, Math.max(5, soonest - clock.now().getTime()));
+        // Look again at the soonest due slot, and at least every second (a slot another replica left may free up).
+        const nowMs = clock.now().getTime();
+        const soonest = Math.min(schedule.soonest() ?? Infinity, nowMs + 1000);
+        loopTimer = timers.setTimeout(wake, Math.max(5, soonest - nowMs));
       };
       const house = () => {
         if (!running) return;
@@ -485,8 +410,10 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
       running = false;
       timers.clearTimeout(loopTimer);
       timers.clearTimeout(houseTimer);
-      await chain;
+      while (inFlight.size > 0) await new Promise((r) => setTimeout(r, 5));
       await deliverer.stop();
+      // A clean stop hands this replica's checks over at their next slot instead of after the lease time.
+      await schedule.release().catch((err) => log.warn({ err }, 'could not release the probe leases'));
     },
   };
   return monitor;

@@ -1,7 +1,18 @@
 import type { Reply } from '../framework/reply.js';
 import type { CompleteOutboxArgs, RetryOutboxArgs } from './outbox-store.js';
+import type { SqlDb, SqlExecutor } from './db/sql-db.js';
 
-/** Row types and the async interface of the health/alert/incident store (SQLite now; PostgreSQL could replace it). */
+/**
+ * Row types and the async interface of the health/alert/incident store (one implementation on SQLite and
+ * PostgreSQL, src/store/sql-health-store.ts). Rows two writers touch (check state, alerts, incidents,
+ * silences) carry a `version`: a write is `UPDATE … WHERE id = ? AND version = ?`, and a row changed meanwhile
+ * makes the write fail (StaleRowError) so the decision is made again on the fresh row, never overwritten.
+ */
+
+/** The stored version of a row as it was read; undefined on a row not stored yet (written with an INSERT). */
+export interface Versioned {
+  version?: number;
+}
 
 export type CheckStatus = 'unknown' | 'up' | 'down' | 'degraded';
 export type AlertSeverity = 'warning' | 'critical';
@@ -16,7 +27,7 @@ export interface CheckResult {
 }
 
 /** Per-check state kept in the store (not in memory) so replicas and restarts agree. */
-export interface CheckState {
+export interface CheckState extends Versioned {
   check: string;
   cluster: string;
   status: CheckStatus;
@@ -40,7 +51,7 @@ export interface CheckState {
   remediatedAt?: string;
 }
 
-export interface Alert {
+export interface Alert extends Versioned {
   id: string;
   dedupKey: string;
   kind: AlertKind;
@@ -138,7 +149,7 @@ export interface OutboxJob extends OutboxDraft {
   lastFailure?: OutboxFailureKind;
 }
 
-export interface Silence {
+export interface Silence extends Versioned {
   id: string;
   kind: 'silence' | 'maintenance';
   /** A cluster or a check name. */
@@ -152,7 +163,8 @@ export interface Silence {
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'mitigated' | 'resolved';
 
-export interface Incident {
+export interface Incident extends Versioned {
+  /** From a sequence (HealthStore.nextIncidentId), never MAX + 1. */
   id: number;
   title: string;
   sev: number;
@@ -181,7 +193,11 @@ export interface TimelineEntry {
   text: string;
 }
 
-/** Everything one decision writes, committed in one transaction (alert state and its outbox rows together). */
+/**
+ * Everything one decision writes, committed in one unit of work (alert state and its outbox rows together).
+ * Versioned rows are compare-and-set against the version they were read with; the last entry of a row wins
+ * when a decision touched it twice.
+ */
 export interface HealthBatch {
   results?: CheckResult[];
   states?: CheckState[];
@@ -190,26 +206,21 @@ export interface HealthBatch {
   notifications?: Notification[];
   outbox?: OutboxDraft[];
   silences?: Silence[];
-  /** Updates of existing incidents. */
+  /** Updates of existing incidents (compare-and-set on their version). */
   incidents?: Incident[];
-  /**
-   * New incidents, inserted with a plain INSERT: if another writer took the id meanwhile the whole batch
-   * fails instead of overwriting that incident (ids are predicted with nextIncidentId before the commit).
-   */
+  /** New incidents (numbered by nextIncidentId), inserted. */
   declared?: Incident[];
   timeline?: TimelineEntry[];
-  /**
-   * Optimistic guard: the batch is refused (StaleHealthStateError) unless each check's stored state is
-   * still exactly `state` (undefined: none stored yet). Lets a command write a decision made on a read.
-   */
-  expectStates?: { check: string; state: CheckState | undefined }[];
 }
 
-/** A guarded batch found the state it was decided on changed meanwhile; nothing was written. */
-export class StaleHealthStateError extends Error {
-  constructor(check: string) {
-    super(`the state of check ${check} changed while this was being decided; nothing was written`);
-    this.name = 'StaleHealthStateError';
+/**
+ * A versioned row changed (or a row meant to be new appeared) between the read a decision was made on and its
+ * write; nothing of the unit of work was written. HealthStore.unit decides again on fresh rows.
+ */
+export class StaleRowError extends Error {
+  constructor(what: string) {
+    super(`${what} changed while this was being decided; nothing was written`);
+    this.name = 'StaleRowError';
   }
 }
 
@@ -247,14 +258,47 @@ export interface HealthGauges {
   openIncidents: { cluster: string; count: number }[];
 }
 
+/**
+ * A lease row shared by every replica: a check (`check:<name>`) or housekeeping job (`job:<name>`), who owns
+ * it until when, and when it is next due. Taken with compare-and-set on `version` (src/store/health-leases.ts).
+ */
+export interface Lease {
+  name: string;
+  owner?: string;
+  expiresAt: string;
+  nextDueAt: string;
+  version: number;
+}
+
+export interface LeaseStore {
+  /** Creates missing rows (first due at `firstDueAt(name)`); existing rows keep their schedule and owner. */
+  ensure(names: readonly string[], firstDueAt: (name: string) => string): Promise<void>;
+  read(prefix: string): Promise<Lease[]>;
+  /** Takes a due slot if the row is still the version read: of several replicas exactly one wins. */
+  take(lease: Lease, owner: string, expiresAt: string, nextDueAt: string): Promise<boolean>;
+  /** Extends the unexpired leases `owner` holds under `prefix`; returns how many. */
+  renew(owner: string, prefix: string, now: string, expiresAt: string): Promise<number>;
+  /** Gives up every lease of `owner` (a clean stop). */
+  release(owner: string): Promise<void>;
+  /** Runs `fn`'s lease calls as one unit of work (one commit for a whole scheduling round). */
+  atomically<T>(fn: () => Promise<T>): Promise<T>;
+}
+
 export interface HealthStore {
+  readonly db: SqlDb;
+  readonly leases: LeaseStore;
   gauges(): Promise<HealthGauges>;
-  commit(batch: HealthBatch, at: string): Promise<void>;
   /**
-   * Writes the batch synchronously inside the caller's open transaction (a command's `ctx.transactional`
-   * effect on the shared SQLite handle), so it commits or rolls back with the audit record.
+   * Runs `decide` as one unit of work (or inside `tx`, a command's, in a savepoint): every read of this store
+   * in it goes through the unit's transaction, `commit` writes there, and a StaleRowError (or a duplicate key:
+   * someone else inserted first) undoes the attempt and runs `decide` again on fresh rows, up to 5 times.
    */
-  commitSync(batch: HealthBatch, at: string): void;
+  unit<T>(decide: (attempt: number) => Promise<T>, opts?: { tx?: SqlExecutor }): Promise<T>;
+  /** Writes the batch in the current unit of work, or in a transaction of its own outside one. */
+  commit(batch: HealthBatch, at: string): Promise<void>;
+  /** Takes the next incident number from the sequence (a number whose unit of work rolls back is skipped). */
+  nextIncidentId(): Promise<number>;
+
 
   checkState(check: string): Promise<CheckState | undefined>;
   checkStates(): Promise<CheckState[]>;
@@ -295,7 +339,5 @@ export interface HealthStore {
 
   incident(id: number): Promise<Incident | undefined>;
   incidents(query: { open?: boolean; since?: string; cluster?: string }): Promise<Incident[]>;
-  /** A prediction (MAX + 1): the plain INSERT of `declared` makes a stale one fail rather than overwrite. */
-  nextIncidentId(): Promise<number>;
   timeline(incidentId: number): Promise<TimelineEntry[]>;
 }

@@ -50,7 +50,7 @@ describe('health monitor', () => {
     expect(await h.app.health!.health.results('api-http', '2026-11-21T00:00:00.000Z', 1000)).toHaveLength(360);
     const after = await h.app.health!.health.stats('api-http', '2026-11-14T00:00:00.000Z');
     expect(after).toMatchObject({ total: 720, ok: before.ok });
-  });
+  }, 60_000); // 720 probe rounds, each committed durably (synchronous=FULL)
 
   it('flags latency departing from the check\'s own baseline as degraded (warning), and recovers', async () => {
     const svc = await fakeService();

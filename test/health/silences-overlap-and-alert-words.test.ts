@@ -83,7 +83,7 @@ describe('alerts in words', () => {
     expect(reply.outcome).toBe('ok');
     expect(reply.severity).toBe('warning');
     expect(reply.text).toContain('api-http is still DOWN: no new alert fires for it until the check recovers and fails again');
-    await h.app.health!.deliverer.drain(); // the command kicks the delivery; it does not wait for it
+    await h.app.health!.deliverer.drain(); // the message is updated once the command's commit landed
     const update = h.sink.updates().at(-1)!;
     expect(update.reply.text).toContain('the alert was closed by hand by local:root-admin');
   });

@@ -36,7 +36,9 @@ export async function outboxHarness(sink: ChatSink, channel: string, opts: { del
       await health.commit({ alerts: [alert], notifications: [{ id: 'n1', kind: 'alert', cluster: 'api', createdAt: firedAt, targets: [target] }], outbox: [job('sync')] }, at());
     },
     async resolve(then?: Reply) {
-      await health.commit({ alerts: [{ ...alert, status: 'resolved', resolvedAt: at(), resolvedBy: 'system' }], outbox: [job('sync'), ...(then ? [job('reply', then)] : [])] }, at());
+      // The stored row with its version: alerts are compare-and-set, a write without it would be refused.
+      const stored = (await health.alert(alert.id))!;
+      await health.commit({ alerts: [{ ...stored, status: 'resolved', resolvedAt: at(), resolvedBy: 'system' }], outbox: [job('sync'), ...(then ? [job('reply', then)] : [])] }, at());
     },
     async reply(body: Reply) {
       await health.commit({ outbox: [job('reply', body)] }, at());

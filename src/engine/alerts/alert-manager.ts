@@ -24,8 +24,9 @@ export interface AlertManager {
    * `batch` (the command's, committed with its audit record) and never commits itself. Each message is
    * updated once however many of its alerts are named.
    */
-  ack(ids: readonly string[], actor: string, batch: HealthBatch): Promise<Alert[]>;
-  resolve(ids: readonly string[], actor: string, batch: HealthBatch): Promise<Alert[]>;
+  ack(ids: readonly string[], actor: string, batch: HealthBatch, opts?: { resolvedToo?: boolean }): Promise<Alert[]>;
+  /** With `resolvedToo` (deciding again after a conflict), alerts resolved meanwhile are left as they are. */
+  resolve(ids: readonly string[], actor: string, batch: HealthBatch, opts?: { resolvedToo?: boolean }): Promise<Alert[]>;
   /** The cluster an alert or notification id belongs to (for per-cluster authorization). */
   clusterOf(id: string): Promise<string | undefined>;
   /**
@@ -67,6 +68,8 @@ export interface AlertManagerDeps {
   /** The configured check of that name (for the incident a DOWN check asks for). */
   checkConfig: (name: string) => CheckConfig | undefined;
   onEnqueued: () => void;
+  /** A batch the manager committed itself (reminders, released alerts), for the lifecycle events. */
+  onCommitted?: (batch: HealthBatch) => void;
   /**
    * Why a failing check of this cluster is expected right now (it was disabled on purpose, or the kill-switch
    * is on): "api disabled by local:alice at 2026-11-21 03:00Z". Such alerts are shown but never page.
@@ -175,6 +178,16 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     return [...byId.values()];
   }
 
+  /** Every alert the ids name (alert or notification ids), whatever their status. */
+  async function namedAlerts(ids: readonly string[]): Promise<Alert[]> {
+    const byId = new Map<string, Alert>();
+    for (const id of ids) {
+      const one = await health.alert(id);
+      for (const a of one ? [one] : await health.alerts({ notificationId: id })) byId.set(a.id, a);
+    }
+    return [...byId.values()];
+  }
+
   async function firingOf(id: string): Promise<Alert[]> {
     const one = await health.alert(id);
     const list = one ? [one] : await health.alerts({ notificationId: id });
@@ -182,6 +195,49 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     const firing = list.filter((a) => a.status === 'firing');
     if (firing.length === 0) throw new UserError('infra_invalid_state', `Alert ${id} is already resolved.`);
     return firing;
+  }
+
+  /** Reminders due, and notifications of alerts a silence no longer holds back (inside a unit of work). */
+  async function remindAndRelease(): Promise<{ queued: number; batch: HealthBatch }> {
+      const now = clock.now();
+      const at = now.toISOString();
+      const b: HealthBatch = {};
+      for (const a of await health.alerts({ status: 'firing' })) {
+        const held = await heldBy(a.cluster, a.check);
+        if (held) continue;
+        if (a.heldBy) {
+          // The silence is over and the check still fails: notify, and open the incident it held back.
+          const up = { ...a };
+          await notify(b, up, now);
+          if (up.expected) delete up.nextReminderAt;
+          await openIncidentFor(b, up, deps.checkConfig(a.check));
+          (b.alerts ??= []).push(up);
+          continue;
+        }
+        if (!a.notificationId || a.ackedAt || !a.nextReminderAt || Date.parse(a.nextReminderAt) > now.getTime()) continue;
+        if (a.reminders >= config.reminder.max) continue;
+        const n = await health.notification(a.notificationId);
+        const up: Alert = { ...a, reminders: a.reminders + 1 };
+        // From now, not from the missed time: after downtime one reminder goes out, not a burst of them.
+        if (up.reminders < config.reminder.max) up.nextReminderAt = new Date(now.getTime() + reminderMs).toISOString();
+        else delete up.nextReminderAt;
+        (b.alerts ??= []).push(up);
+        event(b, up, 'reminded', 'system', `reminder ${up.reminders} of ${config.reminder.max}`, at);
+        for (const t of n?.targets ?? []) {
+          (b.outbox ??= []).push({
+            ...t, notificationId: n!.id, op: 'reply',
+            body: systemReply({
+              title: `⏰ Still firing: ${a.summary}`,
+              text: `For ${formatDuration(now.getTime() - Date.parse(alertStartedAt(a)))}, unacknowledged (reminder ${up.reminders} of ${config.reminder.max}).`,
+              severity: a.severity,
+              hint: `alert ack ${a.id}`,
+            }, now),
+          });
+        }
+      }
+      const queued = b.outbox?.length ?? 0;
+      if (b.alerts?.length) await health.commit(b, at);
+      return { queued: b.alerts?.length ? queued : 0, batch: b };
   }
 
   const manager: AlertManager = {
@@ -241,47 +297,11 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     },
 
     async tick() {
-      const now = clock.now();
-      const at = now.toISOString();
-      const b: HealthBatch = {};
-      for (const a of await health.alerts({ status: 'firing' })) {
-        const held = await heldBy(a.cluster, a.check);
-        if (held) continue;
-        if (a.heldBy) {
-          // The silence is over and the check still fails: notify, and open the incident it held back.
-          const up = { ...a };
-          await notify(b, up, now);
-          if (up.expected) delete up.nextReminderAt;
-          await openIncidentFor(b, up, deps.checkConfig(a.check));
-          (b.alerts ??= []).push(up);
-          continue;
-        }
-        if (!a.notificationId || a.ackedAt || !a.nextReminderAt || Date.parse(a.nextReminderAt) > now.getTime()) continue;
-        if (a.reminders >= config.reminder.max) continue;
-        const n = await health.notification(a.notificationId);
-        const up: Alert = { ...a, reminders: a.reminders + 1 };
-        // From now, not from the missed time: after downtime one reminder goes out, not a burst of them.
-        if (up.reminders < config.reminder.max) up.nextReminderAt = new Date(now.getTime() + reminderMs).toISOString();
-        else delete up.nextReminderAt;
-        (b.alerts ??= []).push(up);
-        event(b, up, 'reminded', 'system', `reminder ${up.reminders} of ${config.reminder.max}`, at);
-        for (const t of n?.targets ?? []) {
-          (b.outbox ??= []).push({
-            ...t, notificationId: n!.id, op: 'reply',
-            body: systemReply({
-              title: `⏰ Still firing: ${a.summary}`,
-              text: `For ${formatDuration(now.getTime() - Date.parse(alertStartedAt(a)))}, unacknowledged (reminder ${up.reminders} of ${config.reminder.max}).`,
-              severity: a.severity,
-              hint: `alert ack ${a.id}`,
-            }, now),
-          });
-        }
-      }
-      const queued = b.outbox?.length ?? 0;
-      if (b.alerts?.length) {
-        await health.commit(b, at);
-        if (queued) deps.onEnqueued();
-      }
+      // One unit of work: a conflicting write (an ack or resolve landing meanwhile, another replica's tick)
+      // makes it decide again on the fresh rows instead of writing back what it read.
+      const { queued, batch } = await health.unit(() => remindAndRelease());
+      deps.onCommitted?.(batch);
+      if (queued) deps.onEnqueued();
       return queued;
     },
 
@@ -348,12 +368,14 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
       return (await health.alert(id))?.cluster ?? (await health.notification(id))?.cluster;
     },
 
-    async ack(ids, actor, b) {
-      const firing = await targetAlerts(ids);
+    async ack(ids, actor, b, opts) {
+      // Deciding again after a conflict: an alert resolved meanwhile keeps its resolve and gets the ack recorded.
+      const firing = opts?.resolvedToo ? await namedAlerts(ids) : await targetAlerts(ids);
       const now = clock.now();
       const acked: Alert[] = [];
       const notifications = new Set<string>();
       for (const a of firing) {
+        if (opts?.resolvedToo && a.ackedAt) continue; // acked meanwhile by someone else: theirs stands
         const up: Alert = { ...a, ackedAt: now.toISOString(), ackedBy: actor };
         delete up.nextReminderAt;
         (b.alerts ??= []).push(up);
@@ -371,15 +393,15 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
       return acked;
     },
 
-    async resolve(ids, actor, b) {
-      const firing = await targetAlerts(ids);
+    async resolve(ids, actor, b, opts) {
+      const firing = opts?.resolvedToo ? (await namedAlerts(ids)).filter((a) => a.status === 'firing') : await targetAlerts(ids);
       const now = clock.now();
       const before = b.alerts?.length ?? 0;
       for (const a of firing) {
         const n = a.notificationId ? await health.notification(a.notificationId) : undefined;
         resolveInto(b, a, actor, `${a.check} ${a.kind} resolved by hand`, now, n);
       }
-      return b.alerts!.slice(before);
+      return (b.alerts ?? []).slice(before);
     },
   };
   return manager;

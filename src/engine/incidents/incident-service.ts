@@ -14,10 +14,11 @@ import { systemReply } from '../alerts/render-notification.js';
 
 /**
  * Incident lifecycle. Mutators add their writes to `batch` and never commit it: a command hands the batch
- * to its own transaction (with the audit record), the alert manager to the check's.
+ * to its own unit of work (with the audit record), the alert manager to the check's. Incidents are versioned:
+ * a write decided on a row that changed meanwhile conflicts (see HealthStore.unit).
  */
 export interface IncidentService {
-  /** The id is predicted (MAX + 1) and inserted with a plain INSERT, so a stale prediction fails the commit. */
+  /** Numbered from the incident sequence (never MAX + 1); the incident and its notification go to `batch`. */
   declare(input: { title: string; sev: number; cluster?: string; actor: string; sourceAlertId?: string }, batch: HealthBatch): Promise<Incident>;
   get(id: number): Promise<Incident>;
   list(query: { open?: boolean; since?: string; cluster?: string }): Promise<Incident[]>;
@@ -83,6 +84,19 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
   const requireOpen = (inc: Incident) => {
     if (inc.status === 'resolved') throw new UserError('infra_invalid_state', `INC-${inc.id} is resolved.`, `Reopen it with \`incident reopen ${inc.id}\`.`);
   };
+
+  /** The status-update reminder of an incident, and its next reminder time. */
+  const reminderOf = (inc: Incident, now: Date): HealthBatch => ({
+    incidents: [{ ...inc, nextReminderAt: new Date(now.getTime() + cadence(inc.sev)).toISOString() }],
+    outbox: targets().map((t) => ({
+      ...t, notificationId: inc.notificationId!, op: 'reply' as const,
+      body: systemReply({
+        title: `⏰ Status update due for INC-${inc.id}`,
+        text: `${inc.commander ? `Commander ${inc.commander}` : 'No commander assigned'}: last update ${formatDuration(now.getTime() - Date.parse(inc.lastUpdateAt))} ago. Post one with \`incident update ${inc.id} "…"\`.`,
+        severity: 'warning',
+      }, now),
+    })),
+  });
 
   const service: IncidentService = {
     async declare({ title, sev, cluster, actor, sourceAlertId }, b) {
@@ -170,23 +184,18 @@ export function createIncidentService(deps: IncidentServiceDeps): IncidentServic
       return (await health.incidents({ open: true, cluster })).at(-1);
     },
     async tick() {
-      const now = clock.now();
       let n = 0;
-      for (const inc of await health.incidents({ open: true })) {
-        if (!inc.notificationId || !inc.nextReminderAt || Date.parse(inc.nextReminderAt) > now.getTime()) continue;
-        const b: HealthBatch = {
-          incidents: [{ ...inc, nextReminderAt: new Date(now.getTime() + cadence(inc.sev)).toISOString() }],
-          outbox: targets().map((t) => ({
-            ...t, notificationId: inc.notificationId!, op: 'reply' as const,
-            body: systemReply({
-              title: `⏰ Status update due for INC-${inc.id}`,
-              text: `${inc.commander ? `Commander ${inc.commander}` : 'No commander assigned'}: last update ${formatDuration(now.getTime() - Date.parse(inc.lastUpdateAt))} ago. Post one with \`incident update ${inc.id} "…"\`.`,
-              severity: 'warning',
-            }, now),
-          })),
-        };
-        await health.commit(b, now.toISOString());
-        n++;
+      for (const { id } of await health.incidents({ open: true })) {
+        // Decided on the row read inside the unit of work: a resolve (or another replica's reminder) landing
+        // first makes the write conflict, and the decision is made again instead of undoing it.
+        const reminded = await health.unit(async () => {
+          const now = clock.now();
+          const inc = await health.incident(id);
+          if (!inc || inc.status === 'resolved' || !inc.notificationId || !inc.nextReminderAt || Date.parse(inc.nextReminderAt) > now.getTime()) return false;
+          await health.commit(reminderOf(inc, now), now.toISOString());
+          return true;
+        });
+        if (reminded) n++;
       }
       if (n) deps.onEnqueued();
       return n;

@@ -34,5 +34,7 @@ export function commitStep(
     reply: kept,
     ...(effects.length ? { effects } : {}),
   });
+  // Background work the handler asked for once its writes are visible (only if they landed).
+  if (executed.afterCommits.length) void commit.then((r) => r.ok && executed.afterCommits.forEach((f) => f()), () => undefined);
   return { commit, after, ...(version ? { version } : {}) };
 }

@@ -1,5 +1,5 @@
 import type { ControlState } from '../../engine/control-state.js';
-import type { NewEvent } from '../../store/store.js';
+import type { NewEvent, UnitOfWorkEffect } from '../../store/store.js';
 import { UserError } from '../../user-error.js';
 import type { CommandContext } from '../command-context.js';
 import type { HandlerReply, Outcome, Reply } from '../reply.js';
@@ -17,7 +17,9 @@ export interface Executed {
   error?: string;
   events: NewEvent[];
   /** Writes of other stores that commit with the command (only when the handler succeeded). */
-  effects: (() => void)[];
+  effects: UnitOfWorkEffect[];
+  /** Run once the commit has landed (background work that must see the writes). */
+  afterCommits: (() => void)[];
   /** State after the events (the base state when there are none). */
   after: ControlState;
   /** One time for the events and the audit record. */
@@ -29,7 +31,8 @@ export async function executeStep(shared: PipelineShared, run: Run, parsed: Pars
   const { inv, traceId } = run;
   const { engine, store, registry } = shared;
   const change = engine.change(state, inv.user.id);
-  const effects: (() => void)[] = [];
+  const effects: UnitOfWorkEffect[] = [];
+  const afterCommits: (() => void)[] = [];
   const { visible } = auth;
   const ctx: CommandContext = {
     invocation: inv,
@@ -44,8 +47,9 @@ export async function executeStep(shared: PipelineShared, run: Run, parsed: Pars
     now: () => engine.clock.now(),
     button: (label, command, opts) => makeButton(shared, inv, label, command, opts ?? {}),
     ...(shared.services ? { services: shared.services } : {}),
-    transactional: (effect) => {
+    transactional: (effect, afterCommit) => {
       effects.push(effect);
+      if (afterCommit) afterCommits.push(afterCommit);
     },
   };
   try {
@@ -62,6 +66,7 @@ export async function executeStep(shared: PipelineShared, run: Run, parsed: Pars
       ...(reported ? { error: out.title } : {}), // what the command found, for the audit record
       events: change.events,
       effects,
+      afterCommits,
       after: change.state,
       at: change.at,
     };
@@ -70,6 +75,6 @@ export async function executeStep(shared: PipelineShared, run: Run, parsed: Pars
       ? { outcome: 'invalid' as const, error: err.message, reply: userErrorReply(traceId, err) }
       : { outcome: 'failed' as const, error: err instanceof Error ? err.message : String(err), reply: internalError(traceId) };
     if (!(err instanceof UserError)) run.log.error({ err, command: parsed.name }, 'command failed');
-    return { ...failure, events: [], effects: [], after: state, at: change.at };
+    return { ...failure, events: [], effects: [], afterCommits: [], after: state, at: change.at };
   }
 }

@@ -3,7 +3,7 @@ import type { RoleSources } from '../../auth/authorize.js';
 import type { AuditDraft } from '../../audit/audit-record.js';
 import type { ControlState } from '../../engine/control-state.js';
 import type { Engine } from '../../engine/engine.js';
-import type { Store } from '../../store/store.js';
+import type { Store, UnitOfWorkEffect } from '../../store/store.js';
 import type { CommandServices } from '../command-context.js';
 import type { Invocation } from '../invocation.js';
 import type { ParsedCommand } from '../parse-command.js';
@@ -62,8 +62,8 @@ export function auditDraft(
 }
 
 /** The write an invocation keeps with its audit record whatever the outcome (a schedule's firing row). */
-export const invocationEffects = (run: Run, reply: Reply): (() => void)[] =>
-  run.inv.inTransaction ? [() => run.inv.inTransaction!(reply)] : [];
+export const invocationEffects = (run: Run, reply: Reply): UnitOfWorkEffect[] =>
+  run.inv.inTransaction ? [(tx) => run.inv.inTransaction!(reply, tx)] : [];
 
 /**
  * Commits an answer that changes no control state (help, a denial, a confirmation, bad input) with its audit

@@ -10,6 +10,8 @@ export interface SqliteDbOptions {
   file: string;
   /** How long a write waits for another process's lock before failing (default 5 s). */
   busyTimeoutMs?: number;
+  /** Read-only (a side connection for long reads in a worker thread): never writes, not even pragmas. */
+  readonly?: boolean;
 }
 
 export function openSqliteFile(file: string, busyTimeoutMs = 5000): Database.Database {
@@ -32,7 +34,7 @@ function translate(err: unknown): unknown {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ? new UniqueViolation(err) : err;
 }
 
-/** Statements over one connection, prepared once per text. */
+/** Statements over one connection, prepared once per text (exported for read-only side connections). */
 export function executorOn(conn: Database.Database): SqlExecutor {
   const cache = new Map<string, Database.Statement>();
   const prepare = (q: SqlFragment) => {
@@ -85,10 +87,12 @@ interface Pending {
  * connection (file databases), which sees only committed data and never waits for the writer.
  */
 export function createSqliteDb(options: SqliteDbOptions): SqlDb & { readonly handle: Database.Database } {
-  const conn = openSqliteFile(options.file, options.busyTimeoutMs);
+  const conn = options.readonly
+    ? new Database(options.file, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 })
+    : openSqliteFile(options.file, options.busyTimeoutMs);
   const inMemory = options.file === ':memory:';
   const writer = executorOn(conn);
-  const readerConn = inMemory ? undefined : new Database(options.file, { readonly: true });
+  const readerConn = inMemory || options.readonly ? undefined : new Database(options.file, { readonly: true });
   readerConn?.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
   const reader = readerConn ? executorOn(readerConn) : undefined;
   const context = new AsyncLocalStorage<SqlExecutor>();
@@ -117,7 +121,7 @@ export function createSqliteDb(options: SqliteDbOptions): SqlDb & { readonly han
       queue = [];
       const outcomes: { item: Pending; ok: boolean; value: unknown }[] = [];
       try {
-        conn.exec('BEGIN IMMEDIATE'); // takes the write lock up front: another process's writer waits, never fails mid-way
+        conn.exec(options.readonly ? 'BEGIN' : 'BEGIN IMMEDIATE'); // takes the write lock up front: another process's writer waits, never fails mid-way
         for (const item of batch) {
           try {
             outcomes.push({ item, ok: true, value: await runInSavepoint(item.fn) });
@@ -150,7 +154,7 @@ export function createSqliteDb(options: SqliteDbOptions): SqlDb & { readonly han
   };
   // Outside a unit of work: writes join the next batch; reads go to the read connection (or, in memory, wait
   // for the writer so they never see a half-written unit of work).
-  const readVia = reader ?? { all: <T>(q: SqlFragment) => transaction((tx) => tx.all<T>(q)), one: <T>(q: SqlFragment) => transaction((tx) => tx.one<T>(q)) };
+  const readVia = reader ?? (options.readonly ? writer : undefined) ?? { all: <T>(q: SqlFragment) => transaction((tx) => tx.all<T>(q)), one: <T>(q: SqlFragment) => transaction((tx) => tx.one<T>(q)) };
   const current = () => context.getStore();
 
   return {
