@@ -10,7 +10,13 @@ export type ControlEvent =
   | { type: 'breaker.tripped'; cluster: string; reason?: string }
   | { type: 'breaker.reset'; cluster: string }
   | { type: 'role.granted'; subject: string; role: Role; cluster?: string }
-  | { type: 'role.revoked'; subject: string; role: Role; cluster?: string };
+  | { type: 'role.revoked'; subject: string; role: Role; cluster?: string }
+  /** A budget of one cluster or one team (exactly one of the two); 0 clears a window. */
+  | { type: 'budget.set'; cluster?: string; team?: string; daily?: number; monthly?: number; currency: string }
+  /** Smart throttling (by `system`): effective limits = configured × factor (1 lifts it), with the numbers why. */
+  | { type: 'ratelimit.throttled'; cluster: string; factor: number; reason: string }
+  /** A human hands the limits back to automatic throttling (`ratelimit release`). */
+  | { type: 'ratelimit.released'; cluster: string };
 
 export interface StoredEvent {
   seq: number;
@@ -44,5 +50,20 @@ export function describeEvent(e: ControlEvent): string {
       return `granted ${e.role} to ${e.subject}${e.cluster ? ` on ${e.cluster}` : ' globally'}`;
     case 'role.revoked':
       return `revoked ${e.role} from ${e.subject}${e.cluster ? ` on ${e.cluster}` : ' globally'}`;
+    case 'budget.set':
+      return `budget of ${e.cluster ? `cluster ${e.cluster}` : `team ${e.team}`} set to ${describeBudget(e)}`;
+    case 'ratelimit.throttled':
+      return e.factor >= 1 ? `throttling of ${e.cluster} lifted: ${e.reason}` : `throttled ${e.cluster} to ${Math.round(e.factor * 100)}% of its limits: ${e.reason}`;
+    case 'ratelimit.released':
+      return `rate limits of ${e.cluster} handed back to automatic throttling`;
   }
+}
+
+/** "50 USD a day, 1,000 USD a month" (a 0 or missing window is left out). */
+export function describeBudget(b: { daily?: number; monthly?: number; currency: string }): string {
+  const parts = [
+    ...(b.daily ? [`${b.daily.toLocaleString('en-US')} ${b.currency} a day`] : []),
+    ...(b.monthly ? [`${b.monthly.toLocaleString('en-US')} ${b.currency} a month`] : []),
+  ];
+  return parts.length ? parts.join(', ') : 'no limit';
 }

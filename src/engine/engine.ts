@@ -173,6 +173,36 @@ export class ControlChange {
     return true;
   }
 
+  /** Sets (or, with neither window, clears) the budget of a cluster or a team. Returns false when unchanged. */
+  setBudget(subject: { cluster: string } | { team: string }, b: { daily?: number; monthly?: number; currency: string }): boolean {
+    if ('cluster' in subject) this.engine.cluster(this.current, subject.cluster);
+    else if (!Object.values(this.engine.config.clusters).some((c) => c.team === subject.team)) {
+      const teams = [...new Set(Object.values(this.engine.config.clusters).flatMap((c) => (c.team ? [c.team] : [])))].sort();
+      throw notFound(`No team named "${subject.team}".`, teams.length ? `Teams (from the clusters' \`team\` in the config): ${teams.join(', ')}` : 'No cluster has a `team` in the config yet.');
+    }
+    const key = 'cluster' in subject ? `cluster:${subject.cluster}` : `team:${subject.team}`;
+    const old = this.current.budgets?.[key];
+    if ((old?.daily ?? 0) === (b.daily ?? 0) && (old?.monthly ?? 0) === (b.monthly ?? 0) && (old === undefined || old.currency === b.currency)) return false;
+    this.record({ type: 'budget.set', ...subject, ...(b.daily ? { daily: b.daily } : {}), ...(b.monthly ? { monthly: b.monthly } : {}), currency: b.currency });
+    return true;
+  }
+
+  /** Automatic throttling (factor 1 lifts it). Returns false when already at that factor. */
+  throttle(name: string, factor: number, reason: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if ((c.throttle?.factor ?? 1) === factor) return false;
+    this.record({ type: 'ratelimit.throttled', cluster: name, factor, reason });
+    return true;
+  }
+
+  /** Hands a cluster's limits back to automatic throttling. Returns false when no human held them. */
+  releaseRateLimits(name: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (!c.manual) return false;
+    this.record({ type: 'ratelimit.released', cluster: name });
+    return true;
+  }
+
   grantRole(subject: string, role: Role, cluster?: string): boolean {
     if (cluster) this.engine.cluster(this.current, cluster);
     if (this.current.grants.some((g) => sameGrant(g, subject, role, cluster))) return false;

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { billableRoutes } from './billable-routes.js';
 
 export interface GuardRoutesOptions {
   /** Committed control snapshots (the app's `control` channel). */
@@ -210,6 +211,8 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     open.add(close);
     request.raw.once('close', close);
   });
+
+  billableRoutes(app, { feed: opts.feed, hasRedis: Boolean(redis), guardFor, refuse, ...(opts.authorize ? { authorize: opts.authorize } : {}) });
 
   // Streams never go idle: end them before the server waits for its connections to drain.
   app.addHook('preClose', async () => {

@@ -67,7 +67,7 @@ export interface Alert {
 
 /** What infrabot keeps of a received alert: enough to show it, link to it and silence it at its source. */
 export interface ExternalAlertInfo {
-  source: 'alertmanager' | 'grafana';
+  source: 'alertmanager' | 'grafana' | 'budget';
   fingerprint: string;
   labels: Record<string, string>;
   description?: string;
