@@ -1,5 +1,5 @@
 import type { RateLimits } from '../config/config-schema.js';
-import type { Change } from './control-state.js';
+import { effectiveRateLimits, type Change, type ClusterState } from './control-state.js';
 import type { ClusterView } from './engine.js';
 
 /** Short texts for replies; shared by status, history and the cluster commands. */
@@ -20,8 +20,16 @@ export function describeTraffic(c: ClusterView, killSwitchOn: boolean): string {
   return c.enabled ? '🟢 enabled' : '🔴 disabled';
 }
 
+/** Why the enforced limits differ from the configured ones (throttled, or held by a person), or ''. */
+export function describeLimitSource(c: ClusterState): string {
+  if (c.manual && c.throttle) return `held by ${c.manual.by} (throttling to ${Math.round(c.throttle.factor * 100)}% suspended until \`ratelimit release\`)`;
+  if (c.manual) return '';
+  return c.throttle ? `throttled to ${Math.round(c.throttle.factor * 100)}% by ${SYSTEM_ACTOR}: ${c.throttle.reason}` : '';
+}
+const SYSTEM_ACTOR = 'system';
+
 export function clusterRow(c: ClusterView, killSwitchOn = false): string[] {
-  return [c.name, describeTraffic(c, killSwitchOn), breakerIcon[c.breakerView], describeLimits(c.rateLimits)];
+  return [c.name, describeTraffic(c, killSwitchOn), breakerIcon[c.breakerView], `${describeLimits(effectiveRateLimits(c))}${c.throttle && !c.manual ? ` (throttled to ${Math.round(c.throttle.factor * 100)}%)` : ''}`];
 }
 
 export const CLUSTER_COLUMNS = ['cluster', 'traffic', 'breaker', 'rate limits'];

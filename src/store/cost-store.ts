@@ -83,10 +83,33 @@ export async function spentMicro(db: SqlExecutor, clusters: readonly string[], s
  * Records that `subject` crossed `threshold` in `period`; true only for the first caller, so an alert fires
  * once per threshold and period however many replicas evaluate it.
  */
-export async function claimBudgetAlert(tx: SqlExecutor, a: { subject: string; period: string; threshold: number; at: string; spentMicro: number }): Promise<boolean> {
+export async function claimBudgetAlert(tx: SqlExecutor, a: { subject: string; period: string; threshold: number; at: string; spentMicro: number; cluster: string }): Promise<boolean> {
   const r = await tx.run(sql`
-    INSERT INTO budget_alerts (subject, period, threshold, fired_at, spent_micro)
-    VALUES (${a.subject}, ${a.period}, ${String(a.threshold)}, ${a.at}, ${a.spentMicro})
+    INSERT INTO budget_alerts (subject, period, threshold, fired_at, spent_micro, cluster)
+    VALUES (${a.subject}, ${a.period}, ${String(a.threshold)}, ${a.at}, ${a.spentMicro}, ${a.cluster})
     ON CONFLICT (subject, period, threshold) DO NOTHING`);
+  return r.changes === 1;
+}
+
+export interface FiredBudgetAlert {
+  subject: string;
+  period: string;
+  threshold: number;
+  cluster: string;
+}
+
+/** Budget alerts of periods other than `current` that are still firing: their period is over. */
+export async function unresolvedBudgetAlerts(db: SqlExecutor, current: readonly string[]): Promise<FiredBudgetAlert[]> {
+  const rows = await db.all<{ subject: string; period: string; threshold: string; cluster: string }>(sql`
+    SELECT subject, period, threshold, cluster FROM budget_alerts
+    WHERE resolved_at IS NULL AND period NOT IN (${sql.join(current.map((p) => sql`${p}`), ', ')})`);
+  return rows.map((r) => ({ ...r, threshold: Number(r.threshold) }));
+}
+
+/** Marks a budget alert resolved; true only for the first caller. */
+export async function resolveBudgetAlert(tx: SqlExecutor, a: FiredBudgetAlert, at: string): Promise<boolean> {
+  const r = await tx.run(sql`
+    UPDATE budget_alerts SET resolved_at = ${at}
+    WHERE subject = ${a.subject} AND period = ${a.period} AND threshold = ${String(a.threshold)} AND resolved_at IS NULL`);
   return r.changes === 1;
 }

@@ -70,6 +70,8 @@ const M16 = (id: string) => `
         threshold TEXT NOT NULL,
         fired_at TEXT NOT NULL,
         spent_micro BIGINT NOT NULL,
+        cluster TEXT NOT NULL,
+        resolved_at TEXT,
         PRIMARY KEY (subject, period, threshold)
       );
     `;
