@@ -29,6 +29,11 @@ import { tracePipeline } from './tracing/trace-pipeline.js';
 import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
 import { createSqliteApiKeyStore } from './store/sqlite-api-key-store.js';
+import { Redis } from 'ioredis';
+import { createBillingService, type BillingService } from './engine/billing/billing-service.js';
+import './engine/billing/billing-services.js';
+import { openSqlDb } from './store/db/open-sql-db.js';
+import { migrateSqlDb } from './store/db/migrate-sql-db.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -58,6 +63,8 @@ export interface App {
   audit: AuditService & { keyDir: string; dataDir: string };
   /** API keys of the HTTP API (SQLite-backed). */
   apiKeys?: ApiKeyStore;
+  /** Costs, budgets, threshold alerts and budget throttling (docs/budgets.md). */
+  billing?: BillingService;
   close(): Promise<void>;
 }
 
@@ -161,6 +168,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer, ...(apiKeys ? { apiKeys } : {}) });
   let pipeline: Pipeline | undefined;
+  // Costs live on the SqlDb port, on the same SQLite file as the rest of the store (its own connection until
+  // the core store moves onto the port and this shares its handle).
+  const billingDb = db ? await openSqlDb({ file }) : undefined;
+  if (billingDb) await migrateSqlDb(billingDb);
+  const billingRedis = opts.config.redis.url ? new Redis(opts.config.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, connectTimeout: 2_000 }) : undefined;
+  billingRedis?.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'billing: redis unavailable'));
+  const billing = billingDb
+    ? createBillingService({
+        db: billingDb, engine, log: opts.log.child({ component: 'billing' }),
+        run: (inv) => pipeline!.handle(inv),
+        ...(billingRedis ? { redis: { client: billingRedis, prefix: opts.config.redis.prefix } } : {}),
+        ...(health ? { alert: (alerts) => health.receiveAlerts(alerts) } : {}),
+      })
+    : undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({
     registry, engine, store, log: opts.log,
@@ -172,10 +193,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
       ...(apiKeys ? { apiKeys } : {}),
+      ...(billing ? { billing } : {}),
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   await control.start();
   traffic.start();
+  billing?.start();
   if (db && scheduleService) {
     const { added, removed } = db.transaction(() =>
       syncConfiguredSummaries(scheduleService.store, opts.config.schedules.summaries, scheduleService.store.listSync(), clock.now()),
@@ -221,8 +244,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     ...(apiKeys ? { apiKeys } : {}),
+    ...(billing ? { billing } : {}),
     close: async () => {
       clearInterval(housekeeping);
+      await billing?.stop();
+      await billingDb?.close();
+      if (billingRedis) await billingRedis.quit().catch(() => billingRedis.disconnect());
       await runner?.stop();
       await checkpointer.stop();
       await traffic.stop();
