@@ -37,13 +37,15 @@ const finishResponseSchema = z.object({ actionId: z.string(), outcome: z.enum(['
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), traceId: z.string() }) });
 
 /** HTTP status of each refusal: what a service in another language branches on. */
-const REFUSAL_STATUS = { 'budget-exhausted': 429, 'idempotency-conflict': 422, 'in-progress': 409, unpriced: 400, 'currency-mismatch': 400, unavailable: 503 } as const;
+const REFUSAL_STATUS = { 'budget-exhausted': 429, 'idempotency-conflict': 422, 'in-progress': 409, unpriced: 422, 'currency-mismatch': 422, unavailable: 503 } as const;
 /** And of each finish outcome that is not a success. */
 const FINISH_STATUS = { confirmed: 200, already: 200, cancelled: 200, expired: 410, superseded: 409, unknown: 404 } as const;
 
 export interface BillableRoutesDeps {
   feed: ControlFeed;
   hasRedis: boolean;
+  /** Resolves true once Redis is connected (waiting briefly, e.g. just after start); false when it is not. */
+  redisReady(): Promise<boolean>;
   guardFor(cluster: string, service: string): Promise<Guard>;
   authorize?: (request: FastifyRequest, cluster?: string) => boolean | Promise<boolean>;
   refuse(request: FastifyRequest, code: string, message: string): z.infer<typeof errorSchema>;
@@ -61,6 +63,8 @@ export function billableRoutes(app: FastifyInstance, deps: BillableRoutesDeps): 
     const snap = deps.feed.current();
     if (!snap || !Object.hasOwn(snap.clusters, cluster)) return reply.code(404).send(deps.refuse(request, 'infra_not_found', `No cluster named "${cluster}".`));
     if (!deps.hasRedis) return reply.code(503).send(deps.refuse(request, 'infra_no_redis', 'Billable actions need Redis (config redis.url): reservations must be shared by every replica.'));
+    // Nothing is reserved or charged without Redis: the caller must not do billable work now.
+    if (!(await deps.redisReady())) return reply.code(503).send(deps.refuse(request, 'infra_redis_unavailable', 'Redis is not reachable, so nothing can be reserved or charged; retry shortly.'));
     return undefined;
   };
   const split = (id: string) => {
@@ -73,7 +77,7 @@ export function billableRoutes(app: FastifyInstance, deps: BillableRoutesDeps): 
       summary: 'Phase one of a billable action: hold its amount against the budget (or replay the stored response)',
       tags: ['billable'],
       body: reserveRequestSchema,
-      response: { 200: replayedSchema, 201: reservedSchema, 400: refusedSchema, 409: refusedSchema, 422: refusedSchema, 429: refusedSchema, 403: errorSchema, 404: errorSchema, 503: z.union([refusedSchema, errorSchema]) },
+      response: { 200: replayedSchema, 201: reservedSchema, 409: refusedSchema, 422: refusedSchema, 429: refusedSchema, 403: errorSchema, 404: errorSchema, 503: z.union([refusedSchema, errorSchema]) },
     },
   }, async (request, reply) => {
     const b = request.body;
