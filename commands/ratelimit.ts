@@ -154,5 +154,53 @@ export default defineGroup({
         };
       },
     }),
+      defineSubcommand({
+      name: 'adaptive',
+      summary: 'Switch adaptive rate limits of a cluster on or off (off: back to the configured limits at once).',
+      options: z.object({ mode: z.enum(['on', 'off']).describe('on or off'), cluster: opt.cluster() }),
+      positionals: ['mode', 'cluster'],
+      role: 'operator',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      examples: ['ratelimit adaptive off api', 'ratelimit adaptive on api'],
+      data: z.object({ cluster: z.string(), on: z.boolean(), changed: z.boolean(), effective: rateLimitsData }),
+      handler: ({ mode, cluster }, { change, engine }) => {
+        const changed = change.setAdaptive(cluster, mode === 'on');
+        const c = engine.cluster(change.state, cluster);
+        const floor = engine.config.clusters[cluster]?.adaptive?.floor.perMinute ?? 0;
+        return {
+          title: `Adaptive rate limits of ${cluster} ${mode}${changed ? '' : ' (already)'}`,
+          text: mode === 'on'
+            ? `Errors or slow responses reported by guards step the limits down, to no less than ${floor.toLocaleString('en-US')}/min; they recover gradually up to the configured limits.`
+            : 'The configured limits apply until adaptive limits are switched on again.',
+          fields: [{ name: 'Enforced now', value: describeLimits(effectiveRateLimits(c)) }],
+          data: { cluster, on: mode === 'on', changed, effective: effectiveRateLimits(c) },
+        };
+      },
+    }),
+    defineSubcommand({
+      name: 'adapt',
+      summary: 'Set the adaptive step of a cluster (what the adaptive controller runs as system; 1 = the configured limits).',
+      options: z.object({
+        cluster: opt.cluster(),
+        factor: z.number().gt(0).max(1).describe('Share of the configured limits to enforce'),
+        reason: opt.reason(),
+      }),
+      positionals: ['cluster'],
+      role: 'admin',
+      clusterOf: (a) => a.cluster,
+      mutates: true,
+      examples: ['ratelimit adapt api --factor 0.5 --reason "error rate 12.0% over 30s (60 of 500 requests)"'],
+      data: z.object({ cluster: z.string(), factor: z.number(), changed: z.boolean(), effective: rateLimitsData }),
+      handler: ({ cluster, factor, reason }, { change, engine }) => {
+        const changed = change.adapt(cluster, factor, reason);
+        const c = engine.cluster(change.state, cluster);
+        return {
+          title: factor >= 1 ? `${cluster} is back at its configured limits` : `${cluster} limited to ${Math.round(factor * 100)}% of its configured limits`,
+          fields: [{ name: 'Enforced', value: describeLimits(effectiveRateLimits(c)) }, { name: 'Why', value: reason }],
+          data: { cluster, factor, changed, effective: effectiveRateLimits(c) },
+        };
+      },
+    }),
   ],
 });

@@ -33,6 +33,8 @@ import { Redis } from 'ioredis';
 import { createBillingService, type BillingService } from './engine/billing/billing-service.js';
 import './engine/billing/billing-services.js';
 import { openSqlDb } from './store/db/open-sql-db.js';
+import { createAdaptiveController, type AdaptiveController } from './engine/adaptive-controller.js';
+import { routeAlert } from './engine/alerts/route-alert.js';
 import { migrateSqlDb } from './store/db/migrate-sql-db.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
@@ -65,6 +67,8 @@ export interface App {
   apiKeys?: ApiKeyStore;
   /** Costs, budgets, threshold alerts and budget throttling (docs/budgets.md). */
   billing?: BillingService;
+  /** Adaptive rate limits from guards' reported errors and latency (docs/budgets.md). */
+  adaptive: AdaptiveController;
   close(): Promise<void>;
 }
 
@@ -182,6 +186,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         ...(health ? { alert: (alerts) => health.receiveAlerts(alerts) } : {}),
       })
     : undefined;
+  const adaptive = createAdaptiveController({
+    engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'adaptive' }),
+    ...(health ? { announce: (cluster: string, text: string) => announceInCluster(health, opts.config, cluster, text, clock) } : {}),
+  });
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({
     registry, engine, store, log: opts.log,
@@ -199,6 +207,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   await control.start();
   traffic.start();
   billing?.start();
+  adaptive.start();
   if (db && scheduleService) {
     const { added, removed } = db.transaction(() =>
       syncConfiguredSummaries(scheduleService.store, opts.config.schedules.summaries, scheduleService.store.listSync(), clock.now()),
@@ -245,8 +254,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     ...(apiKeys ? { apiKeys } : {}),
     ...(billing ? { billing } : {}),
+    adaptive,
     close: async () => {
       clearInterval(housekeeping);
+      await adaptive.stop();
       await billing?.stop();
       await billingDb?.close();
       if (billingRedis) await billingRedis.quit().catch(() => billingRedis.disconnect());
@@ -269,5 +280,15 @@ async function postToAuditChannels(health: HealthMonitor, config: InfrabotConfig
   const body = { title: message.title, text: message.text, severity: message.severity, visibility: 'channel' as const, outcome: 'ok' as const, traceId: shortId(), time: at };
   // A 'reply' job with no message to thread under is posted on its own (see the outbox deliverer).
   await health.health.commit({ outbox: targets.map(([platform, channel]) => ({ platform, channel, notificationId: message.id, op: 'reply', body })) }, at);
+  health.deliverer.kick();
+}
+
+/** Posts a line in the channels the cluster's alerts go to, on the durable outbox. */
+async function announceInCluster(health: HealthMonitor, config: InfrabotConfig, cluster: string, text: string, clock: Clock): Promise<void> {
+  const targets = routeAlert(config.alerts, cluster, 'warning');
+  if (targets.length === 0) return;
+  const at = clock.now().toISOString();
+  const body = { title: `Rate limits of ${cluster}`, text, severity: 'info' as const, visibility: 'channel' as const, outcome: 'ok' as const, traceId: shortId(), time: at };
+  await health.health.commit({ outbox: targets.map((t) => ({ platform: t.platform, channel: t.channel, notificationId: `adapt-${shortId(10)}`, op: 'reply', body })) }, at);
   health.deliverer.kick();
 }

@@ -49,12 +49,39 @@ const clusterSchema = z
     checks: z.array(checkSchema).default([]),
     /** Recurring maintenance windows: alerts are held back while one is open. */
     maintenance: z.array(recurringWindowSchema).default([]),
+    /**
+     * Adaptive rate limits: the configured limits are the ceiling; while guards report errors or slow responses
+     * the enforced limits step down (× decrease) to no lower than `floor`, and recover by `increase` of the
+     * ceiling per healthy interval. Off unless present; `ratelimit adaptive on|off` switches it at run time.
+     */
+    adaptive: z
+      .object({
+        floor: z.object({ perMinute: rateLimit }).strict(),
+        errorRate: z.number().gt(0).max(1).default(0.05),
+        /** Average latency guards report, in ms, above which the cluster counts as degraded. */
+        latencyMs: z.number().positive().default(1000),
+        minRequests: z.number().int().positive().default(20),
+        window: duration.default('30s'),
+        decrease: z.number().gt(0).lt(1).default(0.5),
+        increase: z.number().gt(0).max(1).default(0.1),
+        /** At most one step per interval (all replicas together). */
+        interval: duration.default('30s'),
+        /** At most one announcement in the cluster's channel per this long. */
+        announceEvery: duration.default('10m'),
+      })
+      .strict()
+      .optional(),
     /** The team that pays for this cluster (`costs --by team`, team budgets). */
     team: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'team names are lower-case letters, digits and dashes').optional(),
     /** Price of each billable action, in the billing currency: used when a reservation gives no amount. */
     prices: z.record(z.string().regex(/^[\w.:-]{1,64}$/, 'action names are letters, digits, ".", ":", "_" or "-"'), z.number().positive().max(1_000_000_000)).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.adaptive && c.adaptive.floor.perMinute > c.rateLimits.perMinute) {
+      ctx.addIssue({ code: 'custom', path: ['adaptive', 'floor', 'perMinute'], message: `the floor (${c.adaptive.floor.perMinute}) must not exceed the per-minute limit (${c.rateLimits.perMinute}), which is the ceiling` });
+    }
+  });
 
 /** Costs, budgets and their alerts and throttling (docs/budgets.md). */
 export const billingSchema = z

@@ -15,6 +15,10 @@ export type ControlEvent =
   | { type: 'budget.set'; cluster?: string; team?: string; daily?: number; monthly?: number; currency: string }
   /** Smart throttling (by `system`): effective limits = configured × factor (1 lifts it), with the numbers why. */
   | { type: 'ratelimit.throttled'; cluster: string; factor: number; reason: string }
+  /** Adaptive limits switched on or off for a cluster (by a person). */
+  | { type: 'ratelimit.adaptive'; cluster: string; on: boolean }
+  /** The adaptive controller's step (by `system`): enforced = configured × factor, with the numbers that caused it. */
+  | { type: 'ratelimit.adapted'; cluster: string; factor: number; reason: string }
   /** A human hands the limits back to automatic throttling (`ratelimit release`). */
   | { type: 'ratelimit.released'; cluster: string };
 
@@ -54,6 +58,10 @@ export function describeEvent(e: ControlEvent): string {
       return `budget of ${e.cluster ? `cluster ${e.cluster}` : `team ${e.team}`} set to ${describeBudget(e)}`;
     case 'ratelimit.throttled':
       return e.factor >= 1 ? `throttling of ${e.cluster} lifted: ${e.reason}` : `throttled ${e.cluster} to ${Math.round(e.factor * 100)}% of its limits: ${e.reason}`;
+    case 'ratelimit.adaptive':
+      return `adaptive rate limits of ${e.cluster} ${e.on ? 'on' : 'off'}`;
+    case 'ratelimit.adapted':
+      return `adaptive limits of ${e.cluster} at ${Math.round(e.factor * 100)}%: ${e.reason}`;
     case 'ratelimit.released':
       return `rate limits of ${e.cluster} handed back to automatic throttling`;
   }

@@ -23,6 +23,8 @@ export interface ClusterState {
   breaker: BreakerState;
   /** Automatic throttling in force (factor < 1), by `system`, with why. */
   throttle?: { factor: number; reason: string; at: string };
+  /** The adaptive controller: switched off by a person, or its current step (factor < 1) and why. */
+  adaptive?: { off?: boolean; factor?: number; reason?: string; at?: string };
   /** Set by a human `ratelimit set`: their limits win over throttling until `ratelimit release`. */
   manual?: Change;
 }
@@ -49,10 +51,17 @@ export interface ControlState {
   budgets?: Record<string, Budget>;
 }
 
+/** The share of the configured limits enforced: the lower of budget throttling and the adaptive step. */
+export function limitFactor(c: ClusterState): number {
+  if (c.manual) return 1;
+  const adaptive = c.adaptive && !c.adaptive.off ? (c.adaptive.factor ?? 1) : 1;
+  return Math.min(c.throttle?.factor ?? 1, adaptive);
+}
+
 /** The limits guards enforce: the ceiling, scaled down by throttling unless a human holds the limits. */
 export function effectiveRateLimits(c: ClusterState): RateLimits {
-  if (!c.throttle || c.manual || c.throttle.factor >= 1) return c.rateLimits;
-  const f = c.throttle.factor;
+  const f = limitFactor(c);
+  if (f >= 1) return c.rateLimits;
   const scale = (n: number) => (n > 0 ? Math.max(1, Math.floor(n * f)) : 0);
   return { perMinute: scale(c.rateLimits.perMinute), perHour: scale(c.rateLimits.perHour), perDay: scale(c.rateLimits.perDay) };
 }
@@ -103,6 +112,17 @@ export function applyEvent(state: ControlState, stored: StoredEvent): ControlSta
     case 'ratelimit.throttled': {
       const { throttle: _old, ...c } = cluster(e.cluster);
       setCluster(e.cluster, e.factor >= 1 ? c : { ...c, throttle: { factor: e.factor, reason: e.reason, at: stored.at } });
+      break;
+    }
+    case 'ratelimit.adaptive': {
+      const c = cluster(e.cluster);
+      // Off forgets the step: limits go straight back to the ceiling.
+      setCluster(e.cluster, { ...c, adaptive: e.on ? {} : { off: true } });
+      break;
+    }
+    case 'ratelimit.adapted': {
+      const c = cluster(e.cluster);
+      setCluster(e.cluster, { ...c, adaptive: { ...(c.adaptive?.off ? { off: true } : {}), ...(e.factor < 1 ? { factor: e.factor, reason: e.reason, at: stored.at } : {}) } });
       break;
     }
     case 'ratelimit.released': {

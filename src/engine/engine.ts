@@ -195,6 +195,25 @@ export class ControlChange {
     return true;
   }
 
+  /** Switches adaptive limits on or off; false when already so. Needs `adaptive` in the cluster's config. */
+  setAdaptive(name: string, on: boolean): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (!this.engine.config.clusters[name]?.adaptive) {
+      throw new UserError('infra_invalid_state', `Cluster ${name} has no adaptive policy in the config.`, 'Add `adaptive: { floor: { perMinute: N } }` under the cluster (docs/budgets.md).');
+    }
+    if (!c.adaptive?.off === on) return false;
+    this.record({ type: 'ratelimit.adaptive', cluster: name, on });
+    return true;
+  }
+
+  /** The adaptive controller's step (factor 1: back at the ceiling). False when already at that factor. */
+  adapt(name: string, factor: number, reason: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if ((c.adaptive?.factor ?? 1) === factor) return false;
+    this.record({ type: 'ratelimit.adapted', cluster: name, factor, reason });
+    return true;
+  }
+
   /** Hands a cluster's limits back to automatic throttling. Returns false when no human held them. */
   releaseRateLimits(name: string): boolean {
     const c = this.engine.cluster(this.current, name);
