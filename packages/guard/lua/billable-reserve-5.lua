@@ -65,6 +65,8 @@ if monthly > 0 and held + tonumber(tot[3] or 0) + amount > monthly then
   return { 'budget', 'monthly', string.format('%d', held), tot[3] or '0', 86400000 - (now % 86400000) }
 end
 
+-- A previous attempt of this key that expired but was not swept yet (more than 100 were due) is released first.
+if release(ARGV[1]) then redis.call('HINCRBY', KEYS[4], 'expired', 1) end
 local expires = now + tonumber(ARGV[7])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'state', 'reserved', 'token', ARGV[2], 'action', ARGV[3], 'amount', ARGV[4], 'currency', ARGV[5],
