@@ -17,9 +17,11 @@ import incident from './incident.js';
 import schedule from './schedule.js';
 import summary from './summary.js';
 import apikey from './apikey.js';
+import budget from './budget.js';
+import costs from './costs.js';
 
 /** Every /infra command group, in the order help lists them. */
 export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
   help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
-  health, alert, silence, maintenance, incident, schedule, summary, apikey,
+  health, alert, silence, maintenance, incident, schedule, summary, apikey, budget, costs,
 ];

@@ -35,6 +35,11 @@ import { recordConfigChanges } from './engine/record-config-changes.js';
 import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
 import { createSqlApiKeyStore } from './store/sql-api-key-store.js';
+import { Redis } from 'ioredis';
+import { createBillingService, type BillingService } from './engine/billing/billing-service.js';
+import './engine/billing/billing-services.js';
+import { createAdaptiveController, type AdaptiveController } from './engine/adaptive-controller.js';
+import { routeAlert } from './engine/alerts/route-alert.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -68,6 +73,10 @@ export interface App {
   audit: AuditService & { keyDir: string; dataDir: string };
   /** API keys of the HTTP API (SQLite-backed). */
   apiKeys?: ApiKeyStore;
+  /** Costs, budgets, threshold alerts and budget throttling (docs/budgets.md). */
+  billing?: BillingService;
+  /** Adaptive rate limits from guards' reported errors and latency (docs/budgets.md). */
+  adaptive: AdaptiveController;
   close(): Promise<void>;
 }
 
@@ -176,6 +185,21 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // in a worker on a read-only connection (on PostgreSQL they read on a pooled connection of their own).
     ...(db && !db.memory ? { offLoop: sqliteReadsOffLoop(db.name) } : {}),
   });
+  // Costs live on the store's unit of work (SQLite or PostgreSQL), like every other table.
+  const billingRedis = opts.config.redis.url ? new Redis(opts.config.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, connectTimeout: 2_000 }) : undefined;
+  billingRedis?.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'billing: redis unavailable'));
+  const billing = sqlDb
+    ? createBillingService({
+        db: sqlDb, engine, log: opts.log.child({ component: 'billing' }),
+        run: (inv) => pipeline!.handle(inv),
+        ...(billingRedis ? { redis: { client: billingRedis, prefix: opts.config.redis.prefix } } : {}),
+        ...(health ? { alert: (alerts) => health.receiveAlerts(alerts) } : {}),
+      })
+    : undefined;
+  const adaptive = createAdaptiveController({
+    engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'adaptive' }),
+    ...(health ? { announce: (cluster: string, text: string) => announceInCluster(health, opts.config, cluster, text, clock) } : {}),
+  });
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({
     registry, engine, store, log: opts.log,
@@ -187,12 +211,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
       ...(apiKeys ? { apiKeys } : {}),
+      ...(billing ? { billing } : {}),
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   // Before anything is published: the stored state takes on what the config now declares.
   await recordConfigChanges({ engine, store, log: opts.log, ...(opts.configFile ? { file: opts.configFile } : {}) });
   await control.start();
   traffic.start();
+  billing?.start();
+  adaptive.start();
   {
     const { added, removed } = await sqlDb.transaction((tx) => syncConfiguredSummaries(tx, scheduleService.store, opts.config.schedules.summaries, clock.now()));
     if (added || removed) opts.log.info({ added, removed }, 'summary posts from the config brought up to date');
@@ -239,8 +266,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     ...(apiKeys ? { apiKeys } : {}),
+    ...(billing ? { billing } : {}),
+    adaptive,
     close: async () => {
       clearInterval(housekeeping);
+      await adaptive.stop();
+      await billing?.stop();
+      if (billingRedis) await billingRedis.quit().catch(() => billingRedis.disconnect());
       await runner?.stop();
       await checkpointer.stop();
       await traffic.stop();
@@ -260,5 +292,15 @@ async function postToAuditChannels(health: HealthMonitor, config: InfrabotConfig
   const body = { title: message.title, text: message.text, severity: message.severity, visibility: 'channel' as const, outcome: 'ok' as const, traceId: shortId(), time: at };
   // A 'reply' job with no message to thread under is posted on its own (see the outbox deliverer).
   await health.health.commit({ outbox: targets.map(([platform, channel]) => ({ platform, channel, notificationId: message.id, op: 'reply', body })) }, at);
+  health.deliverer.kick();
+}
+
+/** Posts a line in the channels the cluster's alerts go to, on the durable outbox. */
+async function announceInCluster(health: HealthMonitor, config: InfrabotConfig, cluster: string, text: string, clock: Clock): Promise<void> {
+  const targets = routeAlert(config.alerts, cluster, 'warning');
+  if (targets.length === 0) return;
+  const at = clock.now().toISOString();
+  const body = { title: `Rate limits of ${cluster}`, text, severity: 'info' as const, visibility: 'channel' as const, outcome: 'ok' as const, traceId: shortId(), time: at };
+  await health.health.commit({ outbox: targets.map((t) => ({ platform: t.platform, channel: t.channel, notificationId: `adapt-${shortId(10)}`, op: 'reply', body })) }, at);
   health.deliverer.kick();
 }

@@ -65,7 +65,7 @@ describe('infrabot CLI', () => {
       help: 'help', whoami: 'whoami', status: 'status', killswitch: 'killswitch off', cluster: 'cluster list', ratelimit: 'ratelimit show api',
       breaker: 'breaker show', role: 'role list', audit: 'audit verify', history: 'history global', health: 'health', alert: 'alert list',
       silence: 'silence list', maintenance: 'maintenance list', incident: 'incident list', apikey: 'apikey list',
-      schedule: 'schedule list', summary: 'summary',
+      schedule: 'schedule list', summary: 'summary', budget: 'budget list', costs: 'costs',
     };
     expect(Object.keys(lines).sort()).toEqual(COMMAND_GROUPS.map((g) => g.name).sort());
     for (const g of COMMAND_GROUPS) {

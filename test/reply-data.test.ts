@@ -21,6 +21,15 @@ const SCRIPT = (alertId: string) => [
   'cluster enable api',
   'ratelimit show',
   'ratelimit set api --per-minute 300',
+  'ratelimit release api',
+  'ratelimit throttle api --factor 0.5 --reason "budget nearly spent"',
+  'ratelimit adaptive off api',
+  'ratelimit adaptive on api',
+  'ratelimit adapt api --factor 0.5 --reason "error rate 50.0% over 30s"',
+  'budget set api --daily 50 --monthly 1000',
+  'budget set payments --team --monthly 5000',
+  'budget list',
+  'costs --since 7d --by team',
   'breaker trip api --yes',
   'breaker show',
   'breaker reset api',
@@ -65,7 +74,7 @@ const SCRIPT = (alertId: string) => [
 describe('structured reply data', () => {
   it('every subcommand returns data matching its documented schema, with no emoji or display text', async () => {
     const api = await fakeService();
-    const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', api.url)])));
+    const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', api.url)], '    team: payments\n    adaptive: { floor: { perMinute: 100 } }\n')));
     cleanups.push(async () => {
       await h.app.cleanup();
       await api.close();

@@ -7,6 +7,7 @@ import { createConsoleSink } from '../chat/console/console-sink.js';
 import type { Pipeline } from '../framework/pipeline.js';
 import type { Reply } from '../framework/reply.js';
 import { writeAttachments } from '../chat/console/write-attachments.js';
+import { seedCostHistory } from '../engine/billing/seed-costs.js';
 import { startSimulatedFleet, type ServiceMode, type SimulatedFleet } from '../sim/simulated-fleet.js';
 import { shortId } from '../util/ids.js';
 
@@ -41,6 +42,11 @@ export async function startConsoleHealth(
     });
   const fleet = app.config.simulation.enabled ? await startSimulatedFleet(app.config.simulation, app.log.child({ component: 'fleet' }), guardFor) : undefined;
   const notices: string[] = [];
+  // The simulated fleet comes with two months of spend, so `costs` has a history to chart and forecast from.
+  if (fleet && app.billing) {
+    const clusters = Object.entries(app.config.clusters).map(([name, c]) => ({ name, ...(c.team ? { team: c.team } : {}) }));
+    await seedCostHistory(app.billing.db, clusters, new Date(), 60, app.config.billing.currency).catch((err: unknown) => app.log.warn({ err }, 'seeding cost history failed'));
+  }
   for (const s of fleet?.services() ?? []) {
     if (s.notRunning) notices.push(`Simulated ${s.name} is not running: ${s.notRunning}. Checks of it probe whatever holds that port, and \`simulate\` cannot change it.`);
   }

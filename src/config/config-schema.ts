@@ -49,6 +49,54 @@ const clusterSchema = z
     checks: z.array(checkSchema).default([]),
     /** Recurring maintenance windows: alerts are held back while one is open. */
     maintenance: z.array(recurringWindowSchema).default([]),
+    /**
+     * Adaptive rate limits: the configured limits are the ceiling; while guards report errors or slow responses
+     * the enforced limits step down (× decrease) to no lower than `floor`, and recover by `increase` of the
+     * ceiling per healthy interval. Off unless present; `ratelimit adaptive on|off` switches it at run time.
+     */
+    adaptive: z
+      .object({
+        floor: z.object({ perMinute: rateLimit }).strict(),
+        errorRate: z.number().gt(0).max(1).default(0.05),
+        /** Average latency guards report, in ms, above which the cluster counts as degraded. */
+        latencyMs: z.number().positive().default(1000),
+        minRequests: z.number().int().positive().default(20),
+        window: duration.default('30s'),
+        decrease: z.number().gt(0).lt(1).default(0.5),
+        increase: z.number().gt(0).max(1).default(0.1),
+        /** At most one step per interval (all replicas together). */
+        interval: duration.default('30s'),
+        /** At most one announcement in the cluster's channel per this long. */
+        announceEvery: duration.default('10m'),
+      })
+      .strict()
+      .optional(),
+    /** The team that pays for this cluster (`costs --by team`, team budgets). */
+    team: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'team names are lower-case letters, digits and dashes').optional(),
+    /** Price of each billable action, in the billing currency: used when a reservation gives no amount. */
+    prices: z.record(z.string().regex(/^[\w.:-]{1,64}$/, 'action names are letters, digits, ".", ":", "_" or "-"'), z.number().positive().max(1_000_000_000)).default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.adaptive && c.adaptive.floor.perMinute > c.rateLimits.perMinute) {
+      ctx.addIssue({ code: 'custom', path: ['adaptive', 'floor', 'perMinute'], message: `the floor (${c.adaptive.floor.perMinute}) must not exceed the per-minute limit (${c.rateLimits.perMinute}), which is the ceiling` });
+    }
+  });
+
+/** Costs, budgets and their alerts and throttling (docs/budgets.md). */
+export const billingSchema = z
+  .object({
+    /** The currency of prices and of budgets set without --currency. */
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+    /** Shares of a budget at which an alert fires, once per budget period each. */
+    thresholds: z.array(z.number().gt(0).max(10)).min(1).default([0.8, 1]),
+    /** Smart throttling: from `from` of a budget spent, limits shrink linearly down to `minFactor` at 100 %. */
+    throttle: z
+      .object({ enabled: z.boolean().default(false), from: z.number().gt(0).lt(1).default(0.8), minFactor: z.number().gt(0).max(1).default(0.25) })
+      .strict()
+      .default({ enabled: false, from: 0.8, minFactor: 0.25 }),
+    /** How often budgets are evaluated and confirmed charges collected from Redis. */
+    interval: duration.default('30s'),
   })
   .strict();
 
@@ -164,6 +212,7 @@ export const configSchema = z
     simulation: simulationSchema.default({ enabled: false, controlPort: 0, services: [] }),
     audit: auditSchema.default(auditSchema.parse({})),
     http: httpSchema.default(httpSchema.parse({})),
+    billing: billingSchema.default(billingSchema.parse({})),
   })
   .strict()
   // `when`: runs even when other parts of the file are wrong, so one bad value does not hide these problems;

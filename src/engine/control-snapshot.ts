@@ -1,7 +1,7 @@
 import type { ControlSnapshot } from '@infrabot/guard';
 import type { InfrabotConfig } from '../config/config-schema.js';
 import { parseDuration } from '../util/duration.js';
-import type { ControlState } from './control-state.js';
+import { effectiveRateLimits, type ControlState } from './control-state.js';
 
 /**
  * What services need from the control state, and nothing else: the kill-switch, each cluster's switch,
@@ -17,7 +17,7 @@ export function toControlSnapshot(state: ControlState, config: InfrabotConfig, a
     clusters[name] = {
       enabled: c.enabled,
       ...(c.change ? { changedAt: c.change.at } : {}),
-      rateLimits: { ...c.rateLimits },
+      rateLimits: { ...effectiveRateLimits(c) },
       breaker: {
         state: c.breaker.state,
         ...(open && c.breaker.change ? { openedAt: c.breaker.change.at } : {}),
@@ -26,6 +26,16 @@ export function toControlSnapshot(state: ControlState, config: InfrabotConfig, a
       },
       failMode: configured?.failMode ?? 'open',
     };
+    const budget = state.budgets?.[`cluster:${name}`];
+    const prices = configured?.prices ?? {};
+    if (budget || Object.keys(prices).length > 0) {
+      clusters[name]!.billing = {
+        currency: budget?.currency ?? config.billing.currency,
+        ...(budget?.daily ? { daily: budget.daily } : {}),
+        ...(budget?.monthly ? { monthly: budget.monthly } : {}),
+        ...(Object.keys(prices).length > 0 ? { prices: { ...prices } } : {}),
+      };
+    }
   }
   const ks = state.killSwitch;
   return {

@@ -18,8 +18,22 @@ export interface BreakerState {
 export interface ClusterState {
   enabled: boolean;
   change?: Change;
+  /** The limits set by config or a human: the ceiling automatic throttling never exceeds. */
   rateLimits: RateLimits;
   breaker: BreakerState;
+  /** Automatic throttling in force (factor < 1), by `system`, with why. */
+  throttle?: { factor: number; reason: string; at: string };
+  /** The adaptive controller: switched off by a person, or its current step (factor < 1) and why. */
+  adaptive?: { off?: boolean; factor?: number; reason?: string; at?: string };
+  /** Set by a human `ratelimit set`: their limits win over throttling until `ratelimit release`. */
+  manual?: Change;
+}
+
+export interface Budget {
+  daily?: number;
+  monthly?: number;
+  currency: string;
+  change: Change;
 }
 
 export interface ControlState {
@@ -33,6 +47,23 @@ export interface ControlState {
   killSwitch: { on: boolean; change?: Change };
   clusters: Record<string, ClusterState>;
   grants: RoleGrant[];
+  /** Budgets by subject: `cluster:<name>` or `team:<name>` (absent in states stored before budgets existed). */
+  budgets?: Record<string, Budget>;
+}
+
+/** The share of the configured limits enforced: the lower of budget throttling and the adaptive step. */
+export function limitFactor(c: ClusterState): number {
+  if (c.manual) return 1;
+  const adaptive = c.adaptive && !c.adaptive.off ? (c.adaptive.factor ?? 1) : 1;
+  return Math.min(c.throttle?.factor ?? 1, adaptive);
+}
+
+/** The limits guards enforce: the ceiling, scaled down by throttling unless a human holds the limits. */
+export function effectiveRateLimits(c: ClusterState): RateLimits {
+  const f = limitFactor(c);
+  if (f >= 1) return c.rateLimits;
+  const scale = (n: number) => (n > 0 ? Math.max(1, Math.floor(n * f)) : 0);
+  return { perMinute: scale(c.rateLimits.perMinute), perHour: scale(c.rateLimits.perHour), perDay: scale(c.rateLimits.perDay) };
 }
 
 /** The state before any event: what the config declares. */
@@ -72,10 +103,45 @@ export function applyEvent(state: ControlState, stored: StoredEvent): ControlSta
     case 'cluster.disabled':
       setCluster(e.cluster, { ...cluster(e.cluster), enabled: e.type === 'cluster.enabled', change: change(e.reason) });
       break;
-    case 'ratelimit.set':
     case 'config.ratelimit':
+      // The config's defaults change the configured limits; they take no hold from automatic throttling.
       setCluster(e.cluster, { ...cluster(e.cluster), rateLimits: { ...cluster(e.cluster).rateLimits, ...e.limits } });
       break;
+    case 'ratelimit.set': {
+      // A person's limits win over automatic throttling; `system` (the throttle itself) never takes the hold.
+      const c = cluster(e.cluster);
+      setCluster(e.cluster, { ...c, rateLimits: { ...c.rateLimits, ...e.limits }, ...(stored.actor !== 'system' ? { manual: change() } : {}) });
+      break;
+    }
+    case 'ratelimit.throttled': {
+      const { throttle: _old, ...c } = cluster(e.cluster);
+      setCluster(e.cluster, e.factor >= 1 ? c : { ...c, throttle: { factor: e.factor, reason: e.reason, at: stored.at } });
+      break;
+    }
+    case 'ratelimit.adaptive': {
+      const c = cluster(e.cluster);
+      // Off forgets the step: limits go straight back to the ceiling.
+      setCluster(e.cluster, { ...c, adaptive: e.on ? {} : { off: true } });
+      break;
+    }
+    case 'ratelimit.adapted': {
+      const c = cluster(e.cluster);
+      setCluster(e.cluster, { ...c, adaptive: { ...(c.adaptive?.off ? { off: true } : {}), ...(e.factor < 1 ? { factor: e.factor, reason: e.reason, at: stored.at } : {}) } });
+      break;
+    }
+    case 'ratelimit.released': {
+      const { manual: _m, ...c } = cluster(e.cluster);
+      setCluster(e.cluster, c);
+      break;
+    }
+    case 'budget.set': {
+      const key = e.cluster ? `cluster:${e.cluster}` : `team:${e.team}`;
+      const budgets = { ...(state.budgets ?? {}) };
+      if (!e.daily && !e.monthly) delete budgets[key];
+      else budgets[key] = { ...(e.daily ? { daily: e.daily } : {}), ...(e.monthly ? { monthly: e.monthly } : {}), currency: e.currency, change: change() };
+      next.budgets = budgets;
+      break;
+    }
     case 'breaker.tripped':
       setCluster(e.cluster, { ...cluster(e.cluster), breaker: { state: 'open', change: change(e.reason) } });
       break;

@@ -179,6 +179,55 @@ export class ControlChange {
     return true;
   }
 
+  /** Sets (or, with neither window, clears) the budget of a cluster or a team. Returns false when unchanged. */
+  setBudget(subject: { cluster: string } | { team: string }, b: { daily?: number; monthly?: number; currency: string }): boolean {
+    if ('cluster' in subject) this.engine.cluster(this.current, subject.cluster);
+    else if (!Object.values(this.engine.config.clusters).some((c) => c.team === subject.team)) {
+      const teams = [...new Set(Object.values(this.engine.config.clusters).flatMap((c) => (c.team ? [c.team] : [])))].sort();
+      throw notFound(`No team named "${subject.team}".`, teams.length ? `Teams (from the clusters' \`team\` in the config): ${teams.join(', ')}` : 'No cluster has a `team` in the config yet.');
+    }
+    const key = 'cluster' in subject ? `cluster:${subject.cluster}` : `team:${subject.team}`;
+    const old = this.current.budgets?.[key];
+    if ((old?.daily ?? 0) === (b.daily ?? 0) && (old?.monthly ?? 0) === (b.monthly ?? 0) && (old === undefined || old.currency === b.currency)) return false;
+    this.record({ type: 'budget.set', ...subject, ...(b.daily ? { daily: b.daily } : {}), ...(b.monthly ? { monthly: b.monthly } : {}), currency: b.currency });
+    return true;
+  }
+
+  /** Automatic throttling (factor 1 lifts it). Returns false when already at that factor. */
+  throttle(name: string, factor: number, reason: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if ((c.throttle?.factor ?? 1) === factor) return false;
+    this.record({ type: 'ratelimit.throttled', cluster: name, factor, reason });
+    return true;
+  }
+
+  /** Switches adaptive limits on or off; false when already so. Needs `adaptive` in the cluster's config. */
+  setAdaptive(name: string, on: boolean): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (!this.engine.config.clusters[name]?.adaptive) {
+      throw new UserError('infra_invalid_state', `Cluster ${name} has no adaptive policy in the config.`, 'Add `adaptive: { floor: { perMinute: N } }` under the cluster (docs/budgets.md).');
+    }
+    if (!c.adaptive?.off === on) return false;
+    this.record({ type: 'ratelimit.adaptive', cluster: name, on });
+    return true;
+  }
+
+  /** The adaptive controller's step (factor 1: back at the ceiling). False when already at that factor. */
+  adapt(name: string, factor: number, reason: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if ((c.adaptive?.factor ?? 1) === factor) return false;
+    this.record({ type: 'ratelimit.adapted', cluster: name, factor, reason });
+    return true;
+  }
+
+  /** Hands a cluster's limits back to automatic throttling. Returns false when no human held them. */
+  releaseRateLimits(name: string): boolean {
+    const c = this.engine.cluster(this.current, name);
+    if (!c.manual) return false;
+    this.record({ type: 'ratelimit.released', cluster: name });
+    return true;
+  }
+
   grantRole(subject: string, role: Role, cluster?: string): boolean {
     if (cluster) this.engine.cluster(this.current, cluster);
     if (this.current.grants.some((g) => sameGrant(g, subject, role, cluster))) return false;

@@ -1,8 +1,10 @@
 import { createGuard, type ControlFeed, type ControlSnapshot, type Guard } from '@infrabot/guard';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { billableRoutes } from './billable-routes.js';
 
 export interface GuardRoutesOptions {
   /** Committed control snapshots (the app's `control` channel). */
@@ -210,6 +212,17 @@ export const guardRoutes: FastifyPluginAsync<GuardRoutesOptions> = async (app, o
     open.add(close);
     request.raw.once('close', close);
   });
+
+  const redisReady = async () => {
+    if (!redis) return false;
+    if (redis.status !== 'ready') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([once(redis, 'ready'), new Promise((r) => (timer = setTimeout(r, 1_000)))]).catch(() => undefined);
+      clearTimeout(timer);
+    }
+    return redis.status === 'ready';
+  };
+  billableRoutes(app, { feed: opts.feed, hasRedis: Boolean(redis), redisReady, guardFor, refuse, ...(opts.authorize ? { authorize: opts.authorize } : {}) });
 
   // Streams never go idle: end them before the server waits for its connections to drain.
   app.addHook('preClose', async () => {

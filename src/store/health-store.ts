@@ -79,7 +79,7 @@ export interface Alert extends Versioned {
 
 /** What infrabot keeps of a received alert: enough to show it, link to it and silence it at its source. */
 export interface ExternalAlertInfo {
-  source: 'alertmanager' | 'grafana';
+  source: 'alertmanager' | 'grafana' | 'budget';
   fingerprint: string;
   labels: Record<string, string>;
   description?: string;

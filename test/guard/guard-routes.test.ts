@@ -83,7 +83,10 @@ describe('guard routes (no Redis: the embedded default)', () => {
     await server.ready();
     cleanups.push(() => server.close());
     const doc = server.swagger() as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/control/check', '/api/control/report', '/api/control/stream']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/billable/cancel', '/api/billable/confirm', '/api/billable/reserve', '/api/billable/stats', '/api/billable/{actionId}',
+      '/api/control/check', '/api/control/report', '/api/control/stream',
+    ]);
     const result = await new Validator().validate(doc as Parameters<Validator["validate"]>[0]);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);

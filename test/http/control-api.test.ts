@@ -28,7 +28,9 @@ describe('HTTP control API: routes', () => {
     expect(await ok('POST', '/api/control/kill-switch/disable')).toMatchObject({ changed: true, killSwitch: { on: false } });
     expect(await ok('POST', '/api/control/cluster/api/disable', { reason: 'bad deploy', confirm: true })).toMatchObject({ changed: true, cluster: { name: 'api', enabled: false } });
     expect(await ok('POST', '/api/control/cluster/api/enable', { reason: 'rolled back' })).toMatchObject({ changed: true, cluster: { enabled: true, serving: true } });
-    expect(await ok('GET', '/api/control/cluster/api/rate-limit')).toEqual({ rateLimits: [{ cluster: 'api', perMinute: 600, perHour: 20000, perDay: 300000 }] });
+    expect(await ok('GET', '/api/control/cluster/api/rate-limit')).toEqual({
+      rateLimits: [{ cluster: 'api', perMinute: 600, perHour: 20000, perDay: 300000, effective: { perMinute: 600, perHour: 20000, perDay: 300000 }, throttleFactor: null, why: null, heldBy: null }],
+    });
     expect(await ok('POST', '/api/control/cluster/api/rate-limit', { perMinute: 300 })).toMatchObject({ before: { perMinute: 600 }, after: { perMinute: 300, perHour: 20000 } });
     expect(await ok('POST', '/api/control/cluster/api/circuit-breaker/trip', { reason: 'timeouts', confirm: true })).toMatchObject({ changed: true, breaker: { cluster: 'api', state: 'open' } });
     expect(await ok('POST', '/api/control/cluster/api/circuit-breaker/reset')).toMatchObject({ changed: true, breaker: { state: 'closed' } });

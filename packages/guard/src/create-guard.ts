@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { ALLOW, deny, type Decision, type DenyReason } from './decision.js';
 import { createLocalRateLimiter, decideRateLimit } from './decide-rate-limit.js';
+import { billableStats, finishBillable, readBillable, reserveBillable, type BillableRecord, type BillableStats, type FinishOutcome, type Reservation, type ReserveInput, type ReserveResult } from './billable.js';
 import { controlKeys, DEFAULT_PREFIX } from './keys.js';
 import { createOutcomeReporter } from './outcome-reporter.js';
 import { redisSource } from './redis-source.js';
@@ -61,6 +62,19 @@ export interface Guard {
   report(outcome: { error: boolean; latencyMs: number }): void;
   /** Reports many finished requests at once (what `POST /api/control/report` does for other languages). */
   reportMany(totals: { finished: number; errors: number; latencyMsTotal: number }): void;
+  /**
+   * Phase one of a billable action: holds `amount` against the cluster's budget. Returns the reservation, the
+   * stored response when this key already completed (`replayed`), or a refusal (budget, a different request
+   * under the same key, another attempt in progress). Needs Redis.
+   */
+  reserve(input: ReserveInput): Promise<ReserveResult>;
+  /** Phase two, after the response is stored: charges the reservation and keeps `response` for replays. */
+  confirm(r: Reservation, response: unknown, opts?: { traceId?: string }): Promise<FinishOutcome>;
+  /** Releases the reservation (the work failed); nothing is charged. */
+  cancel(r: Reservation): Promise<FinishOutcome>;
+  /** One billable action of this cluster by idempotency key. */
+  billable(idempotencyKey: string): Promise<BillableRecord | undefined>;
+  billableStats(): Promise<BillableStats>;
   snapshot(): ControlSnapshot | undefined;
   health(): GuardHealth;
   /** Called with every newer snapshot; returns an unsubscribe function. */
@@ -185,6 +199,11 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
     };
   }
 
+  const billingRedis = (): Redis => {
+    if (!redis) throw new TypeError('Billable actions need Redis: give createGuard a `redis` client or URL.');
+    return redis;
+  };
+
   const clusterOf = (): ClusterSnapshot | undefined =>
     current && Object.hasOwn(current.clusters, opts.cluster) ? current.clusters[opts.cluster] : undefined;
 
@@ -244,6 +263,18 @@ export async function createGuard(opts: GuardOptions): Promise<Guard> {
       const r = await rateLimit(c, o.key, o.cost ?? 1);
       return record(r.allowed && staleSince !== undefined && !r.degraded ? { ...r, degraded: 'stale' } : r);
     },
+    async reserve(input) {
+      const r = billingRedis();
+      // Without a snapshot the budget is unknown: only a fail-closed guard refuses.
+      if (!current && opts.failMode === 'closed') {
+        return { status: 'refused', actionId: `${opts.cluster}:${input.idempotencyKey}`, reason: 'unavailable', message: 'No control snapshot yet, so the budget is unknown.', retryAfterMs: 1_000, digest: '' };
+      }
+      return reserveBillable(r, keys, opts.cluster, clusterOf(), input);
+    },
+    confirm: (r, response, o = {}) => finishBillable(billingRedis(), keys, r, 'confirm', response, o.traceId),
+    cancel: (r) => finishBillable(billingRedis(), keys, r, 'cancel'),
+    billable: (key) => readBillable(billingRedis(), keys, opts.cluster, key),
+    billableStats: () => billableStats(billingRedis(), keys, opts.cluster),
     report: ({ error, latencyMs }) => reporter.finished(error, latencyMs),
     reportMany: ({ finished, errors, latencyMsTotal }) => reporter.finishedMany(finished, errors, latencyMsTotal),
     snapshot: () => current,

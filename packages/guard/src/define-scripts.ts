@@ -2,11 +2,20 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Script name → file (`<name>-<numKeys>.lua`) next to this package's `lua/` directory. */
-const SCRIPTS = { rateLimit3: 'rate-limit-3.lua', publishSnapshot1: 'publish-snapshot-1.lua' } as const;
+const SCRIPTS = {
+  rateLimit3: 'rate-limit-3.lua',
+  publishSnapshot1: 'publish-snapshot-1.lua',
+  billableReserve5: 'billable-reserve-5.lua',
+  billableFinish5: 'billable-finish-5.lua',
+  billableStats4: 'billable-stats-4.lua',
+} as const;
 
 export interface GuardScripts {
   rateLimit3(k1: string, k2: string, k3: string, perMinute: number, perHour: number, perDay: number, cost: number): Promise<[number, number, number, number, number]>;
   publishSnapshot1(key: string, version: number, doc: string, channel: string, announcement: string): Promise<number>;
+  billableReserve5(...args: (string | number)[]): Promise<string[]>;
+  billableFinish5(...args: (string | number)[]): Promise<string[]>;
+  billableStats4(...args: (string | number)[]): Promise<string[]>;
 }
 
 const loaded = new Map<string, string>();

@@ -10,3 +10,7 @@ export { controlKeys, DEFAULT_PREFIX, type ControlKeys } from './keys.js';
 export { decideRateLimit, createLocalRateLimiter, type RateDecision } from './decide-rate-limit.js';
 export { publishSnapshot, publishedVersion } from './publish-snapshot.js';
 export { readGuards, readTraffic, type ClusterTraffic, type GuardSeen } from './read-traffic.js';
+export {
+  requestDigest, readCharges, MICRO, type BillableRecord, type BillableStats, type ConfirmedCharge, type FinishOutcome, type RefusalReason,
+  type Reservation, type ReserveInput, type ReserveResult,
+} from './billable.js';

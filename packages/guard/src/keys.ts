@@ -19,6 +19,23 @@ export function controlKeys(prefix: string) {
     guards: (cluster: string) => `${prefix}:guards:{${cluster}}`,
     /** Held briefly by the bot replica that trips a breaker automatically, so replicas trip it once. */
     autoTripLock: (cluster: string) => `${prefix}:autotrip:{${cluster}}`,
+    /**
+     * Billable actions of one cluster: the record of each idempotency key, the open reservations (by expiry and
+     * by held amount), the totals (held, charged per day and month, counters) and the stream of confirmed
+     * charges the bot collects costs from. One `{cluster}` hash tag, so one script touches them all.
+     */
+    billable: (cluster: string) => {
+      const base = `${prefix}:bill:{${cluster}}`;
+      return {
+        record: (idempotencyKey: string) => `${base}:k:${idempotencyKey}`,
+        open: `${base}:open`,
+        held: `${base}:held`,
+        totals: `${base}:totals`,
+        charges: `${base}:charges`,
+      };
+    },
+    /** Held by the bot replica that collects confirmed charges into the store. */
+    lease: (name: string) => `${prefix}:lease:${name}`,
   };
 }
 

@@ -28,6 +28,11 @@ export interface ClusterSnapshot {
   };
   /** What a guard does with rate limits when Redis is unreachable. */
   failMode: 'open' | 'closed';
+  /**
+   * Budget and price list for billable actions (absent: no budget, no prices). Reservations are refused when
+   * charged + held + the new amount would pass the daily or monthly budget.
+   */
+  billing?: { currency: string; daily?: number; monthly?: number; prices?: Record<string, number> };
 }
 
 export type BreakerPhase = 'closed' | 'open' | 'half-open';

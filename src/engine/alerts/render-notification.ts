@@ -18,7 +18,7 @@ const NOW: Record<Alert['kind'], string> = { down: 'now UP again', degraded: 'la
 const MAX_LINES = 25;
 const MAX_LINKS = 5;
 
-const SOURCE: Record<ExternalAlertInfo['source'], string> = { alertmanager: 'Alertmanager', grafana: 'Grafana' };
+const SOURCE: Record<ExternalAlertInfo['source'], string> = { alertmanager: 'Alertmanager', grafana: 'Grafana', budget: 'infrabot budgets' };
 
 /** When the alert began: the sender's `startsAt` for a received alert (it may predate the webhook), else when it fired here. */
 export function alertStartedAt(a: Pick<Alert, 'firedAt' | 'external'>): string {

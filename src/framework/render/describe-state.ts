@@ -1,5 +1,5 @@
 import type { RateLimits } from '../../config/config-schema.js';
-import type { Change } from '../../engine/control-state.js';
+import { effectiveRateLimits, limitFactor, type Change, type ClusterState } from '../../engine/control-state.js';
 import type { ClusterView } from '../../engine/engine.js';
 
 /** Short texts for replies; shared by status, history and the cluster commands. */
@@ -20,8 +20,18 @@ export function describeTraffic(c: ClusterView, killSwitchOn: boolean): string {
   return c.enabled ? '🟢 enabled' : '🔴 disabled';
 }
 
+/** Why the enforced limits differ from the configured ones (throttled, or held by a person), or ''. */
+export function describeLimitSource(c: ClusterState): string {
+  const automatic = [
+    ...(c.throttle ? [`budget throttling at ${Math.round(c.throttle.factor * 100)}%: ${c.throttle.reason}`] : []),
+    ...(c.adaptive?.factor !== undefined && !c.adaptive.off ? [`adaptive step at ${Math.round(c.adaptive.factor * 100)}%: ${c.adaptive.reason ?? ''}`] : []),
+  ];
+  if (c.manual) return automatic.length ? `held by ${c.manual.by}; suspended until \`ratelimit release\`: ${automatic.join('; ')}` : '';
+  return automatic.join('; ');
+}
+
 export function clusterRow(c: ClusterView, killSwitchOn = false): string[] {
-  return [c.name, describeTraffic(c, killSwitchOn), breakerIcon[c.breakerView], describeLimits(c.rateLimits)];
+  return [c.name, describeTraffic(c, killSwitchOn), breakerIcon[c.breakerView], `${describeLimits(effectiveRateLimits(c))}${limitFactor(c) < 1 ? ` (${Math.round(limitFactor(c) * 100)}% of configured)` : ''}`];
 }
 
 export const CLUSTER_COLUMNS = ['cluster', 'traffic', 'breaker', 'rate limits'];

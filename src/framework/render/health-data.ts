@@ -19,7 +19,7 @@ export const alertData = z.object({
   heldBy: z.string().nullable().describe('Silence or maintenance window holding its notification back'),
   incidentId: z.number().int().nullable(),
   expected: z.string().nullable().describe('Set when its cluster was switched off on purpose as it fired: shown, never paged'),
-  source: z.enum(['alertmanager', 'grafana']).nullable().describe('Where a received alert came from'),
+  source: z.enum(['alertmanager', 'grafana', 'budget']).nullable().describe('Where a received alert came from'),
 });
 
 export const toAlertData = (a: Alert): z.output<typeof alertData> => ({

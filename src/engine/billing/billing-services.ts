@@ -1,0 +1,16 @@
+import { UserError } from '../../user-error.js';
+import type { CommandContext } from '../../framework/command-context.js';
+import type { BillingService } from './billing-service.js';
+
+declare module '../../framework/command-context.js' {
+  interface CommandServices {
+    billing?: BillingService;
+  }
+}
+
+/** The billing service of this process, for command handlers. */
+export function billingOf(ctx: CommandContext): BillingService {
+  const b = ctx.services?.billing;
+  if (!b) throw new UserError('infra_invalid_state', 'Costs are not available in this process (it runs without the store costs live in).');
+  return b;
+}

@@ -1,0 +1,62 @@
+import type { CostRow } from '../../store/cost-store.js';
+import { forecastSpend, type SpendForecast } from './forecast-spend.js';
+
+const DAY = 86_400_000;
+
+export interface CostReport {
+  since: string;
+  until: string;
+  currency: string;
+  /** Currencies other than the main one that also had spend (reported apart, never summed). */
+  otherCurrencies: string[];
+  total: number;
+  by: 'cluster' | 'team' | 'action';
+  groups: { key: string; amount: number; count: number }[];
+  days: { day: string; amount: number }[];
+  forecast: SpendForecast & { periodEnd: string; monthToDate: number; monthTotal: number; historyDays: number };
+}
+
+/**
+ * Spend of a period by cluster, team or action, per day, and a forecast of the current month's total:
+ * month-to-date (including today) plus Holt's forecast of each remaining day, fitted on complete past days.
+ */
+export function computeCosts(rows: readonly CostRow[], opts: { since: Date; until: Date; by: CostReport['by']; defaultCurrency: string }): CostReport {
+  const perCurrency = new Map<string, number>();
+  for (const r of rows) perCurrency.set(r.currency, (perCurrency.get(r.currency) ?? 0) + r.amount);
+  const currency = [...perCurrency.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? opts.defaultCurrency;
+  const main = rows.filter((r) => r.currency === currency);
+  const groups = new Map<string, { amount: number; count: number }>();
+  for (const r of main) {
+    const key = opts.by === 'cluster' ? r.cluster : opts.by === 'team' ? (r.team ?? '(no team)') : r.action;
+    const g = groups.get(key) ?? { amount: 0, count: 0 };
+    g.amount += r.amount;
+    g.count += r.count;
+    groups.set(key, g);
+  }
+  const byDay = new Map<string, number>();
+  for (const r of main) byDay.set(r.day, (byDay.get(r.day) ?? 0) + r.amount);
+  const first = Math.floor(opts.since.getTime() / DAY) * DAY;
+  const today = Math.floor(opts.until.getTime() / DAY) * DAY;
+  const days: CostReport['days'] = [];
+  for (let t = first; t <= today; t += DAY) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    days.push({ day, amount: byDay.get(day) ?? 0 });
+  }
+  // Complete days only: today's partial spend would pull the trend down.
+  const history = days.filter((d) => Date.parse(d.day) < today && Date.parse(d.day) >= opts.since.getTime()).map((d) => d.amount);
+  const now = opts.until;
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const periodEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  const remaining = Math.round((periodEnd - today) / DAY) - 1;
+  const f = forecastSpend(history, Math.max(0, remaining));
+  const monthToDate = days.filter((d) => Date.parse(d.day) >= monthStart).reduce((s, d) => s + d.amount, 0);
+  return {
+    since: opts.since.toISOString(), until: opts.until.toISOString(), currency,
+    otherCurrencies: [...perCurrency.keys()].filter((c) => c !== currency).sort(),
+    total: main.reduce((s, r) => s + r.amount, 0),
+    by: opts.by,
+    groups: [...groups.entries()].map(([key, g]) => ({ key, ...g })).sort((a, b) => b.amount - a.amount),
+    days,
+    forecast: { ...f, periodEnd: new Date(periodEnd).toISOString(), monthToDate, monthTotal: monthToDate + f.total, historyDays: history.length },
+  };
+}

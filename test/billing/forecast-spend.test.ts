@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { forecastSpend } from '../../src/engine/billing/forecast-spend.js';
+import { throttleFactor } from '../../src/engine/billing/billing-service.js';
+import { seededSpendHistory } from '../../src/engine/billing/seed-costs.js';
+
+describe('spend forecast (Holt linear)', () => {
+  it('follows a clean linear trend almost exactly', () => {
+    const history = Array.from({ length: 30 }, (_, i) => 100 + 5 * i);
+    const f = forecastSpend(history, 3);
+    expect(f.days.map((d) => Math.round(d))).toEqual([250, 255, 260]);
+    expect(f.mape!).toBeLessThan(0.01);
+  });
+
+  it('states its error on the seeded history (60 days: trend, weekly cycle, noise)', () => {
+    const history = seededSpendHistory(60, 42);
+    const f = forecastSpend(history.slice(0, 53), 7);
+    const actual = history.slice(53).reduce((s, d) => s + d, 0);
+    // The one-step error it reports, and how far its 7-day total was from what happened.
+    expect(f.mape!).toBeGreaterThan(0.02);
+    expect(f.mape!).toBeLessThan(0.25);
+    expect(Math.abs(f.total - actual) / actual).toBeLessThan(0.2);
+  });
+
+  it('needs a few days before it states an error, and never forecasts negative spend', () => {
+    expect(forecastSpend([5, 3], 2).mape).toBeUndefined();
+    const falling = forecastSpend([50, 40, 30, 20, 10, 0, 0], 10);
+    expect(Math.min(...falling.days)).toBe(0);
+    expect(forecastSpend([], 3)).toMatchObject({ days: [0, 0, 0], total: 0 });
+  });
+});
+
+describe('throttle factor', () => {
+  const t = { from: 0.8, minFactor: 0.25 };
+  it('is 1 below the threshold, shrinks in 5 % steps, and never goes below the floor', () => {
+    expect(throttleFactor(0.79, t)).toBe(1);
+    expect(throttleFactor(0.8, t)).toBe(1);
+    expect(throttleFactor(0.9, t)).toBe(0.6);
+    expect(throttleFactor(1, t)).toBe(0.25);
+    expect(throttleFactor(3, t)).toBe(0.25);
+  });
+});
