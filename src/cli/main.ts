@@ -25,6 +25,10 @@ import { describeFileError } from './describe-file-error.js';
 import { exportAudit } from './export-audit.js';
 import { guardStdout } from './guard-stdout.js';
 import { startHttpApi } from '../http/start-http-api.js';
+import { backupCli, restoreCli, STORE_USAGE, storeCopyCli, type StoreCliDeps } from './store-cli.js';
+import { printVerification } from './audit-cli.js';
+import type { StoreLocation } from '../store/backup-store.js';
+import type { InfrabotConfig } from '../config/config-schema.js';
 
 const USAGE = `Usage: infrabot <command> [options]
 
@@ -35,6 +39,7 @@ Commands:
   run "<command>" [--as user] [--json] [--yes]
                            Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
 ${AUDIT_USAGE}
+${STORE_USAGE}
   slack manifest [--url https://…] [--socket]
                            Print a Slack app manifest to create the app from
   migrate                  Apply pending database migrations
@@ -51,7 +56,7 @@ export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed
 const EX_USAGE = 64;
 /** sysexits: a file or directory that cannot be created or opened. */
 const EX_CANTCREAT = 73;
-const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack']);
+const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack', 'store', 'backup', 'restore']);
 const EX_CONFIG = 78;
 
 /** The process streams, injectable so tests drive the CLI in-process. */
@@ -87,6 +92,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         pubkey: { type: 'string', multiple: true },
         since: { type: 'string' },
         cluster: { type: 'string' },
+        to: { type: 'string' },
+        schema: { type: 'string' },
+        force: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -150,6 +158,19 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       io.stderr.write(`infrabot: ${describeFileError(err, 'the database', dbFile)}\n`);
       return EX_CANTCREAT;
     }
+  }
+
+  if (command === 'store' || command === 'backup' || command === 'restore') {
+    const deps: StoreCliDeps = {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      location: storeLocation(config, dataDir, process.env),
+      dataDir,
+      verify: (location) => verifyStoreAt(config, dataDir, location, io),
+    };
+    if (command === 'store') return storeCopyCli(rest, values, deps);
+    if (command === 'backup') return backupCli(rest, deps);
+    return restoreCli(rest, values, deps);
   }
 
   const adapters = command === 'start' ? ADAPTER_FACTORIES.filter((f) => f.configured(process.env)) : [];
@@ -237,6 +258,31 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (longRunning) await app.audit.checkpointer.checkpoint().catch(() => undefined);
     await app.close();
     log.flush();
+  }
+}
+
+/** The store this configuration points at: DATABASE_URL (PostgreSQL) or the data directory's SQLite file. */
+export function storeLocation(config: InfrabotConfig, dataDir: string, env: NodeJS.ProcessEnv): StoreLocation {
+  const url = env.DATABASE_URL?.trim();
+  if (url) return { kind: 'postgres', url, ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}) };
+  return { kind: 'sqlite', file: resolve(dataDir, config.storage.file) };
+}
+
+/** `audit verify` against a store: the chain, checkpoints, witness and state replay; prints and returns its exit code. */
+async function verifyStoreAt(config: InfrabotConfig, dataDir: string, location: StoreLocation, io: Pick<CliIO, 'stdout' | 'stderr'>): Promise<number> {
+  const log = pino({ level: 'silent' });
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.DATABASE_SCHEMA;
+  if (location.kind === 'postgres') Object.assign(env, { DATABASE_URL: location.url }, location.schema ? { DATABASE_SCHEMA: location.schema } : {});
+  const at = location.kind === 'sqlite' ? { ...config, storage: { ...config.storage, file: location.file } } : config;
+  const app = await createApp({ config: at, dataDir, log, metrics: false, env });
+  try {
+    const started = performance.now();
+    const v = await app.audit.verify();
+    return printVerification(v, ((performance.now() - started) / 1000).toFixed(2), io);
+  } finally {
+    await app.close();
   }
 }
 

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { escapeTerminalText } from '../chat/console/escape-terminal-text.js';
+import {
+  backupPostgres,
+  backupSqlite,
+  BackupError,
+  describeLocation,
+  fileSize,
+  isSqliteFile,
+  postgresHolders,
+  restorePostgres,
+  restoreSqlite,
+  sqliteHeldByAnother,
+  type StoreLocation,
+} from '../store/backup-store.js';
+import { copyStore, nonEmptyTables, StoreCopyError, tableCounts } from '../store/copy-store.js';
+import { isPostgresUrl, openSqlDb } from '../store/db/open-sql-db.js';
+import { createSqliteDb } from '../store/db/sqlite-db.js';
+import { plural } from '../util/plural.js';
+
+export const STORE_USAGE = `  store copy --to postgres://…  [--schema s]
+                           Copy this SQLite store (control state, audit chain, health history, keys,
+                           schedules) into an empty PostgreSQL database, then verify the audit log there
+  backup [file]            Back up the store while the bot runs (SQLite online backup; pg_dump on PostgreSQL);
+                           default file: <data dir>/backups/infrabot-<time>.db (.dump on PostgreSQL)
+  restore <file> [--force] Restore a backup into the configured store (refused while a bot runs on it, and
+                           over a store holding data unless --force), then verify the audit log`;
+
+const EX_USAGE = 64;
+const EX_SOFTWARE = 70;
+const EX_UNAVAILABLE = 69;
+
+interface Streams {
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface StoreCliDeps extends Streams {
+  /** The configured store (DATABASE_URL or the data directory's SQLite file). */
+  location: StoreLocation;
+  dataDir: string;
+  /** Runs `audit verify` against a store and prints its result; returns the exit code (0 intact). */
+  verify(location: StoreLocation): Promise<number>;
+  now?: () => Date;
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+const say = (io: Streams, text: string) => io.stdout.write(`${text}\n`);
+const fail = (io: Streams, text: string, code: number) => (io.stderr.write(`infrabot: ${escapeTerminalText(text)}\n`), code);
+
+/** `infrabot store copy --to postgres://…`. */
+export async function storeCopyCli(args: string[], values: { to?: string | undefined; schema?: string | undefined }, deps: StoreCliDeps): Promise<number> {
+  if (args[0] !== 'copy') return fail(deps, `unknown store command "${args[0] ?? ''}"; try: infrabot store copy --to postgres://user@host/db`, EX_USAGE);
+  if (!values.to) return fail(deps, 'store copy needs --to postgres://user@host:5432/database (the PostgreSQL database to fill)', EX_USAGE);
+  if (!isPostgresUrl(values.to)) return fail(deps, `--to "${values.to}" is not a postgres:// URL; store copy fills a PostgreSQL database`, EX_USAGE);
+  if (deps.location.kind !== 'sqlite') return fail(deps, 'store copy reads the embedded SQLite store, but this bot is configured for PostgreSQL (DATABASE_URL); unset it to copy from the SQLite file', EX_USAGE);
+  const source = deps.location.file;
+  if (!existsSync(source)) return fail(deps, `there is no SQLite store at ${source} (check --data-dir and storage.file)`, EX_USAGE);
+  const target: StoreLocation = { kind: 'postgres', url: values.to, ...(values.schema ? { schema: values.schema } : {}) };
+  say(deps, `Copying ${source} → ${describeLocation(target)}`);
+  const src = createSqliteDb({ file: source });
+  let dst;
+  try {
+    dst = await openSqlDb({ url: target.url, ...(values.schema ? { schema: values.schema } : {}) });
+  } catch (err) {
+    await src.close();
+    return fail(deps, `cannot reach ${describeLocation(target)}: ${(err as Error).message}`, EX_UNAVAILABLE);
+  }
+  let lastLine = 0;
+  try {
+    const started = performance.now();
+    const result = await copyStore(src, dst, {
+      batchSize: 1000,
+      onProgress: ({ table, copied, total }) => {
+        // A line per table, and every few seconds for a long one, so a big copy visibly moves.
+        const now = performance.now();
+        if (copied === total || (copied === 0 && total === 0) || now - lastLine > 2000) {
+          lastLine = now;
+          if (total > 0 || copied === total) say(deps, `  ${table.padEnd(20)} ${copied.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`);
+        }
+      },
+    });
+    if (result.migrated.length) say(deps, `Migrated the target first (${plural(result.migrated.length, 'migration')}).`);
+    const counts = await tableCounts(dst);
+    say(deps, `Copied in ${((performance.now() - started) / 1000).toFixed(1)} s. Rows per table in the target:`);
+    for (const c of counts) say(deps, `  ${c.table.padEnd(20)} ${c.rows.toLocaleString('en-US')}`);
+  } catch (err) {
+    if (err instanceof StoreCopyError) return fail(deps, err.message, EX_USAGE);
+    return fail(deps, `store copy failed; the target was left as it was: ${(err as Error).message}`, EX_SOFTWARE);
+  } finally {
+    await dst.close();
+    await src.close();
+  }
+  say(deps, 'Verifying the audit log in the target:');
+  const code = await deps.verify(target);
+  if (code === 0) say(deps, `Done. Start the bot with DATABASE_URL=${describeLocation(target).replace(/ \(schema.*$/, '')}${values.schema ? ` (schema ${values.schema})` : ''} to use it.`);
+  return code;
+}
+
+/** `infrabot backup [file]`. */
+export async function backupCli(args: string[], deps: StoreCliDeps): Promise<number> {
+  const loc = deps.location;
+  const now = deps.now?.() ?? new Date();
+  const file = resolve(args[0] ?? join(deps.dataDir, 'backups', `infrabot-${stamp(now)}.${loc.kind === 'sqlite' ? 'db' : 'dump'}`));
+  if (existsSync(file)) return fail(deps, `${file} already exists; give another file name (a backup never overwrites one)`, EX_USAGE);
+  const started = performance.now();
+  try {
+    if (loc.kind === 'sqlite') {
+      let shown = -1;
+      await backupSqlite(loc.file, file, (done, total) => {
+        const pct = total ? Math.floor((done / total) * 10) * 10 : 100;
+        if (pct !== shown && total > 10_000) say(deps, `  ${pct}% (${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} pages)`);
+        shown = pct;
+      });
+    } else await backupPostgres(loc, file);
+  } catch (err) {
+    return fail(deps, err instanceof BackupError ? err.message : `backup of ${describeLocation(loc)} failed: ${(err as Error).message}`, EX_SOFTWARE);
+  }
+  const mb = (fileSize(file) / 1_048_576).toFixed(1);
+  say(deps, `Backed up ${describeLocation(loc)} to ${file} (${mb} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  say(deps, `Restore with: infrabot restore ${file}`);
+  return 0;
+}
+
+/** `infrabot restore <file> [--force]`. */
+export async function restoreCli(args: string[], values: { force?: boolean | undefined }, deps: StoreCliDeps): Promise<number> {
+  const loc = deps.location;
+  const from = args[0];
+  if (!from) return fail(deps, 'restore needs the backup file: infrabot restore <file> [--force]', EX_USAGE);
+  const file = resolve(from);
+  if (!existsSync(file)) return fail(deps, `there is no backup at ${file}`, EX_USAGE);
+  try {
+    if (loc.kind === 'sqlite') {
+      if (!isSqliteFile(file)) return fail(deps, `${file} is not an SQLite backup (this bot's store is SQLite; a .dump from pg_dump restores into PostgreSQL)`, EX_USAGE);
+      // Overwriting the file under a live bot would corrupt what it writes next: never, even with --force.
+      if (sqliteHeldByAnother(loc.file)) return fail(deps, `a running bot has ${loc.file} open; stop it (every replica) and run restore again`, EX_USAGE);
+    } else {
+      if (isSqliteFile(file)) return fail(deps, `${file} is an SQLite backup, but this bot's store is PostgreSQL; load it with: infrabot store copy --to <url>`, EX_USAGE);
+      const holders = await postgresHolders(loc);
+      if (holders > 0) return fail(deps, `${plural(holders, 'connection')} of a running bot use ${describeLocation(loc)}; stop every replica and run restore again`, EX_USAGE);
+    }
+    const busy = await storeContents(loc);
+    if (busy.length && !values.force) {
+      const list = busy.slice(0, 5).map((b) => `${b.table} (${b.rows})`).join(', ');
+      return fail(deps, `${describeLocation(loc)} holds data (${list}${busy.length > 5 ? ', …' : ''}); restore replaces all of it: give --force if that is what you want (take a backup first)`, EX_USAGE);
+    }
+    const started = performance.now();
+    if (loc.kind === 'sqlite') await restoreSqlite(file, loc.file);
+    else await restorePostgres(loc, file, true);
+    say(deps, `Restored ${file} into ${describeLocation(loc)} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  } catch (err) {
+    return fail(deps, err instanceof BackupError ? err.message : `restore into ${describeLocation(loc)} failed: ${(err as Error).message}`, EX_SOFTWARE);
+  }
+  say(deps, 'Verifying the audit log:');
+  return deps.verify(loc);
+}
+
+/** Copied tables holding rows at a location (a missing SQLite file or schema holds nothing). */
+async function storeContents(loc: StoreLocation): Promise<{ table: string; rows: number }[]> {
+  if (loc.kind === 'sqlite' && !existsSync(loc.file)) return [];
+  const db = await openSqlDb(loc.kind === 'sqlite' ? { file: loc.file } : { url: loc.url, ...(loc.schema ? { schema: loc.schema } : {}) });
+  try {
+    return await nonEmptyTables(db);
+  } finally {
+    await db.close();
+  }
+}
