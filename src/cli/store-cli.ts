@@ -68,24 +68,29 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
     await src.close();
     return fail(deps, `cannot reach ${describeLocation(target)}: ${(err as Error).message}`, EX_UNAVAILABLE);
   }
-  let lastLine = 0;
+  let lastLine = performance.now();
   try {
     const started = performance.now();
     const result = await copyStore(src, dst, {
       batchSize: 1000,
       onProgress: ({ table, copied, total }) => {
-        // A line per table, and every few seconds for a long one, so a big copy visibly moves.
+        // Quiet for a small store; a long copy shows where it is every few seconds.
         const now = performance.now();
-        if (copied === total || (copied === 0 && total === 0) || now - lastLine > 2000) {
-          lastLine = now;
-          if (total > 0 || copied === total) say(deps, `  ${table.padEnd(20)} ${copied.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`);
-        }
+        if (now - lastLine < 3000) return;
+        lastLine = now;
+        say(deps, `  … ${table}: ${copied.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows`);
       },
     });
     if (result.migrated.length) say(deps, `Migrated the target first (${plural(result.migrated.length, 'migration')}).`);
-    const counts = await tableCounts(dst);
-    say(deps, `Copied in ${((performance.now() - started) / 1000).toFixed(1)} s. Rows per table in the target:`);
-    for (const c of counts) say(deps, `  ${c.table.padEnd(20)} ${c.rows.toLocaleString('en-US')}`);
+    const counts = new Map((await tableCounts(dst)).map((c) => [c.table, c.rows]));
+    say(deps, `Copied in ${((performance.now() - started) / 1000).toFixed(1)} s. Rows per table (source → target):`);
+    let mismatch = false;
+    for (const c of result.tables) {
+      const there = counts.get(c.table) ?? 0;
+      mismatch ||= there !== c.rows;
+      say(deps, `  ${c.table.padEnd(20)} ${c.rows.toLocaleString('en-US').padStart(12)} → ${there.toLocaleString('en-US')}${there !== c.rows ? '  MISMATCH' : ''}`);
+    }
+    if (mismatch) return fail(deps, 'row counts differ between source and target (see MISMATCH above); do not switch to the target', EX_SOFTWARE);
   } catch (err) {
     if (err instanceof StoreCopyError) return fail(deps, err.message, EX_USAGE);
     return fail(deps, `store copy failed; the target was left as it was: ${(err as Error).message}`, EX_SOFTWARE);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
+import { applicationName } from './db/postgres-db.js';
 
 /** Where a store lives: the embedded SQLite file, or a PostgreSQL database (and schema). */
 export type StoreLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema?: string };
@@ -12,8 +13,6 @@ export class BackupError extends Error {
   override name = 'BackupError';
 }
 
-/** How every infrabot connection names itself to PostgreSQL, so restore can see a running bot. */
-export const applicationName = (schema: string | undefined) => `infrabot:${schema ?? 'public'}`.slice(0, 63);
 
 export const describeLocation = (loc: StoreLocation) => (loc.kind === 'sqlite' ? loc.file : `${redactUrl(loc.url)}${loc.schema ? ` (schema ${loc.schema})` : ''}`);
 

@@ -14,6 +14,9 @@ export interface PostgresDbOptions {
   statementTimeoutMs?: number;
 }
 
+/** How every infrabot connection names itself to PostgreSQL (pg_stat_activity), so `restore` can see a running bot. */
+export const applicationName = (schema: string | undefined) => `infrabot:${schema ?? 'public'}`.slice(0, 63);
+
 const INT8 = 20;
 // BIGINT ids and counts come back as numbers, as on SQLite; they stay far below 2^53.
 const types = {
@@ -67,6 +70,7 @@ export async function createPostgresDb(options: PostgresDbOptions): Promise<SqlD
     connectionTimeoutMillis: 5000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     types,
+    application_name: applicationName(options.schema),
     ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
   });
   pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
