@@ -99,7 +99,7 @@ export default defineGroup({
           createdAt: now.toISOString(),
           ...(expiresAt ? { expiresAt } : {}),
         };
-        ctx.transactional(() => keys.insertSync(key));
+        ctx.transactional((tx) => keys.insert(tx, key));
         return {
           title: `API key ${name} created`,
           text: `${secret.token}\nThis is the only time the key is shown: store it now. Send it as \`Authorization: Bearer <key>\`. It is ${scope(key)}, expires ${day(expiresAt)}.`,
@@ -148,9 +148,7 @@ export default defineGroup({
         if (!key) throw notFound(`No API key "${ref}".`, 'List them with `apikey list`.');
         if (key.revokedAt) return { title: `API key ${key.name} was already revoked`, text: 'Nothing changed.', data: { changed: false, key: toKeyData(key, now) } };
         const revoked = { ...key, revokedAt: now.toISOString(), revokedBy: ctx.invocation.user.id };
-        ctx.transactional(() => {
-          keys.revokeSync(key.id, revoked.revokedBy, revoked.revokedAt);
-        });
+        ctx.transactional(async (tx) => void (await keys.revoke(tx, key.id, revoked.revokedBy, revoked.revokedAt)));
         return { title: `API key ${key.name} revoked`, text: `Requests with it get 401 from now on.`, severity: 'success', data: { changed: true, key: toKeyData(revoked, now) } };
       },
     }),

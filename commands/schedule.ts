@@ -49,10 +49,9 @@ function mayChange(ctx: CommandContext, s: Schedule): void {
 
 function write(ctx: CommandContext, next: Schedule): void {
   const service = schedulesOf(ctx);
-  ctx.transactional(() => {
-    if (!service.store.updateSync(next)) throw new UserError('infra_conflict', `Schedule ${next.id} was changed by someone else meanwhile; nothing was done. Try again.`);
-    queueMicrotask(service.kick);
-  });
+  ctx.transactional(async (tx) => {
+    if (!(await service.store.update(tx, next))) throw new UserError('infra_conflict', `Schedule ${next.id} was changed by someone else meanwhile; nothing was done. Try again.`);
+  }, service.kick);
 }
 
 const scheduleData = z.object({
@@ -158,10 +157,7 @@ export default defineGroup({
           authorId: user.id, authorName: user.displayName, ...target(ctx, a.channel), status: 'active', createdAt: now.toISOString(),
           nextFireAt: next.toISOString(), version: 1,
         };
-        ctx.transactional(() => {
-          service.store.insertSync(s);
-          queueMicrotask(service.kick);
-        });
+        ctx.transactional(async (tx) => void (await service.store.insert(tx, s)), service.kick);
         return {
           title: `⏰ Scheduled ${s.name ? `"${s.name}" ` : ''}(${s.id}): ${spec}`,
           text: `Runs \`${s.command}\` as ${user.displayName}, with your roles checked again each time; results go to ${s.platform}:${s.channel}.\nNext run: ${formatInZone(next, tz)}.`,

@@ -6,7 +6,8 @@ import type { InfrabotConfig } from './config/config-schema.js';
 import { createEngine, systemClock, type Clock, type Engine } from './engine/engine.js';
 import { createPipeline, type Pipeline } from './framework/pipeline.js';
 import { createRegistry } from './framework/registry.js';
-import { createSqliteStore, openSqliteDatabase } from './store/sqlite-store.js';
+import { createSqlStore } from './store/sql-store.js';
+import { openStoreDb, type StoreLocation } from './store/store-location.js';
 import type { Store } from './store/store.js';
 import { createHealthMonitor, type HealthMonitor } from './engine/health-monitor.js';
 import { realTimers, type Timers } from './engine/timers.js';
@@ -14,7 +15,7 @@ import { createSqliteHealthStore } from './store/sqlite-health-store.js';
 import { createControlChannel, type ControlChannel } from './engine/control-channel.js';
 import { createTrafficMonitor, type TrafficMonitor } from './engine/traffic-monitor.js';
 import { createRedisControlLink } from './redis/redis-control-link.js';
-import { createSqliteScheduleStore } from './store/sqlite-schedule-store.js';
+import { createSqlScheduleStore } from './store/sql-schedule-store.js';
 import { createScheduleRunner, type ScheduleRunner } from './schedules/schedule-runner.js';
 import type { ScheduleService } from './engine/schedules/schedule-services.js';
 import { parseDuration } from './util/duration.js';
@@ -28,7 +29,7 @@ import { startTracing } from './tracing/start-tracing.js';
 import { tracePipeline } from './tracing/trace-pipeline.js';
 import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
-import { createSqliteApiKeyStore } from './store/sqlite-api-key-store.js';
+import { createSqlApiKeyStore } from './store/sql-api-key-store.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -36,8 +37,10 @@ const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
 
 export interface App {
   config: InfrabotConfig;
-  /** The embedded SQLite database, when the app runs on it (undefined with an injected store). */
+  /** The embedded SQLite database's connection, when the app runs on SQLite (the unit of work is `store.db`). */
   db?: Database.Database;
+  /** Which database the store is on (DATABASE_URL, storage.url or the SQLite file). */
+  storeLocation?: StoreLocation;
   store: Store;
   engine: Engine;
   pipeline: Pipeline;
@@ -81,7 +84,7 @@ export interface AppOptions {
   clock?: Clock;
   /** Users who are admins in this process only (the local console/CLI user). */
   localAdmins?: readonly string[];
-  /** Use this store instead of opening the configured SQLite file. */
+  /** Use this store instead of opening the configured database. */
   store?: Store;
   /** Timers of the health scheduler and outbox (tests pass fakes). */
   timers?: Timers;
@@ -96,10 +99,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const env = opts.env ?? process.env;
   const paths = auditPaths(opts.config, opts.dataDir, env, opts.keyDir);
   const key = loadSigningKey({ keyDir: paths.keyDir, dataDir: opts.dataDir, env });
-  const file = isAbsolute(opts.config.storage.file) ? opts.config.storage.file : join(opts.dataDir, opts.config.storage.file);
-  // One SQLite handle for the process; every SQLite-backed store of this app shares it.
-  const db = opts.store ? undefined : openSqliteDatabase(file);
-  const stored = opts.store ?? (await createSqliteStore({ db: db! }));
+  // One unit of work for the process; every store of this app writes on it.
+  const opened = opts.store ? undefined : await openStoreDb(opts.config, opts.dataDir);
+  const stored = opts.store ?? (await createSqlStore({ db: opened!.db }));
+  const sqlDb = stored.db;
+  // The SQLite connection, for the health store (SQLite-only until it is ported onto the unit of work).
+  const db = (sqlDb as { handle?: Database.Database }).handle;
   const clock = opts.clock ?? systemClock;
   let post: ((message: AuditPost) => Promise<void>) | undefined;
   const checkpointer = await createCheckpointer({
@@ -149,16 +154,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
     : undefined;
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;
-  const apiKeys = db ? createSqliteApiKeyStore(db) : undefined;
+  const apiKeys = createSqlApiKeyStore(sqlDb);
   let runner: ScheduleRunner | undefined;
-  const scheduleService: ScheduleService | undefined = db
-    ? {
-        store: createSqliteScheduleStore(db),
-        timezone: opts.config.schedules.timezone,
-        misfireGraceMs: parseDuration(opts.config.schedules.misfireGrace) ?? 600_000,
-        kick: () => runner?.kick(),
-      }
-    : undefined;
+  const scheduleService: ScheduleService = {
+    store: createSqlScheduleStore(sqlDb),
+    timezone: opts.config.schedules.timezone,
+    misfireGraceMs: parseDuration(opts.config.schedules.misfireGrace) ?? 600_000,
+    kick: () => runner?.kick(),
+  };
   const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer, ...(apiKeys ? { apiKeys } : {}) });
   let pipeline: Pipeline | undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
@@ -176,15 +179,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   await control.start();
   traffic.start();
-  if (db && scheduleService) {
-    const { added, removed } = db.transaction(() =>
-      syncConfiguredSummaries(scheduleService.store, opts.config.schedules.summaries, scheduleService.store.listSync(), clock.now()),
-    ).immediate();
+  {
+    const { added, removed } = await sqlDb.transaction((tx) => syncConfiguredSummaries(tx, scheduleService.store, opts.config.schedules.summaries, clock.now()));
     if (added || removed) opts.log.info({ added, removed }, 'summary posts from the config brought up to date');
   }
-  if (health && scheduleService) {
+  // Result posts go out through the health monitor's outbox deliverer.
+  if (health) {
     runner = createScheduleRunner({
-      pipeline: pipeline!, schedules: scheduleService.store, health: health.health, store, clock: opts.clock ?? systemClock,
+      pipeline: pipeline!, schedules: scheduleService.store, store, clock: opts.clock ?? systemClock,
       timers: opts.timers ?? realTimers, log: opts.log.child({ component: 'schedules' }), misfireGraceMs: scheduleService.misfireGraceMs,
       onPosted: () => health.deliverer.kick(),
     });
@@ -209,6 +211,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   return {
     config: opts.config,
     ...(db ? { db } : {}),
+    ...(opened ? { storeLocation: opened.location } : {}),
     store,
     engine,
     pipeline,

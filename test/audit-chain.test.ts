@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSqliteStore } from '../src/store/sqlite-store.js';
+import { createSqliteDb } from '../src/store/db/sqlite-db.js';
+import { createSqlStore } from '../src/store/sql-store.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 let app: TestApp;
@@ -18,7 +19,7 @@ async function auditedFile() {
 }
 
 async function verify(file: string) {
-  const store = await createSqliteStore({ file });
+  const store = await createSqlStore({ db: createSqliteDb({ file }) });
   try {
     return await store.verifyAudit();
   } finally {

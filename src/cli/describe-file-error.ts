@@ -14,6 +14,11 @@ const REASONS: Record<string, string> = {
   SQLITE_CANTOPEN: 'it cannot be opened (is it a directory, or is its directory missing or read-only?)',
   SQLITE_READONLY: 'it is read-only',
   SQLITE_BUSY: 'another process holds it locked',
+  ECONNREFUSED: 'nothing answers at that address (is PostgreSQL running?)',
+  ENOTFOUND: 'the host name is unknown',
+  '3D000': 'the database does not exist',
+  '28P01': 'the password was refused',
+  '28000': 'the user may not connect',
 };
 
 /** One line for a file that could not be used: what it is, the path, and why in words (no stack trace). */

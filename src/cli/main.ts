@@ -19,7 +19,8 @@ import { escapeJsonForTerminal, escapeTerminalText } from '../chat/console/escap
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from '../config/load-config.js';
 import type { Outcome, Reply } from '../framework/reply.js';
 import { createLogger } from '../log.js';
-import { migrate, openSqliteDatabase } from '../store/sqlite-store.js';
+import { migrateSqlDb } from '../store/db/migrate-sql-db.js';
+import { openStoreDb, storeLocation } from '../store/store-location.js';
 import { shortId } from '../util/ids.js';
 import { describeFileError } from './describe-file-error.js';
 import { exportAudit } from './export-audit.js';
@@ -146,16 +147,21 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     ? { id: user, displayName: `${user} (--as, run by ${osUser})`, runBy: osUser }
     : { id: user, displayName: user.slice(user.indexOf(':') + 1) };
 
-  const dbFile = join(dataDir, config.storage.file);
+  const location = storeLocation(config, dataDir);
+  // What error messages call the database: the file, or PostgreSQL's host and database (never the password).
+  const dbFile = location.backend === 'sqlite' ? location.file : location.display;
   if (command === 'migrate') {
     try {
-      const db = openSqliteDatabase(dbFile);
-      const applied = migrate(db);
-      db.close();
-      io.stdout.write(applied.length ? `Applied migrations ${applied.join(', ')} to ${dbFile}\n` : `${dbFile} is up to date\n`);
+      const { db } = await openStoreDb(config, dataDir);
+      try {
+        const applied = await migrateSqlDb(db);
+        io.stdout.write(applied.length ? `Applied migrations ${applied.join(', ')} to ${dbFile}\n` : `${dbFile} is up to date\n`);
+      } finally {
+        await db.close();
+      }
       return 0;
     } catch (err) {
-      io.stderr.write(`infrabot: ${describeFileError(err, 'the database', dbFile)}\n`);
+      io.stderr.write(`infrabot: ${location.backend === 'sqlite' ? describeFileError(err, 'the database', dbFile) : describeFileError(err, 'the PostgreSQL database', dbFile)}\n`);
       return EX_CANTCREAT;
     }
   }
@@ -199,7 +205,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       return EX_CONFIG;
     }
     log.error({ err, file: dbFile }, 'could not open the database');
-    io.stderr.write(`infrabot: ${describeFileError(err, 'the database', dbFile)}\n`);
+    io.stderr.write(`infrabot: ${describeFileError(err, location.backend === 'sqlite' ? 'the database' : 'the PostgreSQL database', dbFile)}\n`);
     return EX_CANTCREAT;
   }
   // Long-running processes checkpoint on a timer and seal what they wrote when they stop.

@@ -115,7 +115,18 @@ export const configSchema = z
       .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'cluster names are lower-case letters, digits and dashes'), clusterSchema)
       .refine((c) => Object.keys(c).length > 0, 'define at least one cluster'),
     admins: z.array(subject).default([]),
-    storage: z.object({ file: z.string().default('infrabot.db') }).strict().default({ file: 'infrabot.db' }),
+    storage: z
+      .object({
+        /** The embedded SQLite database, relative to the data directory (used when no PostgreSQL URL is set). */
+        file: z.string().default('infrabot.db'),
+        /** postgres://… selects PostgreSQL (several replicas may share it); else the DATABASE_URL environment variable. */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//i, 'expected a postgres:// or postgresql:// URL')
+          .optional(),
+      })
+      .strict()
+      .default({ file: 'infrabot.db' }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()

@@ -51,6 +51,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
     if (!/^rediss?:\/\//.test(env.REDIS_URL)) throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL');
     config.redis.url = env.REDIS_URL;
   }
+  // DATABASE_URL selects PostgreSQL when the file names no database (the file's storage.url wins, as for Redis).
+  if (!config.storage.url && env.DATABASE_URL) {
+    // Not echoed: the URL may carry a password.
+    if (!/^postgres(ql)?:\/\//i.test(env.DATABASE_URL)) throw new ConfigError('DATABASE_URL: expected a postgres:// or postgresql:// URL');
+    config.storage.url = env.DATABASE_URL;
+  }
   return config;
 }
 

@@ -23,11 +23,12 @@ export function healthOf(ctx: CommandContext): HealthMonitor {
 export function commandWriter(ctx: CommandContext, opts?: { release?: boolean }): BatchWriter {
   const h = healthOf(ctx);
   return (batch, at) =>
-    ctx.transactional(() => {
-      h.health.commitSync(batch, at);
-      // Effects run synchronously inside the transaction; a microtask runs only once it has finished.
-      queueMicrotask(() => h.afterCommand(opts));
-    });
+    ctx.transactional(
+      // TODO(health): the health store's writes on `tx`; until it is ported they run on the SQLite
+      // connection that holds this unit of work's transaction.
+      async () => h.health.commitSync(batch, at),
+      () => h.afterCommand(opts),
+    );
 }
 
 /** Registers `batch` to commit with the command (see commandWriter); a no-op when it is empty. */

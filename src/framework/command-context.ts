@@ -1,7 +1,7 @@
 import type { RoleSources } from '../auth/authorize.js';
 import type { Engine, ControlChange } from '../engine/engine.js';
 import type { ControlState } from '../engine/control-state.js';
-import type { Store } from '../store/store.js';
+import type { Store, UnitOfWorkEffect } from '../store/store.js';
 import type { Invocation } from './invocation.js';
 import type { ReplyButton } from './reply.js';
 import type { Registry } from './registry.js';
@@ -30,9 +30,10 @@ export interface CommandContext {
   /**
    * Registers a write that must commit atomically with this command's audit record (and control events):
    * the store runs it inside the same transaction, only if the handler succeeds, and never for a duplicate
-   * delivery. Throwing from it aborts the whole command. For SQLite-backed services the effect is synchronous.
+   * delivery. Throwing from it aborts the whole command. The effect writes on the unit of work `tx` it is
+   * given; `afterCommit` runs once the commit has landed (kicks of background work that must see the write).
    */
-  transactional(effect: () => void): void;
+  transactional(effect: UnitOfWorkEffect, afterCommit?: () => void): void;
   /** Optional services wired by the app (e.g. the health monitor); absent when the process runs without them. */
   services?: CommandServices;
 }

@@ -1,5 +1,6 @@
 import type { Reply } from './reply.js';
 import type { RoleGrant } from '../auth/roles.js';
+import type { SqlExecutor } from '../store/db/sql-db.js';
 
 /** One request to run a command, whatever platform it came from. Adapters build these; nothing else is passed in. */
 export type Platform = 'console' | 'cli' | 'slack' | 'discord' | 'http' | 'schedule' | 'system';
@@ -25,10 +26,10 @@ export interface Invocation {
   /** Set when the user already confirmed a dangerous action (button click or --yes). */
   confirmed?: boolean;
   /**
-   * A synchronous write committed in the same transaction as this invocation's audit record, whatever the
+   * A write on the unit of work `tx` of this invocation's audit record, committed with it whatever the
    * outcome (a schedule records its firing and queues the result post with it). Only in-process callers set it.
    */
-  inTransaction?: (reply: Reply) => void;
+  inTransaction?: (reply: Reply, tx: SqlExecutor) => Promise<void>;
   /**
    * The command as structured input (the HTTP API): validated against the subcommand's options instead of
    * parsing `text`, which then only records what was asked for (audit, confirmation hint).

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { authorize, authorizeListing, holdsAnyRole, type RoleSources } from '../auth/authorize.js';
 import type { AuditDraft } from '../audit/audit-record.js';
 import type { Engine } from '../engine/engine.js';
-import type { CommitResult, NewEvent, Store } from '../store/store.js';
+import type { CommitResult, NewEvent, Store, UnitOfWorkEffect } from '../store/store.js';
 import type { ControlState } from '../engine/control-state.js';
 import { shortId } from '../util/ids.js';
 import type { CommandContext, CommandServices } from './command-context.js';
@@ -120,7 +120,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       traceId,
       invocationId: inv.id,
     });
-    const withInvocation = (reply: Reply): (() => void)[] => (inv.inTransaction ? [() => inv.inTransaction!(reply)] : []);
+    const withInvocation = (reply: Reply): UnitOfWorkEffect[] => (inv.inTransaction ? [(tx) => inv.inTransaction!(reply, tx)] : []);
     const answer = async (reply: Reply, audit: AuditDraft): Promise<Reply> => {
       const effects = withInvocation(reply);
       const result = await store.commit({ expectedSeq: 0, events: [], audit, invocationKey: key, reply, ...(effects.length ? { effects } : {}) });
@@ -261,7 +261,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       const visible = 'visible' in decision ? decision.visible : undefined;
       const change = engine.change(state, inv.user.id);
-      const effects: (() => void)[] = [];
+      const effects: UnitOfWorkEffect[] = [];
+      const afterCommits: (() => void)[] = [];
       const ctx: CommandContext = {
         invocation: inv,
         engine,
@@ -275,8 +276,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         now: () => engine.clock.now(),
         button: (label, command, opts) => makeButton(inv, label, command, opts ?? {}),
         ...(deps.services ? { services: deps.services } : {}),
-        transactional: (effect) => {
+        transactional: (effect, afterCommit) => {
           effects.push(effect);
+          if (afterCommit) afterCommits.push(afterCommit);
         },
       };
       let reply: Reply;
@@ -326,6 +328,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         reply: stored ?? reply,
         ...(allEffects.length ? { effects: allEffects } : {}),
       });
+      if (ran && afterCommits.length) void commit.then((r) => r.ok && afterCommits.forEach((f) => f()), () => undefined);
       if (chained && version) {
         pendingState = after;
         const landed = () => {

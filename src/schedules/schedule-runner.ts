@@ -7,9 +7,10 @@ import type { Timers } from '../engine/timers.js';
 import type { Pipeline } from '../framework/pipeline.js';
 import type { InvokingUser } from '../framework/invocation.js';
 import type { Reply } from '../framework/reply.js';
-import type { HealthStore } from '../store/health-store.js';
 import type { Schedule, ScheduleStatus, ScheduleStore } from '../store/schedule-store.js';
 import type { Store } from '../store/store.js';
+import type { SqlExecutor } from '../store/db/sql-db.js';
+import { enqueueOutbox } from '../store/outbox-store.js';
 import { formatDuration } from '../util/duration.js';
 import { formatTime } from '../util/format-time.js';
 import { shortId } from '../util/ids.js';
@@ -28,8 +29,6 @@ export interface ScheduleRunner {
 export interface ScheduleRunnerDeps {
   pipeline: Pipeline;
   schedules: ScheduleStore;
-  /** For the result posts: written to the durable outbox in the firing's transaction. */
-  health: HealthStore;
   store: Store;
   clock: Clock;
   timers: Timers;
@@ -53,7 +52,7 @@ const PAGE = 50;
  * time runs once however many replicas look at the same store. Nothing about schedules lives in memory.
  */
 export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
-  const { pipeline, schedules, health, store, clock, timers, log } = deps;
+  const { pipeline, schedules, store, clock, timers, log } = deps;
   const pollMs = deps.pollMs ?? 5000;
   let started = false;
   let timer: unknown;
@@ -98,15 +97,15 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
     return { ...rest, title: `${head}: ${reply.title}`, text: [reply.text, footer].filter(Boolean).join('\n'), visibility: 'channel' };
   }
 
-  /** Inside the firing's transaction: the (schedule, fire time) row, the next fire time, and the post. */
-  function record(s: Schedule, fireAt: string, next: string | undefined, outcome: string, reply: Reply, status?: ScheduleStatus, statusReason?: string): void {
+  /** Inside the firing's unit of work: the (schedule, fire time) row, the next fire time, and the post. */
+  async function record(tx: SqlExecutor, s: Schedule, fireAt: string, next: string | undefined, outcome: string, reply: Reply, status?: ScheduleStatus, statusReason?: string): Promise<void> {
     const at = clock.now().toISOString();
-    schedules.recordFiringSync(
+    await schedules.recordFiring(
+      tx,
       { scheduleId: s.id, fireAt, ranAt: at, outcome, detail: reply.title },
       { from: s.nextFireAt ?? fireAt, ...(next ? { nextFireAt: next } : {}), ...(status ? { status } : {}), ...(statusReason ? { statusReason } : {}) },
     );
-    health.commitSync({ outbox: [{ notificationId: `schedule:${s.id}@${fireAt}`, platform: s.platform, channel: s.channel, op: 'reply', body: reply }] }, at);
-    queueMicrotask(deps.onPosted);
+    await enqueueOutbox(tx, [{ notificationId: `schedule:${s.id}@${fireAt}`, platform: s.platform, channel: s.channel, op: 'reply', body: reply }], at);
   }
 
   /** A fire time not run (missed, or a revert overtaken by a later change): audited and said in the channel. */
@@ -119,7 +118,7 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
       severity: 'warning', visibility: 'channel', outcome: 'failed', traceId: shortId(), time: now.toISOString(),
     };
     const invocationId = `${s.id}@${fireAt}`;
-    await store.commit({
+    const result = await store.commit({
       expectedSeq: 0,
       events: [],
       invocationKey: `schedule:${invocationId}`,
@@ -128,8 +127,9 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
         at: now.toISOString(), platform: 'schedule', userId: user.id, userName: user.displayName, channel: `${s.platform}:${s.channel}`,
         rawText: s.command, outcome: 'failed', error: `skipped: ${why}`, traceId: reply.traceId, invocationId,
       },
-      effects: [() => record(s, fireAt, next, 'skipped', reply, status)],
+      effects: [(tx) => record(tx, s, fireAt, next, 'skipped', reply, status)],
     });
+    if (result.ok) deps.onPosted();
   }
 
   async function fire(s: Schedule, now: Date): Promise<void> {
@@ -155,11 +155,12 @@ export function createScheduleRunner(deps: ScheduleRunnerDeps): ScheduleRunner {
       text: s.command,
       // Confirmed when the schedule (or the time-limited action) was created.
       confirmed: true,
-      inTransaction: (reply) => {
+      inTransaction: (reply, tx) => {
         const stop = reply.outcome === 'denied' && s.kind === 'command';
-        record(s, fireAt, next, reply.outcome, post(s, fireAt, reply), stop ? 'stopped' : s.kind === 'revert' ? 'done' : undefined, stop ? `${s.authorId} lost the role: ${reply.text ?? ''}` : undefined);
+        return record(tx, s, fireAt, next, reply.outcome, post(s, fireAt, reply), stop ? 'stopped' : s.kind === 'revert' ? 'done' : undefined, stop ? `${s.authorId} lost the role: ${reply.text ?? ''}` : undefined);
       },
     });
+    deps.onPosted();
     if (!(await schedules.firing(s.id, fireAt))) {
       // The whole firing transaction failed (logged by the pipeline); move on rather than retry it every tick.
       log.error({ schedule: s.id, fireAt }, 'schedule firing could not be recorded; skipping this fire time');

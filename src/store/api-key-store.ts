@@ -1,4 +1,5 @@
 import type { Role } from '../auth/roles.js';
+import type { SqlExecutor } from './db/sql-db.js';
 
 /** An API key as stored: never the secret, only its hash. */
 export interface ApiKey {
@@ -18,15 +19,15 @@ export interface ApiKey {
 export type IdempotencyClaim = 'new' | 'same' | 'different';
 
 /**
- * API keys and HTTP idempotency keys (SQLite now; portable SQL). Writes that belong to a command (create,
- * revoke) are synchronous so they can run inside the command's transaction with its audit record.
+ * API keys and HTTP idempotency keys (portable SQL). Writes that belong to a command (create, revoke) take
+ * the command's unit of work, so they commit with its audit record.
  */
 export interface ApiKeyStore {
   get(id: string): Promise<ApiKey | undefined>;
   list(): Promise<ApiKey[]>;
-  insertSync(key: ApiKey): void;
+  insert(tx: SqlExecutor, key: ApiKey): Promise<void>;
   /** Marks a key revoked; false when it was already revoked. */
-  revokeSync(id: string, by: string, at: string): boolean;
+  revoke(tx: SqlExecutor, id: string, by: string, at: string): Promise<boolean>;
   /**
    * Records the first use of an idempotency key for an API key with the hash of its request: 'new' the first
    * time, then 'same' for the same request and 'different' for another one. Atomic across processes.

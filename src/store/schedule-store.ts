@@ -1,4 +1,6 @@
-/** Row types and the interface of the schedule store (SQLite now; portable SQL for PostgreSQL). */
+import type { SqlExecutor } from './db/sql-db.js';
+
+/** Row types and the interface of the schedule store (portable SQL: SQLite and PostgreSQL). */
 
 /** 'command': a recurring `/infra` command; 'revert': the one-shot undo of a time-limited action. */
 export type ScheduleKind = 'command' | 'revert';
@@ -51,21 +53,23 @@ export interface Firing {
 }
 
 export interface ScheduleStore {
-  /** Writes inside the caller's open transaction (a command's `ctx.transactional` effect or a firing's). */
-  insertSync(s: Schedule): void;
+  /**
+   * Writes on the caller's unit of work (a command's `ctx.transactional` effect or a firing's). False when a
+   * schedule with this id exists already (replicas inserting the same configured schedule: the first wins).
+   */
+  insert(tx: SqlExecutor, s: Schedule): Promise<boolean>;
   /** Compare-and-set on `version`; false when another writer changed the schedule first. */
-  updateSync(s: Schedule): boolean;
+  update(tx: SqlExecutor, s: Schedule): Promise<boolean>;
   /**
    * Records one firing and moves the schedule on, inside the firing's transaction. The (schedule, fire time)
    * key is unique, so a second writer for the same fire time fails (and with it its whole transaction).
    * `next.nextFireAt` replaces the next fire time only if it is still `next.from`, the one this firing was
    * read with (a resume meanwhile wins).
    */
-  recordFiringSync(f: Firing, next: { from: string; nextFireAt?: string; status?: ScheduleStatus; statusReason?: string }): void;
-  /** Every schedule, read inside the caller's transaction. */
-  listSync(): Schedule[];
+  recordFiring(tx: SqlExecutor, f: Firing, next: { from: string; nextFireAt?: string; status?: ScheduleStatus; statusReason?: string }): Promise<void>;
   get(id: string): Promise<Schedule | undefined>;
-  list(query?: { kind?: ScheduleKind; statuses?: readonly ScheduleStatus[] }): Promise<Schedule[]>;
+  /** Schedules in creation order; on `tx` when given (read inside a unit of work). */
+  list(query?: { kind?: ScheduleKind; statuses?: readonly ScheduleStatus[] }, tx?: SqlExecutor): Promise<Schedule[]>;
   /** Active schedules whose next fire time has come, oldest first. */
   due(now: string, limit: number): Promise<Schedule[]>;
   firing(scheduleId: string, fireAt: string): Promise<Firing | undefined>;

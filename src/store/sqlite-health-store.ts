@@ -17,7 +17,6 @@ import {
   type RetentionCutoffs,
 } from './health-store.js';
 import type { Reply } from '../framework/reply.js';
-import { migrate } from './sqlite-store.js';
 
 interface ResultRow { check_name: string; at: string; ok: number; latency_ms: number; error: string | null }
 interface OutboxRow {
@@ -38,7 +37,7 @@ export function percentile(sorted: readonly number[], p: number): number | undef
 
 /** The health store on the app's shared better-sqlite3 handle (same file as the control store). */
 export async function createSqliteHealthStore({ db }: { db: Database.Database }): Promise<HealthStore> {
-  migrate(db);
+  // Tables: migrated by the main store (src/store/sql-store.ts) on the same database.
   const q = {
     insertResult: db.prepare('INSERT INTO check_results (check_name, at, ok, latency_ms, error) VALUES (?, ?, ?, ?, ?)'),
     upsertState: db.prepare('INSERT INTO check_state (check_name, doc) VALUES (?, ?) ON CONFLICT (check_name) DO UPDATE SET doc = excluded.doc'),

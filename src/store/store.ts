@@ -4,6 +4,7 @@ import type { AuditDraft, AuditQuery, AuditRecord } from '../audit/audit-record.
 import type { Checkpoint, StoredCheckpoint } from '../audit/checkpoint.js';
 import type { KeyRotation } from '../audit/signing-key.js';
 import type { Reply } from '../framework/reply.js';
+import type { SqlDb, SqlExecutor } from './db/sql-db.js';
 
 export interface NewEvent {
   actor: string;
@@ -33,12 +34,16 @@ export interface CommitInput {
   invocationKey?: string;
   reply?: Reply;
   /**
-   * Writes of other stores (incidents, silences, alert acks) that belong to this command: run inside the
-   * same transaction after the duplicate and conflict checks, so they happen exactly once and never
-   * without their audit record.
+   * Writes of other stores (incidents, silences, alert acks) that belong to this command: run on the
+   * commit's unit of work `tx` after the duplicate and conflict checks, so they happen exactly once and
+   * never without their audit record. Never await a network call in one (on SQLite the unit of work holds
+   * the write lock for everyone).
    */
-  effects?: ReadonlyArray<() => void>;
+  effects?: ReadonlyArray<UnitOfWorkEffect>;
 }
+
+/** A write that joins a commit's unit of work. */
+export type UnitOfWorkEffect = (tx: SqlExecutor) => Promise<void>;
 
 export type CommitResult =
   | { ok: true; audit: AuditRecord; events: StoredEvent[] }
@@ -79,11 +84,13 @@ export interface AuditWalk {
 }
 
 /**
- * Everything infrabot persists, behind an async interface with portable SQL so that a PostgreSQL store
- * can replace the embedded SQLite one. A commit writes events, the state projection, the audit record and
- * the invocation's reply in one transaction.
+ * Everything infrabot persists, behind an async interface with portable SQL (SQLite embedded, PostgreSQL
+ * with DATABASE_URL). A commit writes events, the state projection, the audit record and the invocation's
+ * reply in one transaction.
  */
 export interface Store {
+  /** The unit of work the store writes on; other stores join a commit through its effects' `tx`. */
+  readonly db: SqlDb;
   readState(): Promise<ControlState | undefined>;
   commit(input: CommitInput): Promise<CommitResult>;
   events(query: { until?: string; after?: string; scope?: string }): Promise<StoredEvent[]>;

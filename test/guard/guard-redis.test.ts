@@ -171,9 +171,9 @@ describe.skipIf(!up)('guard with Redis', () => {
     const { createApp } = await import('../../src/app.js');
     const { parseConfig } = await import('../../src/config/load-config.js');
     const { createLogger } = await import('../../src/log.js');
-    const { createSqliteStore, openSqliteDatabase } = await import('../../src/store/sqlite-store.js');
-    const db = openSqliteDatabase(s.app.dbFile);
-    const store = await createSqliteStore({ db });
+    const { createSqlStore } = await import('../../src/store/sql-store.js');
+    const { createSqliteDb } = await import('../../src/store/db/sqlite-db.js');
+    const store = await createSqlStore({ db: createSqliteDb({ file: s.app.dbFile }) });
     const state = (await store.readState())!;
     const off = await store.commit({
       expectedSeq: state.seq, events: [{ actor: 'local:root-admin', scope: 'global', event: { type: 'killswitch.set', on: false } }],

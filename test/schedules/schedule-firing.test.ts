@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, manualClock, type TestApp } from '../helpers/test-app.js';
-import { createSqliteScheduleStore } from '../../src/store/sqlite-schedule-store.js';
+import { createSqlScheduleStore } from '../../src/store/sql-schedule-store.js';
 import { firingAudits, posts, scheduleId } from './schedule-helpers.js';
 import { renderText } from '../../src/chat/console/render-text.js';
 
@@ -189,7 +189,7 @@ describe('retention', () => {
     expect(await a.schedules!.tick()).toBe(2);
     const count = () => a.db!.prepare("SELECT (SELECT COUNT(*) FROM schedule_firings) || '/' || (SELECT COUNT(*) FROM schedules)").pluck().get();
     expect(count()).toBe('2/2');
-    const store = createSqliteScheduleStore(a.db!);
+    const store = createSqlScheduleStore(a.store.db);
     expect(await store.prune('2026-11-21T01:00:00.000Z')).toBe(0);
     expect(await store.prune('2026-11-21T02:00:00.000Z')).toBe(3); // two firings and the finished revert
     expect(count()).toBe('0/1');

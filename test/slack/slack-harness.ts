@@ -16,7 +16,8 @@ import { defineGroup, defineSubcommand } from '../../src/framework/define-comman
 import { createPipeline, type Pipeline } from '../../src/framework/pipeline.js';
 import { createRegistry } from '../../src/framework/registry.js';
 import { createLogger } from '../../src/log.js';
-import { createSqliteStore } from '../../src/store/sqlite-store.js';
+import { createSqliteDb } from '../../src/store/db/sqlite-db.js';
+import { createSqlStore } from '../../src/store/sql-store.js';
 import type { Store } from '../../src/store/store.js';
 import { logSink, TEST_CONFIG } from '../helpers/test-app.js';
 import { FakeSlack } from './fake-slack.js';
@@ -74,7 +75,7 @@ export async function startHarness(opts: { mode?: 'http' | 'socket'; fake?: Fake
   const logs = logSink();
   const log = createLogger({ level: 'debug', destination: logs.stream });
   const config = parseConfig(TEST_CONFIG, 'test.yaml', {});
-  const store = await createSqliteStore({ file: join(dir, 'infrabot.db') });
+  const store = await createSqlStore({ db: createSqliteDb({ file: join(dir, 'infrabot.db') }) });
   const engine = createEngine({ store, config, clock: systemClock });
   const pipeline = createPipeline({ registry: createRegistry([...COMMAND_GROUPS, slowGroup]), engine, store, log });
   const settings: SlackSettings =

@@ -78,10 +78,7 @@ export function revertLater(ctx: CommandContext, at: Date, undo: { command: stri
     guard: { ...undo.guard, at: ctx.change.at },
     version: 1,
   };
-  ctx.transactional(() => {
-    service.store.insertSync(row);
-    queueMicrotask(service.kick);
-  });
+  ctx.transactional(async (tx) => void (await service.store.insert(tx, row)), service.kick);
   return `⏲️ ${undo.what} automatically at ${formatInZone(at, service.timezone)} (in ${formatDuration(at.getTime() - ctx.now().getTime())}; revert ${id}, cancel with \`schedule remove ${id}\`).`;
 }
 

@@ -32,8 +32,8 @@ function translate(err: unknown): unknown {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ? new UniqueViolation(err) : err;
 }
 
-/** Statements over one connection, prepared once per text. */
-function executorOn(conn: Database.Database): SqlExecutor {
+/** Statements over one connection, prepared once per text (exported for read-only side connections). */
+export function executorOn(conn: Database.Database): SqlExecutor {
   const cache = new Map<string, Database.Statement>();
   const prepare = (q: SqlFragment) => {
     const { text, values } = renderSql(q, 'sqlite');
