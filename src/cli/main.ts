@@ -28,7 +28,7 @@ import { guardStdout } from './guard-stdout.js';
 import { startHttpApi } from '../http/start-http-api.js';
 import { backupCli, restoreCli, STORE_USAGE, storeCopyCli, type StoreCliDeps } from './store-cli.js';
 import { printVerification } from './audit-cli.js';
-import type { StoreLocation } from '../store/backup-store.js';
+import type { StoreLocation } from '../store/store-location.js';
 import type { InfrabotConfig } from '../config/config-schema.js';
 
 const USAGE = `Usage: infrabot <command> [options]
@@ -170,7 +170,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const deps: StoreCliDeps = {
       stdout: io.stdout,
       stderr: io.stderr,
-      location: storeLocation(config, dataDir, process.env),
+      location,
       dataDir,
       verify: (location) => verifyStoreAt(config, dataDir, location, io),
     };
@@ -267,22 +267,12 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   }
 }
 
-/** The store this configuration points at: DATABASE_URL (PostgreSQL) or the data directory's SQLite file. */
-export function storeLocation(config: InfrabotConfig, dataDir: string, env: NodeJS.ProcessEnv): StoreLocation {
-  const url = env.DATABASE_URL?.trim();
-  if (url) return { kind: 'postgres', url, ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}) };
-  return { kind: 'sqlite', file: resolve(dataDir, config.storage.file) };
-}
-
 /** `audit verify` against a store: the chain, checkpoints, witness and state replay; prints and returns its exit code. */
 async function verifyStoreAt(config: InfrabotConfig, dataDir: string, location: StoreLocation, io: Pick<CliIO, 'stdout' | 'stderr'>): Promise<number> {
   const log = pino({ level: 'silent' });
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  delete env.DATABASE_SCHEMA;
-  if (location.kind === 'postgres') Object.assign(env, { DATABASE_URL: location.url }, location.schema ? { DATABASE_SCHEMA: location.schema } : {});
-  const at = location.kind === 'sqlite' ? { ...config, storage: { ...config.storage, file: location.file } } : config;
-  const app = await createApp({ config: at, dataDir, log, metrics: false, env });
+  const { url: _configured, ...storage } = config.storage;
+  const at = { ...config, storage: location.backend === 'sqlite' ? { ...storage, file: location.file } : { ...storage, url: location.url } };
+  const app = await createApp({ config: at, dataDir, log, metrics: false });
   try {
     const started = performance.now();
     const v = await app.audit.verify();

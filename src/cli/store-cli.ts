@@ -13,8 +13,9 @@ import {
   restorePostgres,
   restoreSqlite,
   sqliteHeldByAnother,
-  type StoreLocation,
 } from '../store/backup-store.js';
+import { withSchema } from '../store/db/postgres-db.js';
+import type { StoreLocation } from '../store/store-location.js';
 import { copyStore, nonEmptyTables, StoreCopyError, tableCounts } from '../store/copy-store.js';
 import { isPostgresUrl, openSqlDb } from '../store/db/open-sql-db.js';
 import { createSqliteDb } from '../store/db/sqlite-db.js';
@@ -55,15 +56,16 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
   if (args[0] !== 'copy') return fail(deps, `unknown store command "${args[0] ?? ''}"; try: infrabot store copy --to postgres://user@host/db`, EX_USAGE);
   if (!values.to) return fail(deps, 'store copy needs --to postgres://user@host:5432/database (the PostgreSQL database to fill)', EX_USAGE);
   if (!isPostgresUrl(values.to)) return fail(deps, `--to "${values.to}" is not a postgres:// URL; store copy fills a PostgreSQL database`, EX_USAGE);
-  if (deps.location.kind !== 'sqlite') return fail(deps, 'store copy reads the embedded SQLite store, but this bot is configured for PostgreSQL (DATABASE_URL); unset it to copy from the SQLite file', EX_USAGE);
+  if (deps.location.backend !== 'sqlite') return fail(deps, 'store copy reads the embedded SQLite store, but this bot is configured for PostgreSQL (DATABASE_URL); unset it to copy from the SQLite file', EX_USAGE);
   const source = deps.location.file;
   if (!existsSync(source)) return fail(deps, `there is no SQLite store at ${source} (check --data-dir and storage.file)`, EX_USAGE);
-  const target: StoreLocation = { kind: 'postgres', url: values.to, ...(values.schema ? { schema: values.schema } : {}) };
+  const url = values.schema ? withSchema(values.to, values.schema) : values.to;
+  const target: StoreLocation = { backend: 'postgres', url, display: describeLocation({ backend: 'postgres', url, display: '' }) };
   say(deps, `Copying ${source} → ${describeLocation(target)}`);
   const src = createSqliteDb({ file: source });
   let dst;
   try {
-    dst = await openSqlDb({ url: target.url, ...(values.schema ? { schema: values.schema } : {}) });
+    dst = await openSqlDb({ url });
   } catch (err) {
     await src.close();
     return fail(deps, `cannot reach ${describeLocation(target)}: ${(err as Error).message}`, EX_UNAVAILABLE);
@@ -100,7 +102,7 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
   }
   say(deps, 'Verifying the audit log in the target:');
   const code = await deps.verify(target);
-  if (code === 0) say(deps, `Done. Start the bot with DATABASE_URL=${describeLocation(target).replace(/ \(schema.*$/, '')}${values.schema ? ` (schema ${values.schema})` : ''} to use it.`);
+  if (code === 0) say(deps, `Done. To run on it, stop the bot and start it with DATABASE_URL set to ${values.schema ? `${values.to} with ?options=-c%20search_path%3D${values.schema}` : 'that URL'}.`);
   return code;
 }
 
@@ -108,18 +110,18 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
 export async function backupCli(args: string[], deps: StoreCliDeps): Promise<number> {
   const loc = deps.location;
   const now = deps.now?.() ?? new Date();
-  const file = resolve(args[0] ?? join(deps.dataDir, 'backups', `infrabot-${stamp(now)}.${loc.kind === 'sqlite' ? 'db' : 'dump'}`));
+  const file = resolve(args[0] ?? join(deps.dataDir, 'backups', `infrabot-${stamp(now)}.${loc.backend === 'sqlite' ? 'db' : 'dump'}`));
   if (existsSync(file)) return fail(deps, `${file} already exists; give another file name (a backup never overwrites one)`, EX_USAGE);
   const started = performance.now();
   try {
-    if (loc.kind === 'sqlite') {
+    if (loc.backend === 'sqlite') {
       let shown = -1;
       await backupSqlite(loc.file, file, (done, total) => {
         const pct = total ? Math.floor((done / total) * 10) * 10 : 100;
         if (pct !== shown && total > 10_000) say(deps, `  ${pct}% (${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} pages)`);
         shown = pct;
       });
-    } else await backupPostgres(loc, file);
+    } else await backupPostgres(loc.url, file);
   } catch (err) {
     return fail(deps, err instanceof BackupError ? err.message : `backup of ${describeLocation(loc)} failed: ${(err as Error).message}`, EX_SOFTWARE);
   }
@@ -137,13 +139,13 @@ export async function restoreCli(args: string[], values: { force?: boolean | und
   const file = resolve(from);
   if (!existsSync(file)) return fail(deps, `there is no backup at ${file}`, EX_USAGE);
   try {
-    if (loc.kind === 'sqlite') {
+    if (loc.backend === 'sqlite') {
       if (!isSqliteFile(file)) return fail(deps, `${file} is not an SQLite backup (this bot's store is SQLite; a .dump from pg_dump restores into PostgreSQL)`, EX_USAGE);
       // Overwriting the file under a live bot would corrupt what it writes next: never, even with --force.
       if (sqliteHeldByAnother(loc.file)) return fail(deps, `a running bot has ${loc.file} open; stop it (every replica) and run restore again`, EX_USAGE);
     } else {
       if (isSqliteFile(file)) return fail(deps, `${file} is an SQLite backup, but this bot's store is PostgreSQL; load it with: infrabot store copy --to <url>`, EX_USAGE);
-      const holders = await postgresHolders(loc);
+      const holders = await postgresHolders(loc.url);
       if (holders > 0) return fail(deps, `${plural(holders, 'connection')} of a running bot use ${describeLocation(loc)}; stop every replica and run restore again`, EX_USAGE);
     }
     const busy = await storeContents(loc);
@@ -152,8 +154,8 @@ export async function restoreCli(args: string[], values: { force?: boolean | und
       return fail(deps, `${describeLocation(loc)} holds data (${list}${busy.length > 5 ? ', …' : ''}); restore replaces all of it: give --force if that is what you want (take a backup first)`, EX_USAGE);
     }
     const started = performance.now();
-    if (loc.kind === 'sqlite') await restoreSqlite(file, loc.file);
-    else await restorePostgres(loc, file, true);
+    if (loc.backend === 'sqlite') await restoreSqlite(file, loc.file);
+    else await restorePostgres(loc.url, file);
     say(deps, `Restored ${file} into ${describeLocation(loc)} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
   } catch (err) {
     return fail(deps, err instanceof BackupError ? err.message : `restore into ${describeLocation(loc)} failed: ${(err as Error).message}`, EX_SOFTWARE);
@@ -164,8 +166,8 @@ export async function restoreCli(args: string[], values: { force?: boolean | und
 
 /** Copied tables holding rows at a location (a missing SQLite file or schema holds nothing). */
 async function storeContents(loc: StoreLocation): Promise<{ table: string; rows: number }[]> {
-  if (loc.kind === 'sqlite' && !existsSync(loc.file)) return [];
-  const db = await openSqlDb(loc.kind === 'sqlite' ? { file: loc.file } : { url: loc.url, ...(loc.schema ? { schema: loc.schema } : {}) });
+  if (loc.backend === 'sqlite' && !existsSync(loc.file)) return [];
+  const db = await openSqlDb(loc.backend === 'sqlite' ? { file: loc.file } : { url: loc.url });
   try {
     return await nonEmptyTables(db);
   } finally {

@@ -3,10 +3,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
-import { applicationName } from './db/postgres-db.js';
-
-/** Where a store lives: the embedded SQLite file, or a PostgreSQL database (and schema). */
-export type StoreLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema?: string };
+import { applicationName, schemaInUrl } from './db/postgres-db.js';
+import { describePostgresUrl, type StoreLocation } from './store-location.js';
 
 /** A refusal or failure told in one line (the CLI prints it as it is, no stack trace). */
 export class BackupError extends Error {
@@ -14,18 +12,12 @@ export class BackupError extends Error {
 }
 
 
-export const describeLocation = (loc: StoreLocation) => (loc.kind === 'sqlite' ? loc.file : `${redactUrl(loc.url)}${loc.schema ? ` (schema ${loc.schema})` : ''}`);
-
-/** The URL with its password replaced, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
-}
+/** The file, or PostgreSQL's host:port/database and schema (never the password). */
+export const describeLocation = (loc: StoreLocation) => {
+  if (loc.backend === 'sqlite') return loc.file;
+  const schema = schemaInUrl(loc.url);
+  return `${describePostgresUrl(loc.url)}${schema ? ` (schema ${schema})` : ''}`;
+};
 
 /**
  * True when another process has the SQLite file open, as a running bot does. The probe asks for an
@@ -49,13 +41,13 @@ export function sqliteHeldByAnother(file: string): boolean {
 }
 
 /** Connected infrabot processes on this PostgreSQL database and schema (other than ourselves). */
-export async function postgresHolders(loc: { url: string; schema?: string }): Promise<number> {
-  const client = new pg.Client({ connectionString: loc.url, connectionTimeoutMillis: 5000 });
+export async function postgresHolders(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
     const r = await client.query<{ n: string }>(
       'SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1',
-      [applicationName(loc.schema)],
+      [applicationName(schemaInUrl(url))],
     );
     return Number(r.rows[0]?.n ?? 0);
   } finally {
@@ -127,26 +119,18 @@ function runTool(tool: 'pg_dump' | 'pg_restore', args: string[], env: NodeJS.Pro
   });
 }
 
-/** pg_dump/pg_restore take a libpq URL; our own parameters (schema) are not theirs. */
-function libpqUrl(url: string): string {
-  const u = new URL(url);
-  u.searchParams.delete('schema');
-  return u.toString();
-}
 
 /** PostgreSQL: `pg_dump --format=custom` of the store's schema (a consistent snapshot; the bot keeps running). */
-export async function backupPostgres(loc: { url: string; schema?: string }, to: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function backupPostgres(url: string, to: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   mkdirSync(dirname(to), { recursive: true });
-  await runTool('pg_dump', ['--format=custom', '--no-owner', '--no-privileges', ...(loc.schema ? [`--schema=${loc.schema}`] : []), `--file=${to}`, `--dbname=${libpqUrl(loc.url)}`], env);
+  const schema = schemaInUrl(url);
+  await runTool('pg_dump', ['--format=custom', '--no-owner', '--no-privileges', ...(schema ? [`--schema=${schema}`] : []), `--file=${to}`, `--dbname=${url}`], env);
 }
 
 /** PostgreSQL: pg_restore of a custom-format dump; `clean` drops the objects it restores first (--force). */
-export async function restorePostgres(loc: { url: string; schema?: string }, from: string, clean: boolean, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  await runTool(
-    'pg_restore',
-    ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', ...(clean ? ['--clean', '--if-exists'] : []), ...(loc.schema ? [`--schema=${loc.schema}`] : []), `--dbname=${libpqUrl(loc.url)}`, from],
-    env,
-  );
+export async function restorePostgres(url: string, from: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // --clean drops what the dump holds before recreating it (the caller refused a store with data unless --force).
+  await runTool('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', '--clean', '--if-exists', `--dbname=${url}`, from], env);
 }
 
 export const fileSize = (file: string) => statSync(file).size;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { createSqliteDb } from '../../src/store/db/sqlite-db.js';
+import { withSchema } from '../../src/store/db/postgres-db.js';
+import { sql } from '../../src/store/db/sql.js';
 import { runCli } from '../helpers/run-cli.js';
 import { postgresReachable, postgresSchema, TEST_DATABASE_URL } from '../helpers/sql-backends.js';
 import { postgresCounts, seededStore, sqliteCounts } from './ops-helpers.js';
@@ -41,6 +43,34 @@ const pgOk = await postgresReachable('store copy tests');
     expect(out).toMatch(new RegExp(`audit\\s+${source.audit} → ${source.audit}\\n`));
     expect(out).toMatch(/audit log intact: \d+ records, 1 signed checkpoint/);
     expect(out).not.toContain('MISMATCH');
+  });
+
+  it('the copied store serves the bot: history --at gives the same point-in-time state, and new commands extend the chain', async () => {
+    const s = await freshSchema();
+    expect((await copy(s.schema)).code).toBe(0);
+    const sqliteDb = createSqliteDb({ file: join(seeded.dir, 'infrabot.db') });
+    const events = await sqliteDb.all<{ at: string; scope: string }>(sql`SELECT at, scope FROM events ORDER BY seq`);
+    await sqliteDb.close();
+    const middle = events[Math.floor(events.length / 2)]!.at;
+    const on = (url?: string) => (argv: string[]) => {
+      if (url) process.env.DATABASE_URL = url;
+      return runCli([...argv, '--config', seeded.configFile, '--data-dir', seeded.dir]).finally(() => delete process.env.DATABASE_URL);
+    };
+    const pgUrl = withSchema(s.url, s.schema);
+    for (const scope of ['api', 'web', 'global']) {
+      const fromSqlite = await on()(['run', `history ${scope} --at ${middle}`, '--json']);
+      const fromPostgres = await on(pgUrl)(['run', `history ${scope} --at ${middle}`, '--json']);
+      expect(fromPostgres.code).toBe(0);
+      expect(JSON.parse(fromPostgres.out).data).toEqual(JSON.parse(fromSqlite.out).data);
+    }
+    const before = { pg: await postgresCounts(s.url, s.schema), sqlite: await sqliteCounts(join(seeded.dir, 'infrabot.db')) };
+    expect((await on(pgUrl)(['run', 'ratelimit set web --per-minute 900', '--json'])).code).toBe(0);
+    // Written to PostgreSQL (new ids past the copied ones), not to the SQLite file.
+    expect((await postgresCounts(s.url, s.schema)).events).toBe(before.pg.events! + 1);
+    expect((await sqliteCounts(join(seeded.dir, 'infrabot.db'))).events).toBe(before.sqlite.events);
+    const verify = await on(pgUrl)(['audit', 'verify']);
+    expect(verify.code).toBe(0);
+    expect(verify.out).toContain('audit log intact');
   });
 
   it('refuses a target that already holds data, and changes nothing there', async () => {
