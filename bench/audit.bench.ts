@@ -14,9 +14,10 @@ import { checkRecordProof, proveRecord } from '../src/audit/record-proof.js';
 import { loadSigningKey } from '../src/audit/signing-key.js';
 import { verifyAuditLog } from '../src/audit/verify-audit-log.js';
 import { appendWitness, checkpointLineOf, readWitness } from '../src/audit/witness-file.js';
-import { createSqliteStore, migrate, openSqliteDatabase } from '../src/store/sqlite-store.js';
+import { createSqliteDb } from '../src/store/db/sqlite-db.js';
+import { createSqlStore } from '../src/store/sql-store.js';
 import { createTestApp, TEST_CONFIG } from '../test/helpers/test-app.js';
-import { fmt, line, summarize } from './stats.js';
+import { fmt, line, openMigratedSqlite, summarize } from './stats.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infrabot-bench-audit-'));
 const AUDIT_RECORDS = Number(process.env.BENCH_AUDIT_RECORDS ?? 1_000_000);
@@ -70,9 +71,8 @@ async function checkpointCost() {
 }
 
 /** 1M chained records as the store writes them, a signed checkpoint every 1,000, witnessed in a file. */
-function seed(file: string, witnessFile: string, key: ReturnType<typeof loadSigningKey>) {
-  const db = openSqliteDatabase(file);
-  migrate(db);
+async function seed(file: string, witnessFile: string, key: ReturnType<typeof loadSigningKey>) {
+  const db = await openMigratedSqlite(file);
   const insert = db.prepare(
     `INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, events_hash, run_by, prev_hash, hash)
      VALUES (@id, @at, @platform, @user_id, @user_name, @channel, @raw_text, @command, @args, @cluster, @outcome, @error, @trace_id, @invocation_id, @events_hash, @run_by, @prev_hash, @hash)`,
@@ -114,9 +114,9 @@ async function verifyAndProve() {
   const key = loadSigningKey({ keyDir: join(dir, 'keys'), dataDir: join(dir, 'data'), env: {} });
   const file = join(dir, 'data', 'audit.db');
   const witnessFile = join(dir, 'keys', 'checkpoints.jsonl');
-  const seeded = seed(file, witnessFile, key);
+  const seeded = await seed(file, witnessFile, key);
   line(`seeded ${AUDIT_RECORDS.toLocaleString('en-US')} records, a checkpoint every ${EVERY}`, `${seeded.toFixed(1)} s`);
-  const store = await createSqliteStore({ file });
+  const store = await createSqlStore({ db: createSqliteDb({ file }) });
 
   // Wall time and this process's CPU time: on a shared machine the CPU time is the steadier figure.
   const timed = async <T>(fn: () => Promise<T>) => {

@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toAuditRow, GENESIS_HASH } from '../src/audit/audit-record.js';
-import { createSqliteStore, migrate, openSqliteDatabase } from '../src/store/sqlite-store.js';
+import { createSqliteDb } from '../src/store/db/sqlite-db.js';
+import { createSqlStore } from '../src/store/sql-store.js';
 import { createTestApp } from '../test/helpers/test-app.js';
-import { fmt, line, summarize } from './stats.js';
+import { fmt, line, openMigratedSqlite, summarize } from './stats.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infrabot-bench-'));
 const AUDIT_RECORDS = Number(process.env.BENCH_AUDIT_RECORDS ?? 1_000_000);
@@ -34,8 +35,7 @@ async function pipelineThroughput() {
   await app.close();
 
   // Peer baseline: one prepared INSERT of an audit-sized row per command, nothing else.
-  const db = openSqliteDatabase(join(dir, 'floor.db'));
-  migrate(db);
+  const db = await openMigratedSqlite(join(dir, 'floor.db'));
   const insert = db.prepare('INSERT INTO invocations (key, received_at, reply) VALUES (?, ?, ?)');
   const t1 = performance.now();
   for (let i = 0; i < N; i++) insert.run(`k${i}`, new Date().toISOString(), 'x'.repeat(300));
@@ -48,9 +48,8 @@ async function pipelineThroughput() {
   line('  pipeline / bare insert', `${(perSecond / floor).toFixed(2)}×`);
 }
 
-function seedAudit(file: string) {
-  const db = openSqliteDatabase(file);
-  migrate(db);
+async function seedAudit(file: string) {
+  const db = await openMigratedSqlite(file);
   const insert = db.prepare(
     `INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, prev_hash, hash)
      VALUES (@id, @at, @platform, @user_id, @user_name, @channel, @raw_text, @command, @args, @cluster, @outcome, @error, @trace_id, @invocation_id, @prev_hash, @hash)`,
@@ -91,9 +90,9 @@ function seedAudit(file: string) {
 
 async function auditAtScale() {
   const file = join(dir, 'audit.db');
-  const seeded = seedAudit(file);
+  const seeded = await seedAudit(file);
   line(`seeded ${AUDIT_RECORDS.toLocaleString('en-US')} chained audit records`, `${seeded.toFixed(1)} s`);
-  const store = await createSqliteStore({ file });
+  const store = await createSqlStore({ db: createSqliteDb({ file }) });
   const end = Date.parse('2026-11-21T00:00:00Z');
   const samples = { userDay: [] as number[], userWeek: [] as number[], clusterDay: [] as number[], action: [] as number[], anyoneDay: [] as number[] };
   for (let i = 0; i < 600; i++) {

@@ -63,8 +63,14 @@ const statusData = controlData
   .extend({
     reverts: z.array(revertData).describe('Automatic reverts of time-limited actions still scheduled'),
     controlChannel: controlChannelData.nullable(),
+    store: z.enum(['sqlite', 'postgres']).describe('Where the bot keeps its state and audit log: embedded SQLite, or PostgreSQL shared by replicas'),
   })
-  .describe('The control state of the clusters the caller may see (with a cluster named, only that one), pending reverts and the control channel');
+  .describe('The control state of the clusters the caller may see (with a cluster named, only that one), pending reverts, the control channel and the store backend');
+
+const STORE_LINE = {
+  sqlite: '🗄️ Store: embedded SQLite (this machine only).',
+  postgres: '🗄️ Store: PostgreSQL (shared by every replica).',
+} as const;
 
 export default defineGroup({
   name: 'status',
@@ -86,7 +92,8 @@ export default defineGroup({
         const pending = await pendingReverts(ctx, cluster);
         const reverts = revertFields(pending, ctx.now().getTime());
         const channel = await describeControlChannel(services);
-        const extra = { reverts: pending, controlChannel: channel.data };
+        const backend = ctx.store.db.dialect;
+        const extra = { reverts: pending, controlChannel: channel.data, store: backend };
         const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;
         const ksLine = ks.on
@@ -119,7 +126,7 @@ export default defineGroup({
         return {
           title: ks.on ? '🛑 Kill-switch ON: all traffic refused' : 'infrabot status',
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
-          text: [ksLine, summary, channel.line].filter(Boolean).join('\n'),
+          text: [ksLine, summary, channel.line, STORE_LINE[backend]].filter(Boolean).join('\n'),
           table: channel.live
             ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },

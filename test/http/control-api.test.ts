@@ -144,7 +144,7 @@ describe('HTTP control API: confirmation, errors and trace ids', () => {
   it('a 500 shows no stack trace or internal message, only a reference that is in the log', async () => {
     h = await apiHarness();
     const { token } = await h.key('ops --role operator');
-    h.app.db!.close(); // the store stops answering
+    await h.app.store.db.close(); // the store stops answering
     const routes: ['GET' | 'POST', string][] = [['GET', '/api/control'], ['GET', '/readyz']];
     for (const [method, url] of routes) {
       const r = await h.call(method, url, { token });
