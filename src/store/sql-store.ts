@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { AsyncResource } from 'node:async_hooks';
 import { CANONICAL_SQL, GENESIS_HASH, HASHED_COLUMNS, fromAuditRow, hashAuditFields, hashCanonical, hashEvents, toAuditRow, type AuditRow } from '../audit/audit-record.js';
 import type { Checkpoint, StoredCheckpoint } from '../audit/checkpoint.js';
 import type { KeyRotation } from '../audit/signing-key.js';
@@ -132,6 +133,59 @@ async function commitIn(tx: SqlExecutor, input: CommitInput): Promise<CommitResu
   }
   const events = input.events.map((e, i) => ({ seq: eventRows[i]![0], at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event }));
   return { ok: true, audit: fromAuditRow(a), events };
+}
+
+interface Pending {
+  input: CommitInput;
+  resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Created outside any unit of work: batches run in its scope, never inside the unit of work of whoever queued first. */
+const ROOT_SCOPE = new AsyncResource('infrabot.group-commit');
+const MAX_BATCH = 64;
+
+/**
+ * Group commit for PostgreSQL (SQLite's SqlDb does its own): commits that arrive while one batch is being
+ * written go together into the next transaction, each in its own savepoint. The chain-head lock is held until
+ * COMMIT has flushed the WAL, so without batching a cluster of replicas could append only one record per
+ * flush; with it, each replica appends a whole batch per flush. A commit that fails undoes only its
+ * savepoint; callers learn their outcome only after COMMIT.
+ */
+function createGroupCommit(db: SqlDb): (input: CommitInput) => Promise<CommitResult> {
+  let queue: Pending[] = [];
+  let writing = false;
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, MAX_BATCH);
+      queue = queue.slice(MAX_BATCH);
+      const outcomes: { item: Pending; ok: boolean; value: unknown }[] = [];
+      try {
+        await db.transaction(async () => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ item, ok: true, value: await db.transaction((tx) => commitIn(tx, item.input)) });
+            } catch (err) {
+              outcomes.push({ item, ok: false, value: err });
+            }
+          }
+        });
+      } catch (err) {
+        for (const item of batch) item.reject(err);
+        continue;
+      }
+      for (const o of outcomes) (o.ok ? o.item.resolve(o.value as CommitResult) : o.item.reject(o.value));
+    }
+    writing = false;
+  }
+  return (input) =>
+    new Promise<CommitResult>((resolve, reject) => {
+      queue.push({ input, resolve, reject });
+      if (!writing) {
+        writing = true;
+        ROOT_SCOPE.runInAsyncScope(() => void drain());
+      }
+    });
 }
 
 /** One audit row as the walk sees it; `matches(prev)` says whether its stored hash covers its contents. */
@@ -322,6 +376,7 @@ export async function createSqlStore(options: SqlStoreOptions): Promise<Store> {
   let snapshots: Promise<unknown> = Promise.resolve();
   let readExec: SqlExecutor | undefined;
   let parsedState: ControlState | undefined;
+  const write = db.dialect === 'postgres' ? createGroupCommit(db) : (input: CommitInput) => db.transaction((tx) => commitIn(tx, input));
 
   const store: Store = {
     db,
@@ -341,7 +396,7 @@ export async function createSqlStore(options: SqlStoreOptions): Promise<Store> {
     async commit(input) {
       if (input.events.length > 0 && !input.state) throw new Error('a commit with events must carry the state they produce');
       try {
-        return await db.transaction((tx) => commitIn(tx, input));
+        return await write(input);
       } catch (err) {
         if (err instanceof ConflictSignal) return { ok: false, reason: 'conflict' };
         throw err;

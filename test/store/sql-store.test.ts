@@ -94,6 +94,22 @@ describeEachBackend('control store', (backend) => {
     expect(await store.verifyAudit()).toEqual({ ok: true, count: 40 });
   });
 
+  it('commits concurrent commands independently: one whose effect fails undoes only itself', async () => {
+    const { store } = await open();
+    const fail = async () => {
+      throw new Error('effect failed');
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.commit({ expectedSeq: 0, events: [], audit: audit(i + 1), invocationKey: `k${i}`, reply, ...(i % 5 === 2 ? { effects: [fail] } : {}) }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(4);
+    expect(await store.verifyAudit()).toEqual({ ok: true, count: 16 });
+    expect(await store.findInvocationReply('k2')).toBeUndefined();
+    expect(await store.findInvocationReply('k3')).toEqual(reply);
+  });
+
   it('detects a changed record, a deleted one, reordered ones, changed events and a missing head', async () => {
     const { db, store } = await open();
     let state = base;
