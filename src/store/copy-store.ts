@@ -29,14 +29,20 @@ export const COPIED_TABLES: readonly string[] = [
   'alert_events',
   'silences',
   'incidents',
+  'incident_ids',
   'incident_timeline',
   'notifications',
   'deliveries',
   'outbox',
+  // cost budgets, runbooks
+  'costs',
+  'cost_cursors',
+  'budget_alerts',
+  'runbook_runs',
 ];
 
 /** Tables that belong to a running bot, not to its data (migration bookkeeping, leases held by live processes). */
-export const NOT_COPIED: readonly string[] = ['schema_migrations', 'probe_leases', 'check_leases', 'leases'];
+export const NOT_COPIED: readonly string[] = ['schema_migrations', 'health_leases'];
 
 export interface CopyProgress {
   table: string;
