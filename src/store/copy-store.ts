@@ -161,7 +161,13 @@ async function copyTable(source: SqlDb, tx: SqlExecutor, table: string, batchSiz
     if (rows.length === 0) break;
     after = Number(rows.at(-1)!.__rowid);
     const values: SqlFragment[] = rows.map((r) => sql`(${sql.join(columns.map((c) => r[c] ?? null))})`);
-    await tx.run(sql`INSERT INTO ${ident(table)} (${colList}) VALUES ${sql.join(values)}`);
+    try {
+      await tx.run(sql`INSERT INTO ${ident(table)} (${colList}) VALUES ${sql.join(values)}`);
+    } catch (err) {
+      // Which rows, so the one that cannot move (e.g. text with a NUL character, which PostgreSQL refuses) can be found.
+      const first = copied + 1;
+      throw new Error(`table ${table}, rows ${first}–${copied + rows.length}: ${(err as Error).message}`, { cause: err });
+    }
     copied += rows.length;
     onProgress?.({ table, copied, total });
   }
