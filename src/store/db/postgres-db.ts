@@ -95,7 +95,12 @@ export async function createPostgresDb(options: PostgresDbOptions): Promise<SqlD
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
   pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
-  if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  if (schema) {
+    // Replicas starting together race here: IF NOT EXISTS is not atomic, so the loser's "already exists" is success.
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`).catch((err: { code?: string }) => {
+      if (err.code !== '23505' && err.code !== '42P06') throw err;
+    });
+  }
   const context = new AsyncLocalStorage<{ tx: SqlExecutor; client: pg.PoolClient; savepoints: number }>();
   const direct = executorOn(pool);
 
