@@ -101,8 +101,9 @@ export interface AuditRow {
 /**
  * A lone UTF-16 surrogate (possible in JSON from a chat platform) is stored by SQLite as U+FFFD, so the
  * stored text would no longer match its hash; we store and hash the replacement character from the start.
+ * PostgreSQL text cannot hold NUL at all, so NUL is replaced the same way on both backends.
  */
-const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g, '\uFFFD');
 const wellFormedOrNull = (s: string | undefined) => (s === undefined ? null : wellFormed(s));
 
 export function toAuditRow(id: number, d: AuditDraft, prevHash: string): AuditRow {

@@ -90,9 +90,12 @@ async function lockHead(tx: SqlExecutor): Promise<Head | undefined> {
   return tx.one<Head>(sql`SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE`);
 }
 
-/** Writes one command's outcome (invocation, effects, events, audit record, state) on `tx`. */
-async function commitIn(tx: SqlExecutor, input: CommitInput): Promise<CommitResult> {
-  const head = await lockHead(tx);
+/**
+ * Writes one command's outcome (invocation, effects, events, audit record, state) on `tx`. `locked` is the
+ * chain head when the caller's transaction already holds its lock (a group commit's batch).
+ */
+async function commitIn(tx: SqlExecutor, input: CommitInput, locked?: { head: Head | undefined }): Promise<CommitResult> {
+  const head = locked ? locked.head : await lockHead(tx);
   if (input.invocationKey) {
     // Unique key: a concurrent delivery on another replica waits here for the first one's transaction, then
     // inserts nothing and reads the reply it committed.
@@ -122,9 +125,15 @@ async function commitIn(tx: SqlExecutor, input: CommitInput): Promise<CommitResu
   }
   // The record commits to the exact event rows it writes, so an event added, changed or removed breaks it.
   const a = toAuditRow(auditId, { ...input.audit, eventsHash: eventRows.length ? hashEvents(eventRows) : EMPTY_EVENTS_HASH }, head?.last_hash ?? GENESIS_HASH);
-  await tx.run(sql`INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, events_hash, run_by, prev_hash, hash)
-    VALUES (${a.id}, ${a.at}, ${a.platform}, ${a.user_id}, ${a.user_name}, ${a.channel}, ${a.raw_text}, ${a.command}, ${a.args}, ${a.cluster}, ${a.outcome}, ${a.error}, ${a.trace_id}, ${a.invocation_id}, ${a.events_hash}, ${a.run_by}, ${a.prev_hash}, ${a.hash})`);
-  await tx.run(sql`INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, ${a.id}, ${a.hash}) ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash`);
+  const insertAudit = sql`INSERT INTO audit (id, at, platform, user_id, user_name, channel, raw_text, command, args, cluster, outcome, error, trace_id, invocation_id, events_hash, run_by, prev_hash, hash)
+    VALUES (${a.id}, ${a.at}, ${a.platform}, ${a.user_id}, ${a.user_name}, ${a.channel}, ${a.raw_text}, ${a.command}, ${a.args}, ${a.cluster}, ${a.outcome}, ${a.error}, ${a.trace_id}, ${a.invocation_id}, ${a.events_hash}, ${a.run_by}, ${a.prev_hash}, ${a.hash})`;
+  const moveHead = sql`INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, ${a.id}, ${a.hash}) ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash`;
+  // PostgreSQL: one round trip for both while the head is locked (SQLite allows no INSERT inside WITH).
+  if (tx.dialect === 'postgres') await tx.run(sql`WITH appended AS (${insertAudit} RETURNING id) ${moveHead}`);
+  else {
+    await tx.run(insertAudit);
+    await tx.run(moveHead);
+  }
   const last = eventRows.at(-1)?.[0];
   if (input.state && last !== undefined) {
     const version = input.version ?? `v${last}`;
@@ -161,10 +170,14 @@ function createGroupCommit(db: SqlDb): (input: CommitInput) => Promise<CommitRes
       queue = queue.slice(MAX_BATCH);
       const outcomes: { item: Pending; ok: boolean; value: unknown }[] = [];
       try {
-        await db.transaction(async () => {
+        await db.transaction(async (outer) => {
+          // Locked here, outside the savepoints: a lock taken inside one is released when it is rolled back.
+          let head = await lockHead(outer);
           for (const item of batch) {
             try {
-              outcomes.push({ item, ok: true, value: await db.transaction((tx) => commitIn(tx, item.input)) });
+              const result = await db.transaction((tx) => commitIn(tx, item.input, { head }));
+              if (result.ok) head = { last_id: result.audit.id, last_hash: result.audit.hash };
+              outcomes.push({ item, ok: true, value: result });
             } catch (err) {
               outcomes.push({ item, ok: false, value: err });
             }

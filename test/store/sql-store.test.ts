@@ -86,6 +86,14 @@ describeEachBackend('control store', (backend) => {
     expect(await store.findInvocationReply('k3')).toBeUndefined();
   });
 
+  it('records text a chat platform may send but a database may refuse (NUL, lone surrogates) and keeps the chain', async () => {
+    const { store } = await open();
+    const odd = await store.commit({ expectedSeq: 0, events: [], audit: { ...audit(1), rawText: 'status \u0000api \uD800', userName: 'a\u0000b' }, invocationKey: 'k1', reply });
+    expect(odd).toMatchObject({ ok: true, audit: { rawText: 'status \uFFFDapi \uFFFD', userName: 'a\uFFFDb' } });
+    expect((await store.searchAudit({ limit: 1 }))[0]?.rawText).toBe('status \uFFFDapi \uFFFD');
+    expect(await store.verifyAudit()).toEqual({ ok: true, count: 1 });
+  });
+
   it('keeps the chain linear and the event sequence gap-free under many concurrent commits', async () => {
     const { store } = await open();
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.commit({ expectedSeq: 0, events: [], audit: audit(i + 1), invocationKey: `k${i}`, reply })));
