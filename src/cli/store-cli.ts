@@ -59,6 +59,8 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
   if (deps.location.backend !== 'sqlite') return fail(deps, 'store copy reads the embedded SQLite store, but this bot is configured for PostgreSQL (DATABASE_URL); unset it to copy from the SQLite file', EX_USAGE);
   const source = deps.location.file;
   if (!existsSync(source)) return fail(deps, `there is no SQLite store at ${source} (check --data-dir and storage.file)`, EX_USAGE);
+  // A copy of a store still being written would miss what comes after it (and read tables at different moments).
+  if (sqliteHeldByAnother(source)) return fail(deps, `a running bot has ${source} open; stop it first, so that nothing is written after the copy`, EX_USAGE);
   const url = values.schema ? withSchema(values.to, values.schema) : values.to;
   const target: StoreLocation = { backend: 'postgres', url, display: describeLocation({ backend: 'postgres', url, display: '' }) };
   say(deps, `Copying ${source} → ${describeLocation(target)}`);
@@ -102,7 +104,7 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
   }
   say(deps, 'Verifying the audit log in the target:');
   const code = await deps.verify(target);
-  if (code === 0) say(deps, `Done. To run on it, stop the bot and start it with DATABASE_URL set to ${values.schema ? `${values.to} with ?options=-c%20search_path%3D${values.schema}` : 'that URL'}.`);
+  if (code === 0) say(deps, `Done. Stop the bot and start it with DATABASE_URL=${maskPassword(url)} to run on the copy.`);
   return code;
 }
 
@@ -162,6 +164,13 @@ export async function restoreCli(args: string[], values: { force?: boolean | und
   }
   say(deps, 'Verifying the audit log:');
   return deps.verify(loc);
+}
+
+/** The URL to give as DATABASE_URL, with any password shown as *** (the user knows it; logs need not). */
+function maskPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString().replace(/\+/g, '%20');
 }
 
 /** Copied tables holding rows at a location (a missing SQLite file or schema holds nothing). */

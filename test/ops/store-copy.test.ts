@@ -4,6 +4,7 @@ import { createSqliteDb } from '../../src/store/db/sqlite-db.js';
 import { withSchema } from '../../src/store/db/postgres-db.js';
 import { sql } from '../../src/store/db/sql.js';
 import { runCli } from '../helpers/run-cli.js';
+import { createTestApp } from '../helpers/test-app.js';
 import { postgresReachable, postgresSchema, TEST_DATABASE_URL } from '../helpers/sql-backends.js';
 import { postgresCounts, seededStore, sqliteCounts } from './ops-helpers.js';
 
@@ -43,6 +44,7 @@ const pgOk = await postgresReachable('store copy tests');
     expect(out).toMatch(new RegExp(`audit\\s+${source.audit} → ${source.audit}\\n`));
     expect(out).toMatch(/audit log intact: \d+ records, 1 signed checkpoint/);
     expect(out).not.toContain('MISMATCH');
+    expect(out).toContain(`Done. Stop the bot and start it with DATABASE_URL=${withSchema(s.url, s.schema)} to run on the copy.`);
   });
 
   it('the copied store serves the bot: history --at gives the same point-in-time state, and new commands extend the chain', async () => {
@@ -98,6 +100,18 @@ const pgOk = await postgresReachable('store copy tests');
       expect(Object.values(await postgresCounts(s.url, s.schema)).every((n) => n === 0)).toBe(true);
     } finally {
       extra.cleanup();
+    }
+  });
+
+  it('refuses to copy a store a running bot is still writing', async () => {
+    const app = await createTestApp({ dir: seeded.dir, keyDir: `${seeded.dir}-keys` });
+    try {
+      const s = await freshSchema();
+      const r = await copy(s.schema);
+      expect(r.code).toBe(64);
+      expect(r.err).toContain(`a running bot has ${join(seeded.dir, 'infrabot.db')} open; stop it first`);
+    } finally {
+      await app.close();
     }
   });
 
