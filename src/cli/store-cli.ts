@@ -104,7 +104,7 @@ export async function storeCopyCli(args: string[], values: { to?: string | undef
   }
   say(deps, 'Verifying the audit log in the target:');
   const code = await deps.verify(target);
-  if (code === 0) say(deps, `Done. Stop the bot and start it with DATABASE_URL=${maskPassword(url)} to run on the copy.`);
+  if (code === 0) say(deps, `Done. Start the bot with DATABASE_URL=${maskPassword(url)} to run on the copy.`);
   return code;
 }
 

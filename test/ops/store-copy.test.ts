@@ -44,7 +44,7 @@ const pgOk = await postgresReachable('store copy tests');
     expect(out).toMatch(new RegExp(`audit\\s+${source.audit} → ${source.audit}\\n`));
     expect(out).toMatch(/audit log intact: \d+ records, 1 signed checkpoint/);
     expect(out).not.toContain('MISMATCH');
-    expect(out).toContain(`Done. Stop the bot and start it with DATABASE_URL=${withSchema(s.url, s.schema)} to run on the copy.`);
+    expect(out).toContain(`Done. Start the bot with DATABASE_URL=${withSchema(s.url, s.schema)} to run on the copy.`);
   });
 
   it('the copied store serves the bot: history --at gives the same point-in-time state, and new commands extend the chain', async () => {
