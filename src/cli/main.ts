@@ -26,6 +26,10 @@ import { describeFileError } from './describe-file-error.js';
 import { exportAudit } from './export-audit.js';
 import { guardStdout } from './guard-stdout.js';
 import { startHttpApi } from '../http/start-http-api.js';
+import { backupCli, restoreCli, STORE_USAGE, storeCopyCli, type StoreCliDeps } from './store-cli.js';
+import { printVerification } from './audit-cli.js';
+import type { StoreLocation } from '../store/store-location.js';
+import type { InfrabotConfig } from '../config/config-schema.js';
 
 const USAGE = `Usage: infrabot <command> [options]
 
@@ -36,6 +40,7 @@ Commands:
   run "<command>" [--as user] [--json] [--yes]
                            Run one /infra command and exit (0 ok, 1 failed, 2 invalid, 3 needs --yes, 4 denied)
 ${AUDIT_USAGE}
+${STORE_USAGE}
   slack manifest [--url https://…] [--socket]
                            Print a Slack app manifest to create the app from
   migrate                  Apply pending database migrations
@@ -52,7 +57,7 @@ export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed
 const EX_USAGE = 64;
 /** sysexits: a file or directory that cannot be created or opened. */
 const EX_CANTCREAT = 73;
-const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack']);
+const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack', 'store', 'backup', 'restore']);
 const EX_CONFIG = 78;
 
 /** The process streams, injectable so tests drive the CLI in-process. */
@@ -88,6 +93,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         pubkey: { type: 'string', multiple: true },
         since: { type: 'string' },
         cluster: { type: 'string' },
+        to: { type: 'string' },
+        schema: { type: 'string' },
+        force: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -156,6 +164,19 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       io.stderr.write(`infrabot: ${location.backend === 'sqlite' ? describeFileError(err, 'the database', dbFile) : describeFileError(err, 'the PostgreSQL database', dbFile)}\n`);
       return EX_CANTCREAT;
     }
+  }
+
+  if (command === 'store' || command === 'backup' || command === 'restore') {
+    const deps: StoreCliDeps = {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      location,
+      dataDir,
+      verify: (location) => verifyStoreAt(config, dataDir, location, io),
+    };
+    if (command === 'store') return storeCopyCli(rest, values, deps);
+    if (command === 'backup') return backupCli(rest, deps);
+    return restoreCli(rest, values, deps);
   }
 
   const adapters = command === 'start' ? ADAPTER_FACTORIES.filter((f) => f.configured(process.env)) : [];
@@ -243,6 +264,21 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (longRunning) await app.audit.checkpointer.checkpoint().catch(() => undefined);
     await app.close();
     log.flush();
+  }
+}
+
+/** `audit verify` against a store: the chain, checkpoints, witness and state replay; prints and returns its exit code. */
+async function verifyStoreAt(config: InfrabotConfig, dataDir: string, location: StoreLocation, io: Pick<CliIO, 'stdout' | 'stderr'>): Promise<number> {
+  const log = pino({ level: 'silent' });
+  const { url: _configured, ...storage } = config.storage;
+  const at = { ...config, storage: location.backend === 'sqlite' ? { ...storage, file: location.file } : { ...storage, url: location.url } };
+  const app = await createApp({ config: at, dataDir, log, metrics: false });
+  try {
+    const started = performance.now();
+    const v = await app.audit.verify();
+    return printVerification(v, ((performance.now() - started) / 1000).toFixed(2), io);
+  } finally {
+    await app.close();
   }
 }
 

@@ -14,6 +14,29 @@ export interface PostgresDbOptions {
   statementTimeoutMs?: number;
 }
 
+/** How every infrabot connection names itself to PostgreSQL (pg_stat_activity), so `restore` can see a running bot. */
+export const applicationName = (schema: string | undefined) => `infrabot:${schema ?? 'public'}`.slice(0, 63);
+
+/**
+ * The schema a URL selects with libpq's own parameter, `?options=-c%20search_path%3Dops` (pg_dump and psql
+ * understand it too), so one DATABASE_URL names database and schema for every tool.
+ */
+export function schemaInUrl(url: string): string | undefined {
+  try {
+    const options = new URL(url).searchParams.get('options') ?? '';
+    return /(?:^|\s)-c\s*search_path=("?)([a-z_][a-z0-9_]*)\1(?:\s|$)/i.exec(options)?.[2];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL with the schema set as libpq's search_path option. */
+export function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString().replace(/\+/g, '%20'); // libpq decodes %20, not +
+}
+
 const INT8 = 20;
 // BIGINT ids and counts come back as numbers, as on SQLite; they stay far below 2^53.
 const types = {
@@ -61,16 +84,23 @@ function executorOn(client: Queryable): SqlExecutor {
  * meet, store code serializes with `SELECT … FOR UPDATE` or a compare-and-set on a version column.
  */
 export async function createPostgresDb(options: PostgresDbOptions): Promise<SqlDb & { readonly pool: pg.Pool }> {
+  const schema = options.schema ?? schemaInUrl(options.url);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 5000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     types,
-    ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
+    application_name: applicationName(schema),
+    ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
   pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
-  if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
+  if (schema) {
+    // Replicas starting together race here: IF NOT EXISTS is not atomic, so the loser's "already exists" is success.
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`).catch((err: { code?: string }) => {
+      if (err.code !== '23505' && err.code !== '42P06') throw err;
+    });
+  }
   const context = new AsyncLocalStorage<{ tx: SqlExecutor; client: pg.PoolClient; savepoints: number }>();
   const direct = executorOn(pool);
 
