@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeBudget } from '../src/engine/control-events.js';
-import { billingOf } from '../src/engine/billing/billing-services.js';
+import { billingOf } from '../src/framework/services/billing.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { billingOf } from '../src/engine/billing/billing-services.js';
+import { billingOf } from '../src/framework/services/billing.js';
 import { computeCosts } from '../src/engine/billing/compute-costs.js';
-import { renderCostChart } from '../src/engine/billing/render-cost-chart.js';
+import { renderCostChart } from '../src/framework/render/render-cost-chart.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { parseDuration } from '../src/util/duration.js';

@@ -36,8 +36,8 @@ import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
 import { createSqlApiKeyStore } from './store/sql-api-key-store.js';
 import { Redis } from 'ioredis';
-import { createBillingService, type BillingService } from './engine/billing/billing-service.js';
-import './engine/billing/billing-services.js';
+import { createBillingService, type BillingService } from './billing/billing-service.js';
+import './framework/services/billing.js';
 import { createAdaptiveController, type AdaptiveController } from './engine/adaptive-controller.js';
 import { routeAlert } from './engine/alerts/route-alert.js';
 

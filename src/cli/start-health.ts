@@ -7,7 +7,7 @@ import { createConsoleSink } from '../chat/console/console-sink.js';
 import type { Pipeline } from '../framework/pipeline.js';
 import type { Reply } from '../framework/reply.js';
 import { writeAttachments } from '../chat/console/write-attachments.js';
-import { seedCostHistory } from '../engine/billing/seed-costs.js';
+import { seedCostHistory } from '../billing/seed-costs.js';
 import { startSimulatedFleet, type ServiceMode, type SimulatedFleet } from '../sim/simulated-fleet.js';
 import { shortId } from '../util/ids.js';
 

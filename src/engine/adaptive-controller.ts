@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Invocation } from '../framework/invocation.js';
+import type { RunCommand } from './ports.js';
 import { parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
 import type { ControlPublisher } from './control-publisher.js';
@@ -27,7 +27,7 @@ const round = (f: number) => Math.round(f * 100) / 100;
 export function createAdaptiveController(opts: {
   engine: Engine;
   publisher?: ControlPublisher;
-  run: (inv: Invocation) => Promise<unknown>;
+  run: RunCommand;
   /** Posts a line in the cluster's channel (the alert routes of the cluster). */
   announce?: (cluster: string, text: string) => Promise<void>;
   log: Logger;

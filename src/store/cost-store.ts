@@ -47,15 +47,8 @@ export async function advanceCursor(tx: SqlExecutor, cluster: string, lastId: st
   return r.changes === 1;
 }
 
-export interface CostRow {
-  cluster: string;
-  team: string | null;
-  action: string;
-  currency: string;
-  day: string;
-  amount: number;
-  count: number;
-}
+export type { CostRow } from '../engine/billing/cost-row.js';
+import type { CostRow } from '../engine/billing/cost-row.js';
 
 /** Spend per day, cluster, team, action and currency in [since, until). */
 export async function costsByDay(db: SqlExecutor, opts: { since: string; until: string; cluster?: string; clusters?: readonly string[] }): Promise<CostRow[]> {

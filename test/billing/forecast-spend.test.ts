@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { forecastSpend } from '../../src/engine/billing/forecast-spend.js';
-import { throttleFactor } from '../../src/engine/billing/billing-service.js';
-import { seededSpendHistory } from '../../src/engine/billing/seed-costs.js';
+import { throttleFactor } from '../../src/billing/billing-service.js';
+import { seededSpendHistory } from '../../src/billing/seed-costs.js';
 
 describe('spend forecast (Holt linear)', () => {
   it('follows a clean linear trend almost exactly', () => {

@@ -1,4 +1,4 @@
-import type { CostRow } from '../../store/cost-store.js';
+import type { CostRow } from './cost-row.js';
 import { forecastSpend, type SpendForecast } from './forecast-spend.js';
 
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 import { UserError } from '../../user-error.js';
-import type { CommandContext } from '../../framework/command-context.js';
-import type { BillingService } from './billing-service.js';
+import type { CommandContext } from '../command-context.js';
+import type { BillingService } from '../../billing/billing-service.js';
 
-declare module '../../framework/command-context.js' {
+declare module '../command-context.js' {
   interface CommandServices {
     billing?: BillingService;
   }

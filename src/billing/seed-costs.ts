@@ -1,5 +1,5 @@
-import type { SqlDb } from '../../store/db/sql-db.js';
-import { insertCosts, type CostEntry } from '../../store/cost-store.js';
+import type { SqlDb } from '../store/db/sql-db.js';
+import { insertCosts, type CostEntry } from '../store/cost-store.js';
 
 /** A small deterministic PRNG (mulberry32), so the seeded history is the same on every run. */
 function rng(seed: number) {

@@ -1,18 +1,18 @@
 import { controlKeys, readCharges } from '@infrabot/guard';
 import type { Redis } from 'ioredis';
+import type { RunCommand } from '../engine/ports.js';
 import type { Logger } from 'pino';
-import type { Invocation } from '../../framework/invocation.js';
-import type { SqlDb } from '../../store/db/sql-db.js';
+import type { SqlDb } from '../store/db/sql-db.js';
 import {
   advanceCursor, claimBudgetAlert, costsByDay, insertCosts, MICRO, readCursor, resolveBudgetAlert, spentMicro, unresolvedBudgetAlerts,
   type CostRow,
-} from '../../store/cost-store.js';
-import type { ReceivedAlert } from '../alerts/alert-manager.js';
-import type { Budget, ControlState } from '../control-state.js';
-import type { Engine } from '../engine.js';
-import { shortId } from '../../util/ids.js';
-import { parseDuration } from '../../util/duration.js';
-import { SYSTEM_USER } from '../traffic-monitor.js';
+} from '../store/cost-store.js';
+import type { ReceivedAlert } from '../engine/alerts/alert-manager.js';
+import type { Budget, ControlState } from '../engine/control-state.js';
+import type { Engine } from '../engine/engine.js';
+import { shortId } from '../util/ids.js';
+import { parseDuration } from '../util/duration.js';
+import { SYSTEM_USER } from '../engine/traffic-monitor.js';
 
 export interface BudgetSpend {
   subject: string;
@@ -46,7 +46,7 @@ export interface BillingDeps {
   /** Redis of the guards (config `redis.url`): confirmed charges and the lease. Without it only stored costs count. */
   redis?: { client: Redis; prefix: string };
   /** Runs a command through the pipeline (throttling runs `ratelimit throttle` as `system`). */
-  run(inv: Invocation): Promise<unknown>;
+  run: RunCommand;
   /** The normal alert path (the health monitor's received alerts); absent: alerts are only logged. */
   alert?(alerts: ReceivedAlert[]): Promise<unknown>;
   log: Logger;
