@@ -15,7 +15,8 @@ export function emitAfterCommit(store: Store, emit: EmitLifecycle): Store {
       if (!result.ok) return result;
       const { audit, events } = result;
       const traceId = audit.traceId;
-      const state = events.length > 0 && input.state ? { ...input.state, seq: events.at(-1)!.seq } : undefined;
+      // The state stored, which may be a decision made again under the lock rather than the input's.
+      const state = result.state ?? (events.length > 0 && input.state ? { ...input.state, seq: events.at(-1)!.seq } : undefined);
       emit({ type: 'command.committed', traceId, audit, events, ...(state ? { state } : {}), commitMs: performance.now() - started });
       const kind = outcomeEvent(audit.outcome);
       if (kind) emit({ type: kind, traceId, audit });

@@ -40,6 +40,8 @@ export interface Engine {
   readonly config: InfrabotConfig;
   readonly clock: Clock;
   state(): Promise<ControlState>;
+  /** The state a stored projection stands for (with the configured clusters); the initial one when none is stored. */
+  stateOf(stored: ControlState | undefined): ControlState;
   clusters(state: ControlState): ClusterView[];
   cluster(state: ControlState, name: string): ClusterView;
   /** State as it was at `at`, and every change after it (optionally for one scope; a cluster's includes the kill-switch). */
@@ -55,7 +57,10 @@ export function createEngine({ store, config, clock }: EngineDeps): Engine {
     clock,
 
     async state() {
-      const stored = await store.readState();
+      return engine.stateOf(await store.readState());
+    },
+
+    stateOf(stored) {
       return stored ? withConfiguredClusters(stored, config) : initialState(config);
     },
 

@@ -90,6 +90,28 @@ async function lockHead(tx: SqlExecutor): Promise<Head | undefined> {
   return tx.one<Head>(sql`SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE`);
 }
 
+/** Whether the stored state is no longer the one `input` was decided on. */
+async function stateMoved(tx: SqlExecutor, input: CommitInput): Promise<boolean> {
+  if (input.events.length === 0 && input.expectedVersion === undefined) return false;
+  const current = (await tx.one<{ seq: number; version: string }>(sql`SELECT seq, version FROM control_state WHERE id = 1`)) ?? { seq: 0, version: '' };
+  return (input.events.length > 0 && current.seq !== input.expectedSeq) || (input.expectedVersion !== undefined && current.version !== input.expectedVersion);
+}
+
+/**
+ * The pessimistic path after an optimistic conflict: the command is decided again on the state read here,
+ * under the chain-head lock, so the new decision cannot conflict. Its reply replaces the one claimed with
+ * the invocation key (a redelivery must get what this commit answers).
+ */
+async function redecideLocked(tx: SqlExecutor, input: CommitInput, redecide: NonNullable<CommitInput['redecide']>): Promise<CommitInput> {
+  const row = await tx.one<{ doc: string }>(sql`SELECT doc FROM control_state WHERE id = 1`);
+  const again = await redecide(row ? (JSON.parse(row.doc) as ControlState) : undefined);
+  if (again.events.length > 0 && !again.state) throw new Error('a commit with events must carry the state they produce');
+  if (again.invocationKey !== input.invocationKey) throw new Error('a command decided again must keep its invocation key');
+  if (await stateMoved(tx, again)) throw new Error('a command decided again under the lock was not decided on the stored state');
+  if (again.invocationKey) await tx.run(sql`UPDATE invocations SET reply = ${JSON.stringify(again.reply ?? null)} WHERE key = ${again.invocationKey}`);
+  return again;
+}
+
 /**
  * Writes one command's outcome (invocation, effects, events, audit record, state) on `tx`. `locked` is the
  * chain head when the caller's transaction already holds its lock (a group commit's batch).
@@ -107,10 +129,9 @@ async function commitIn(tx: SqlExecutor, input: CommitInput, locked?: { head: He
   }
   // Compare-and-set on the state projection; the head lock above serializes every commit, so no other
   // writer can move the state between this check and the write below.
-  if (input.events.length > 0 || input.expectedVersion !== undefined) {
-    const current = (await tx.one<{ seq: number; version: string }>(sql`SELECT seq, version FROM control_state WHERE id = 1`)) ?? { seq: 0, version: '' };
-    const moved = (input.events.length > 0 && current.seq !== input.expectedSeq) || (input.expectedVersion !== undefined && current.version !== input.expectedVersion);
-    if (moved) throw new ConflictSignal(); // rolls back this unit of work, including the invocation row
+  if (await stateMoved(tx, input)) {
+    if (!input.redecide) throw new ConflictSignal(); // rolls back this unit of work, including the invocation row
+    input = await redecideLocked(tx, input, input.redecide);
   }
   for (const effect of input.effects ?? []) await effect(tx);
   const auditId = (head?.last_id ?? 0) + 1;
@@ -135,13 +156,15 @@ async function commitIn(tx: SqlExecutor, input: CommitInput, locked?: { head: He
     await tx.run(moveHead);
   }
   const last = eventRows.at(-1)?.[0];
+  let state: ControlState | undefined;
   if (input.state && last !== undefined) {
     const version = input.version ?? `v${last}`;
-    const doc = JSON.stringify({ ...input.state, seq: last, version });
+    state = { ...input.state, seq: last, version };
+    const doc = JSON.stringify(state);
     await tx.run(sql`INSERT INTO control_state (id, seq, version, doc) VALUES (1, ${last}, ${version}, ${doc}) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, version = excluded.version, doc = excluded.doc`);
   }
   const events = input.events.map((e, i) => ({ seq: eventRows[i]![0], at: input.audit.at, actor: e.actor, scope: e.scope, event: e.event }));
-  return { ok: true, audit: fromAuditRow(a), events };
+  return { ok: true, audit: fromAuditRow(a), events, ...(state ? { state } : {}) };
 }
 
 interface Pending {

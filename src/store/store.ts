@@ -40,13 +40,21 @@ export interface CommitInput {
    * the write lock for everyone).
    */
   effects?: ReadonlyArray<UnitOfWorkEffect>;
+  /**
+   * Decides the command again when the stored state is no longer the one it was decided on (another replica
+   * committed first). Called on the commit's unit of work while the chain head is locked, so no writer can
+   * move the state between this decision and its write; returns what to commit instead (decided on `state`,
+   * the stored state or undefined before the first change). Without it such a commit returns `conflict`.
+   */
+  redecide?: (state: ControlState | undefined) => Promise<CommitInput>;
 }
 
 /** A write that joins a commit's unit of work. */
 export type UnitOfWorkEffect = (tx: SqlExecutor) => Promise<void>;
 
 export type CommitResult =
-  | { ok: true; audit: AuditRecord; events: StoredEvent[] }
+  /** `state`: the control state stored, when events were written (what a command decided again left). */
+  | { ok: true; audit: AuditRecord; events: StoredEvent[]; state?: ControlState }
   | { ok: false; reason: 'conflict' }
   | { ok: false; reason: 'duplicate'; reply: Reply };
 

@@ -1,13 +1,13 @@
 import type { ControlState } from '../../engine/control-state.js';
-import type { CommitResult } from '../../store/store.js';
+import type { CommitInput } from '../../store/store.js';
 import { shortId } from '../../util/ids.js';
 import type { Executed } from './execute-step.js';
 import { auditDraft, invocationEffects, type Parsed, type PipelineShared, type Run } from './run-context.js';
 
 /**
- * Step 5: hands a decided command to the store: its events, the state they leave, the audit record, the reply
- * kept for redeliveries and the writes of other stores, in one transaction. Returns the commit in flight and
- * the state it will leave (known before it lands: event sequence numbers are contiguous).
+ * Step 5: what the store commits for a decided command: its events, the state they leave, the audit record,
+ * the reply kept for redeliveries and the writes of other stores, in one transaction. Also returns the state
+ * it will leave (known before it lands: event sequence numbers are contiguous) and its version token.
  */
 export function commitStep(
   shared: PipelineShared,
@@ -16,14 +16,14 @@ export function commitStep(
   state: ControlState,
   executed: Executed,
   opts: { chained: boolean; cluster?: string },
-): { commit: Promise<CommitResult>; after: ControlState; version?: string } {
+): { input: CommitInput; after: ControlState; version?: string } {
   const { events } = executed;
   const kept = executed.stored ?? executed.reply;
   // What the invocation keeps of its reply (a schedule's result post) never holds a secret meant to be seen once.
   const effects = [...executed.effects, ...invocationEffects(run, kept)];
   const version = events.length > 0 ? shortId(12) : undefined;
   const after: ControlState = { ...executed.after, seq: state.seq + events.length, ...(version ? { version } : {}) };
-  const commit = shared.store.commit({
+  const input: CommitInput = {
     expectedSeq: state.seq,
     ...(opts.chained ? { expectedVersion: state.version ?? '' } : {}),
     ...(version ? { version } : {}),
@@ -33,8 +33,6 @@ export function commitStep(
     invocationKey: run.key,
     reply: kept,
     ...(effects.length ? { effects } : {}),
-  });
-  // Background work the handler asked for once its writes are visible (only if they landed).
-  if (executed.afterCommits.length) void commit.then((r) => r.ok && executed.afterCommits.forEach((f) => f()), () => undefined);
-  return { commit, after, ...(version ? { version } : {}) };
+  };
+  return { input, after, ...(version ? { version } : {}) };
 }

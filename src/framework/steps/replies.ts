@@ -39,11 +39,3 @@ export function internalError(traceId: string): Reply {
     severity: 'critical',
   });
 }
-
-export function busyReply(traceId: string): Reply {
-  return finish(traceId, 'failed', {
-    title: 'Too busy, nothing changed',
-    text: `The control state kept changing while this ran, so nothing was changed. Try again. (ref ${traceId})`,
-    severity: 'warning',
-  }, 'infra_busy');
-}

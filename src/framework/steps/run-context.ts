@@ -3,7 +3,7 @@ import type { RoleSources } from '../../auth/authorize.js';
 import type { AuditDraft } from '../../audit/audit-record.js';
 import type { ControlState } from '../../engine/control-state.js';
 import type { Engine } from '../../engine/engine.js';
-import type { Store, UnitOfWorkEffect } from '../../store/store.js';
+import type { CommitInput, Store, UnitOfWorkEffect } from '../../store/store.js';
 import type { CommandServices } from '../command-context.js';
 import type { Invocation } from '../invocation.js';
 import type { ParsedCommand } from '../parse-command.js';
@@ -65,13 +65,18 @@ export function auditDraft(
 export const invocationEffects = (run: Run, reply: Reply): UnitOfWorkEffect[] =>
   run.inv.inTransaction ? [(tx) => run.inv.inTransaction!(reply, tx)] : [];
 
+/** The commit of an answer that changes no control state: its audit record and the reply kept for redeliveries. */
+export function answerInput(run: Run, reply: Reply, audit: AuditDraft): CommitInput {
+  const effects = invocationEffects(run, reply);
+  return { expectedSeq: 0, events: [], audit, invocationKey: run.key, reply, ...(effects.length ? { effects } : {}) };
+}
+
 /**
  * Commits an answer that changes no control state (help, a denial, a confirmation, bad input) with its audit
  * record. A concurrent delivery that committed first wins: its reply is returned instead.
  */
 export async function answer(shared: PipelineShared, run: Run, reply: Reply, audit: AuditDraft): Promise<Reply> {
-  const effects = invocationEffects(run, reply);
-  const result = await shared.store.commit({ expectedSeq: 0, events: [], audit, invocationKey: run.key, reply, ...(effects.length ? { effects } : {}) });
+  const result = await shared.store.commit(answerInput(run, reply, audit));
   if (!result.ok && result.reason === 'duplicate') return result.reply;
   if (!result.ok) throw new Error('audit append reported a conflict without events');
   return reply;
