@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clusterVia, decideWithCommand, healthOf } from '../src/engine/health-services.js';
+import { clusterVia, decideWithCommand, healthOf } from '../src/framework/services/health.js';
 import type { CommandContext } from '../src/framework/command-context.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import type { Alert } from '../src/store/health-store.js';

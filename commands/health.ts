@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clusterVia, commandWriter, healthOf } from '../src/engine/health-services.js';
+import { clusterVia, commandWriter, healthOf } from '../src/framework/services/health.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import type { CheckState } from '../src/store/health-store.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clusterVia, decideWithCommand, healthOf } from '../src/engine/health-services.js';
+import { clusterVia, decideWithCommand, healthOf } from '../src/framework/services/health.js';
 import { incidentStats, writePostmortem } from '../src/engine/incidents/write-postmortem.js';
 import { defineGroup, defineSubcommand, opt, TEXT_LIMITS } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';

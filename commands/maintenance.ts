@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { openWindow, windowPattern } from '../src/engine/alerts/maintenance-windows.js';
-import { decideWithCommand, healthOf } from '../src/engine/health-services.js';
+import { decideWithCommand, healthOf } from '../src/framework/services/health.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
 import { parseDuration } from '../src/util/duration.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { computeSummary, type Summary } from '../src/engine/summary/compute-summary.js';
 import { renderSummaryChart } from '../src/framework/render/render-summary-chart.js';
-import { healthOf } from '../src/engine/health-services.js';
+import { healthOf } from '../src/framework/services/health.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import type { HandlerReply } from '../src/framework/reply.js';
 import { usage } from '../src/user-error.js';

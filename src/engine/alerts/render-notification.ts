@@ -1,4 +1,4 @@
-import type { Reply, ReplyButton, Severity } from '../../framework/reply.js';
+import type { Reply, ReplyButton, Severity } from '../message.js';
 import type { Alert, ExternalAlertInfo, HealthStore, Incident, Notification } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';
 import { formatDuration } from '../../util/duration.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IncidentsConfig } from '../../config/health-config-schema.js';
 import { notFound, UserError } from '../../user-error.js';
-import type { Reply } from '../../framework/reply.js';
+import type { Reply } from '../message.js';
 import type { HealthBatch, HealthStore, Incident, IncidentStatus, TimelineEntry } from '../../store/health-store.js';
 import type { Store } from '../../store/store.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';

@@ -1,9 +1,9 @@
-import { UserError } from '../user-error.js';
-import type { CommandContext, CommandServices } from '../framework/command-context.js';
-import type { HealthBatch } from '../store/health-store.js';
-import type { BatchWriter, ClusterRef, HealthMonitor } from './health-monitor.js';
+import { UserError } from '../../user-error.js';
+import type { CommandContext, CommandServices } from '../command-context.js';
+import type { HealthBatch } from '../../store/health-store.js';
+import type { BatchWriter, ClusterRef, HealthMonitor } from '../../engine/health-monitor.js';
 
-declare module '../framework/command-context.js' {
+declare module '../command-context.js' {
   interface CommandServices {
     health?: HealthMonitor;
   }
