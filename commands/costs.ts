@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { billingOf } from '../src/framework/services/billing.js';
-import { computeCosts } from '../src/engine/billing/compute-costs.js';
+import { computeCosts, costDataSince } from '../src/engine/billing/compute-costs.js';
 import { renderCostChart } from '../src/framework/render/render-cost-chart.js';
 import { defineGroup, defineSubcommand, opt } from '../src/framework/define-command.js';
 import { usage } from '../src/user-error.js';
@@ -57,8 +57,9 @@ export default defineGroup({
         const until = ctx.now();
         const since = new Date(until.getTime() - ms);
         const clusters = a.cluster ? undefined : Object.keys(ctx.state.clusters).filter((c) => ctx.canSee(c));
-        const rows = await billingOf(ctx).costs({ since, until, ...(a.cluster ? { cluster: a.cluster } : {}), ...(clusters ? { clusters } : {}) });
-        const r = computeCosts(rows, { since, until, by: a.by, defaultCurrency: ctx.engine.config.billing.currency });
+        const fitSince = costDataSince(since, until);
+        const rows = await billingOf(ctx).costs({ since: fitSince, until, ...(a.cluster ? { cluster: a.cluster } : {}), ...(clusters ? { clusters } : {}) });
+        const r = computeCosts(rows, { since, until, fitSince, by: a.by, defaultCurrency: ctx.engine.config.billing.currency });
         const budget = a.cluster ? ctx.state.budgets?.[`cluster:${a.cluster}`] : undefined;
         const f = r.forecast;
         const chart = renderCostChart({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { computeCosts, costDataSince } from '../../src/engine/billing/compute-costs.js';
 import { forecastSpend } from '../../src/engine/billing/forecast-spend.js';
 import { throttleFactor } from '../../src/billing/billing-service.js';
 import { seededSpendHistory } from '../../src/billing/seed-costs.js';
@@ -37,5 +38,21 @@ describe('throttle factor', () => {
     expect(throttleFactor(0.9, t)).toBe(0.6);
     expect(throttleFactor(1, t)).toBe(0.25);
     expect(throttleFactor(3, t)).toBe(0.25);
+  });
+});
+
+describe('cost report over a short period', () => {
+  it('counts the whole month so far and fits the forecast on more history than the few days shown', () => {
+    const until = new Date('2026-12-15T12:00:00Z');
+    const since = new Date(until.getTime() - 3 * 86_400_000);
+    // 10 USD a day since 1 November, in one cluster.
+    const rows = Array.from({ length: 45 }, (_, i) => ({
+      cluster: 'api', team: null, action: 'mint', currency: 'USD', day: new Date(Date.UTC(2026, 10, 1 + i)).toISOString().slice(0, 10), amount: 10, count: 1,
+    }));
+    const r = computeCosts(rows, { since, until, fitSince: costDataSince(since, until), by: 'cluster', defaultCurrency: 'USD' });
+    expect(r.total).toBe(40); // 12..15 December, as shown
+    expect(r.forecast.monthToDate).toBe(150); // 1..15 December, not only the days shown
+    expect(r.forecast.historyDays).toBeGreaterThanOrEqual(44);
+    expect(Math.round(r.forecast.monthTotal)).toBe(310);
   });
 });
