@@ -17,9 +17,15 @@ import incident from './incident.js';
 import schedule from './schedule.js';
 import summary from './summary.js';
 import apikey from './apikey.js';
+import deploy from './deploy.js';
+import rollback from './rollback.js';
+import test from './test.js';
+import runbook from './runbook.js';
+import runs from './runs.js';
 
 /** Every /infra command group, in the order help lists them. */
 export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
   help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
   health, alert, silence, maintenance, incident, schedule, summary, apikey,
+  deploy, rollback, test, runbook, runs,
 ];

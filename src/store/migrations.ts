@@ -310,4 +310,40 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 18,
+    name: 'runbook runs: who ran what with which parameters, steps, outcome and output; one per idempotency key',
+    sql: `
+      CREATE TABLE runbook_runs (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        env TEXT NOT NULL,
+        runbook TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL,
+        steps TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_name TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        channel TEXT,
+        trace_id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        forced INTEGER NOT NULL,
+        parent_id TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        heartbeat_at TEXT,
+        error TEXT,
+        output TEXT NOT NULL,
+        cancel_requested_by TEXT,
+        approved_by TEXT,
+        message TEXT,
+        version INTEGER NOT NULL
+      );
+      CREATE INDEX runbook_runs_service ON runbook_runs (service, env, created_at);
+      CREATE INDEX runbook_runs_status ON runbook_runs (status);
+    `,
+  },
 ];
