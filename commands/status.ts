@@ -63,6 +63,7 @@ const statusData = controlData
   .extend({
     reverts: z.array(revertData).describe('Automatic reverts of time-limited actions still scheduled'),
     controlChannel: controlChannelData.nullable(),
+    runbookQueue: z.enum(['bullmq', 'in-process', 'none']).describe('Where runbook runs execute: BullMQ workers (Redis), or this process (no Redis)'),
   })
   .describe('The control state of the clusters the caller may see (with a cluster named, only that one), pending reverts and the control channel');
 
@@ -86,7 +87,9 @@ export default defineGroup({
         const pending = await pendingReverts(ctx, cluster);
         const reverts = revertFields(pending, ctx.now().getTime());
         const channel = await describeControlChannel(services);
-        const extra = { reverts: pending, controlChannel: channel.data };
+        const queue = services?.runbooks?.queue;
+        const extra = { reverts: pending, controlChannel: channel.data, runbookQueue: queue?.kind ?? ('none' as const) };
+        const runsLine = queue && Object.keys(ctx.engine.config.services).length ? `Runbooks run ${queue.description}.` : undefined;
         const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;
         const ksLine = ks.on
@@ -97,7 +100,7 @@ export default defineGroup({
           return {
             title: `${ks.on ? '🛑 ' : ''}Cluster ${c.name}${c.description ? ` (${c.description})` : ''}${ks.on ? ': traffic refused by the kill-switch' : ''}`,
             severity: ks.on ? 'critical' : !c.enabled || c.breakerView === 'open' ? 'warning' : 'info',
-            text: [ksLine, channel.line].filter(Boolean).join('\n'),
+            text: [ksLine, channel.line, runsLine].filter(Boolean).join('\n'),
             fields: [
               { name: 'Traffic', value: `${describeTraffic(c, ks.on)}${describeChange(c.change)}` },
               { name: 'Breaker', value: `${breakerIcon[c.breakerView]}${describeChange(c.breaker.change)} · cool-down ${c.breakerCooldown}` },
@@ -119,7 +122,7 @@ export default defineGroup({
         return {
           title: ks.on ? '🛑 Kill-switch ON: all traffic refused' : 'infrabot status',
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
-          text: [ksLine, summary, channel.line].filter(Boolean).join('\n'),
+          text: [ksLine, summary, channel.line, runsLine].filter(Boolean).join('\n'),
           table: channel.live
             ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },

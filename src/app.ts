@@ -29,6 +29,7 @@ import { tracePipeline } from './tracing/trace-pipeline.js';
 import type { Tracer } from './tracing/tracer.js';
 import type { ApiKeyStore } from './store/api-key-store.js';
 import { createSqliteApiKeyStore } from './store/sqlite-api-key-store.js';
+import { createRunbooks, type Runbooks } from './engine/runbooks/start-runbooks.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -58,6 +59,8 @@ export interface App {
   audit: AuditService & { keyDir: string; dataDir: string };
   /** API keys of the HTTP API (SQLite-backed). */
   apiKeys?: ApiKeyStore;
+  /** Runbooks: run records, the queue (BullMQ with Redis, else in-process) and progress messages (docs/runbooks.md). */
+  runbooks: Runbooks;
   close(): Promise<void>;
 }
 
@@ -160,6 +163,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
     : undefined;
   const audit = createAuditService({ store, registry, key, witnessFile: paths.witnessFile, trustedKeys: opts.config.audit.trustedKeys, checkpointer, ...(apiKeys ? { apiKeys } : {}) });
+  // Run records: a second connection to the bot's SQLite file (in memory with an injected store) until the
+  // shared SqlDb store lands; see docs/runbooks.md.
+  const runbooks = await createRunbooks({
+    config: opts.config, ...(db ? { file } : {}), store, ...(healthStore ? { health: healthStore } : {}), clock, log: opts.log, env,
+  });
   let pipeline: Pipeline | undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({
@@ -172,6 +180,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
       ...(apiKeys ? { apiKeys } : {}),
+      runbooks: runbooks.service,
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   await control.start();
@@ -221,8 +230,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     ...(apiKeys ? { apiKeys } : {}),
+    runbooks,
     close: async () => {
       clearInterval(housekeeping);
+      await runbooks.stop();
       await runner?.stop();
       await checkpointer.stop();
       await traffic.stop();
