@@ -145,6 +145,8 @@ export const runbooksSettingsSchema = z
     /** `infrabot start` also runs workers; false leaves runs to `infrabot worker` processes. */
     inProcessWorker: z.boolean().default(true),
     concurrency: z.number().int().positive().max(64).default(4),
+    /** How often a running run beats and looks for a cancel or an approval. */
+    poll: duration.default('1s'),
     /** Default pattern of `version`. */
     versionPattern: z.string().default('^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$'),
   })

@@ -62,9 +62,12 @@ export function fillStep(step: StepConfig, params: Record<string, string>): Step
   }
 }
 
-/** `${NAME}` in exec env values, headers and URLs reads the bot's environment (where secrets live). */
+/**
+ * `{{env.NAME}}` in exec env values, headers and URLs reads the environment of the process running the step,
+ * when it runs (a config's `${NAME}` is read at load time instead, and would show in --dry-run).
+ */
 export function withEnvironment(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_m, k: string) => env[k] ?? '');
+  return text.replace(/\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, k: string) => env[k] ?? '');
 }
 
 /** One line per step, as --dry-run and `runs show` print it. */

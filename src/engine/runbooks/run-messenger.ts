@@ -20,6 +20,14 @@ export function createRunMessenger(opts: {
 }) {
   const sinks = new Map<string, ChatSink>();
   const inFlight = new Map<string, { again: boolean; done: Promise<void> }>();
+  // One stored action per run and button, not one per edit.
+  const buttons = new Map<string, ReplyButton>();
+  const button = async (run: RunRecord, label: string, command: string) => {
+    const key = `${run.id}:${label}`;
+    let b = buttons.get(key);
+    if (!b) buttons.set(key, (b = await opts.button(label, command, run.requestedBy)));
+    return b;
+  };
 
   async function sync(runId: string): Promise<void> {
     const run = await getRun(opts.db, runId);
@@ -27,14 +35,14 @@ export function createRunMessenger(opts: {
     const sink = sinks.get(run.platform);
     if (!sink) return;
     const done = FINISHED.includes(run.status);
-    const buttons = done
+    const shown = done
       ? []
-      : [
-          ...(run.status === 'waiting_approval' ? [await opts.button('Approve', `runs approve ${run.id}`, run.requestedBy)] : []),
-          await opts.button('Cancel', `runs cancel ${run.id}`, run.requestedBy),
-        ];
-    const reply: Reply = { ...renderRun(run, opts.clock.now(), buttons), severity: 'info', visibility: 'channel', outcome: 'ok', traceId: run.traceId, time: opts.clock.now().toISOString() };
-    Object.assign(reply, { severity: renderRun(run, opts.clock.now()).severity });
+      : [...(run.status === 'waiting_approval' ? [await button(run, 'Approve', `runs approve ${run.id}`)] : []), await button(run, 'Cancel', `runs cancel ${run.id}`)];
+    if (done) {
+      buttons.delete(`${run.id}:Approve`);
+      buttons.delete(`${run.id}:Cancel`);
+    }
+    const reply: Reply = { severity: 'info', ...renderRun(run, opts.clock.now(), shown), visibility: 'channel', outcome: 'ok', traceId: run.traceId, time: opts.clock.now().toISOString() };
     if (run.message) {
       await sink.update(run.message, reply);
       return;

@@ -84,7 +84,7 @@ export async function startRunbook(
 ): Promise<HandlerReply<z.infer<typeof startData>> & { data: z.infer<typeof startData> }> {
   const runbooks = runbooksOf(ctx);
   const { env, params, steps } = runbooks.plan({ service: a.service, runbook: a.runbook, params: a.params, ...(a.env ? { env: a.env } : {}) });
-  const plan = steps.map((s, i) => `${i + 1}. ${describeStep(s)}`);
+  const plan = steps.map((s, i) => runbooks.redact(a.service, `${i + 1}. ${describeStep(s)}`));
   const cluster = runbooks.service(a.service).cluster;
   const what = `${a.runbook} ${a.service}${params.version ? ` ${params.version}` : ''} → ${env}`;
   if (a.dryRun) {

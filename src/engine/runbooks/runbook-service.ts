@@ -64,6 +64,8 @@ const RUNNING_LOCK_MS = 30_000;
 export interface RunbookService {
   readonly config: InfrabotConfig;
   service(name: string): ServiceConfig;
+  /** The text with the service's configured secrets replaced by ***. */
+  redact(service: string, text: string): string;
   /** Validates and plans a run: the steps with parameters filled in (what --dry-run shows). */
   plan(req: Pick<StartRequest, 'service' | 'runbook' | 'params' | 'env'>): { env: string; params: Record<string, string>; steps: StepConfig[]; runbook: RunbookConfig };
   /** Starts a run (lock, record, queue); the same idempotency key returns the run it started first. */
@@ -292,7 +294,8 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
   /** The runbook's onFailure (a canary's rollback) starts at once, as the system, in the same channel. */
   async function followUp(failed: RunRecord, name: string): Promise<void> {
     try {
-      const previous = name === 'rollback' ? await previousVersion(failed.service, failed.env) : undefined;
+      // The version that last deployed successfully is what was serving before this run.
+      const previous = (await listRuns(db, { service: failed.service, limit: 100 })).find((r) => r.env === failed.env && r.runbook === 'deploy' && r.status === 'succeeded')?.params.version;
       const { env: _env, ...kept } = failed.params;
       const params = { ...kept, ...(previous ? { version: previous } : {}) };
       await start({
@@ -358,6 +361,7 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
 
   return {
     config,
+    redact: (name, text) => redactor(service(name).secrets, deps.env)(text),
     abandon,
     service,
     plan,

@@ -9,6 +9,7 @@ import type { Store } from '../../store/store.js';
 import { createBullRunQueue, inProcessRunQueue, startBullWorker, watchBullRuns } from '../../queue/runbook-queue.js';
 import { redisRunLock } from '../../queue/redis-run-lock.js';
 import { shortId } from '../../util/ids.js';
+import { parseDuration } from '../../util/duration.js';
 import type { Clock } from '../engine.js';
 import { createRunMessenger, type RunMessenger } from './run-messenger.js';
 import { inProcessLock } from './run-lock.js';
@@ -69,7 +70,7 @@ export async function createRunbooks(opts: {
       });
     },
     changed: (run) => messenger.changed(run.id),
-    ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+    pollMs: opts.pollMs ?? parseDuration(opts.config.runbooks.poll)!,
   });
   const bullOpts = url ? { url, prefix: opts.config.redis.prefix, log, ...opts.bull } : undefined;
   const local = bullOpts ? undefined : inProcessRunQueue({ service: () => service, concurrency: opts.config.runbooks.concurrency, log });
