@@ -145,6 +145,11 @@ export const runbooksSettingsSchema = z
     /** `infrabot start` also runs workers; false leaves runs to `infrabot worker` processes. */
     inProcessWorker: z.boolean().default(true),
     concurrency: z.number().int().positive().max(64).default(4),
+    /**
+     * A BullMQ worker silent this long (killed, frozen) has its job taken back; the next worker reports the run
+     * interrupted rather than re-running half-done steps.
+     */
+    stalledAfter: duration.default('30s'),
     /** How often a running run beats and looks for a cancel or an approval. */
     poll: duration.default('1s'),
     /** Default pattern of `version`. */

@@ -127,7 +127,8 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
     if (!got.ok) {
       const holder = await getRun(db, got.holder);
       if (holder?.idempotencyKey === req.idempotencyKey) return { run: holder, existing: true };
-      if (holder && !FINISHED.includes(holder.status)) {
+      if (!holder) throw new UserError('infra_conflict', `${req.service} (${env}) is busy: run ${got.holder} is being started. Try again in a moment.`);
+      if (!FINISHED.includes(holder.status)) {
         throw new UserError('infra_conflict', `${req.service} (${env}) is busy: ${holder.runbook} run ${holder.id} by ${holder.requestedName} is ${holder.status.replace('_', ' ')}. Wait for it, or \`runs cancel ${holder.id}\`.`);
       }
       // The lock outlived its run (a crash between finish and release): take it over.

@@ -72,7 +72,8 @@ export async function createRunbooks(opts: {
     changed: (run) => messenger.changed(run.id),
     pollMs: opts.pollMs ?? parseDuration(opts.config.runbooks.poll)!,
   });
-  const bullOpts = url ? { url, prefix: opts.config.redis.prefix, log, ...opts.bull } : undefined;
+  const stalled = parseDuration(opts.config.runbooks.stalledAfter)!;
+  const bullOpts = url ? { url, prefix: opts.config.redis.prefix, log, lockDurationMs: stalled, stalledIntervalMs: stalled, ...opts.bull } : undefined;
   const local = bullOpts ? undefined : inProcessRunQueue({ service: () => service, concurrency: opts.config.runbooks.concurrency, log });
   service.setQueue(bullOpts ? createBullRunQueue(bullOpts) : local!);
   const closers: { close(): Promise<void> }[] = [];
