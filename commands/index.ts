@@ -22,10 +22,12 @@ import rollback from './rollback.js';
 import test from './test.js';
 import runbook from './runbook.js';
 import runs from './runs.js';
+import logs from './logs.js';
+import metrics from './metrics.js';
 
 /** Every /infra command group, in the order help lists them. */
 export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
   help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
   health, alert, silence, maintenance, incident, schedule, summary, apikey,
-  deploy, rollback, test, runbook, runs,
+  deploy, rollback, test, runbook, runs, logs, metrics,
 ];

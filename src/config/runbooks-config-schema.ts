@@ -132,7 +132,13 @@ const serviceSchema = z
     runbooks: z.record(name, runbookSchema).default({}),
     logs: logSourceSchema.optional(),
     /** Prometheus `query_range` expressions per metric name (cpu, memory, latency, errors or any). */
-    metrics: z.object({ prometheus: httpUrl, queries: z.record(name, z.string().min(1)) }).strict().optional(),
+    metrics: z
+      .object({
+        prometheus: httpUrl,
+        queries: z.record(name, z.union([z.string().min(1), z.object({ query: z.string().min(1), unit: z.string().max(16).default('') }).strict()])),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;
