@@ -167,6 +167,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // shared SqlDb store lands; see docs/runbooks.md.
   const runbooks = await createRunbooks({
     config: opts.config, ...(db ? { file } : {}), store, ...(healthStore ? { health: healthStore } : {}), clock, log: opts.log, env,
+    ...(health
+      ? {
+          noteIncident: async (cluster: string, text: string) => {
+            const open = await health.incidents.openFor(cluster);
+            if (!open) return;
+            const batch = {};
+            await health.incidents.update(open.id, text, 'system', batch);
+            await health.health.commit(batch, clock.now().toISOString());
+            health.deliverer.kick();
+          },
+        }
+      : {}),
   });
   let pipeline: Pipeline | undefined;
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });

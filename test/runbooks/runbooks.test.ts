@@ -225,6 +225,8 @@ describe('runbooks in-process (no Redis)', () => {
     // canary is not "deploy": record a successful deploy of 1.0.0 as the version to go back to.
     expect((await finished(app, runIdOf(await say(app, 'deploy shop 1.0.0')))).status).toBe('succeeded');
     errorRate = 0.3;
+    const declared = await say(app, 'incident declare "Checkout errors" --sev 2 --cluster api');
+    expect(declared.outcome).toBe('ok');
     const bad = await finished(app, runIdOf(await say(app, 'runbook run canary shop --param version=1.1.0')));
     expect(bad.status).toBe('failed');
     expect(bad.error).toContain('analysis failed: 2 of 2 measurements failed result < 0.05');
@@ -239,6 +241,9 @@ describe('runbooks in-process (no Redis)', () => {
     await app.runbooks.idle();
     const titles = [...chat.messages.values()].map((m) => m.at(-1)!.title);
     expect(titles).toContain('✅ rollback shop 1.0.0 → production: succeeded');
+    // The open incident of the cluster records it.
+    const timeline = await say(app, 'incident timeline 1');
+    expect(JSON.stringify(timeline)).toContain(`automatic rollback to 1.0.0 started as ${done.id}`);
   });
 
   it('rollback without --to goes back to the last version that deployed successfully', async () => {

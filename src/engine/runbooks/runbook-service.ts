@@ -36,6 +36,8 @@ export interface RunbookDeps {
   health(checks: readonly string[]): Promise<CheckHealth[]>;
   /** Told whenever a run record changed (progress messages); must not throw. */
   changed(run: RunRecord): void;
+  /** Told when a failed run started its onFailure runbook (the cluster's open incident records it). */
+  followedUp?: (failed: RunRecord, started: RunRecord) => Promise<void>;
   /** How often an executing run beats and looks for a cancel or approval (default 1 s). */
   pollMs?: number;
 }
@@ -299,12 +301,13 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
       const previous = (await listRuns(db, { service: failed.service, limit: 100 })).find((r) => r.env === failed.env && r.runbook === 'deploy' && r.status === 'succeeded')?.params.version;
       const { env: _env, ...kept } = failed.params;
       const params = { ...kept, ...(previous ? { version: previous } : {}) };
-      await start({
+      const { run } = await start({
         service: failed.service, runbook: name, params, env: failed.env,
         user: { id: 'system', displayName: `automatic ${name} after ${failed.id}` },
         platform: failed.platform, ...(failed.channel ? { channel: failed.channel } : {}),
         traceId: failed.traceId, idempotencyKey: `on-failure:${failed.id}`, forced: true, parentId: failed.id,
       });
+      await deps.followedUp?.(failed, run);
     } catch (err) {
       log.error({ err, run: failed.id }, `automatic ${name} could not start`);
     }

@@ -44,6 +44,8 @@ export async function createRunbooks(opts: {
   env?: NodeJS.ProcessEnv;
   pollMs?: number;
   bull?: { lockDurationMs?: number; stalledIntervalMs?: number };
+  /** Adds a line to the cluster's open incident, if there is one. */
+  noteIncident?: (cluster: string, text: string) => Promise<void>;
 }): Promise<Runbooks> {
   const log = opts.log.child({ component: 'runbooks' });
   const db = opts.db ?? createSqliteDb({ file: opts.file ?? ':memory:' });
@@ -70,6 +72,10 @@ export async function createRunbooks(opts: {
       });
     },
     changed: (run) => messenger.changed(run.id),
+    followedUp: async (failed, started) => {
+      await opts.noteIncident?.(failed.cluster, `↩️ ${failed.runbook} ${failed.service}${failed.params.version ? ` ${failed.params.version}` : ''} failed (${failed.error ?? 'failed'}); automatic ${started.runbook}${started.params.version ? ` to ${started.params.version}` : ''} started as ${started.id}.`)
+        .catch((err: unknown) => log.warn({ err, run: failed.id }, 'could not record the automatic rollback in the incident'));
+    },
     pollMs: opts.pollMs ?? parseDuration(opts.config.runbooks.poll)!,
   });
   const stalled = parseDuration(opts.config.runbooks.stalledAfter)!;
