@@ -30,6 +30,7 @@ export function createRunMessenger(opts: {
   };
 
   async function sync(runId: string): Promise<void> {
+    if (sinks.size === 0) return; // a worker-only process: the bot processes edit the messages
     const run = await getRun(opts.db, runId);
     if (!run?.channel) return;
     const sink = sinks.get(run.platform);

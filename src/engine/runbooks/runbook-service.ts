@@ -127,7 +127,12 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
     const key = lockKey(req.service, env);
     const got = await deps.lock.acquire(key, id, QUEUED_LOCK_MS);
     if (!got.ok) {
-      const holder = await getRun(db, got.holder);
+      // The holder may be a run being started this very moment (its record not yet committed): wait for it.
+      let holder = await getRun(db, got.holder);
+      for (let i = 0; !holder && i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        holder = await getRun(db, got.holder);
+      }
       if (holder?.idempotencyKey === req.idempotencyKey) return { run: holder, existing: true };
       if (!holder) throw new UserError('infra_conflict', `${req.service} (${env}) is busy: run ${got.holder} is being started. Try again in a moment.`);
       if (!FINISHED.includes(holder.status)) {
@@ -168,9 +173,9 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
     return { run, existing: false };
   }
 
-  async function finish(run: RunRecord, status: RunStatus, error?: string, steps?: RunStep[]): Promise<RunRecord> {
+  async function finish(run: RunRecord, status: RunStatus, error?: string, steps?: RunStep[], moreOutput = ''): Promise<RunRecord> {
     const done = await mutateRun(db, run.id, (r) =>
-      FINISHED.includes(r.status) ? undefined : { status, finishedAt: now(), ...(error ? { error } : {}), ...(steps ? { steps } : { steps: r.steps.map((s) => (s.status === 'running' ? { ...s, status: status === 'cancelled' ? 'cancelled' : 'failed', finishedAt: now() } : s)) }) },
+      FINISHED.includes(r.status) ? undefined : { status, finishedAt: now(), output: r.output + moreOutput, ...(error ? { error } : {}), ...(steps ? { steps } : { steps: r.steps.map((s) => (s.status === 'running' ? { ...s, status: status === 'cancelled' ? 'cancelled' : 'failed', finishedAt: now() } : s)) }) },
     );
     await deps.lock.release(lockKey(run.service, run.env), run.id).catch((err: unknown) => log.warn({ err, run: run.id }, 'could not release the runbook lock; it expires by itself'));
     return done ?? run;
@@ -211,7 +216,12 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
       }
       return next;
     };
-    run = (await save(() => ({ status: 'running', startedAt: now() })))!;
+    // The executor is the only writer of steps: it keeps them here and saves them with the next change, so a
+    // step's end and the next one's start are one write (cancel, approval and message are other columns).
+    const progress = run.steps.map((s) => ({ ...s }));
+    const startedAt = now();
+    if (progress[0]) Object.assign(progress[0], { status: 'running', startedAt });
+    run = (await save(() => ({ status: 'running', startedAt, steps: progress.map((s) => ({ ...s })) })))!;
     // Heartbeat: proves this executor is alive, keeps the lock, and notices a cancel within one beat.
     let beats = 0;
     const beat = setInterval(() => {
@@ -268,19 +278,20 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
     let error: string | undefined;
     try {
       for (const [i, step] of steps.entries()) {
-        const started = now();
-        await save((r) => ({ steps: r.steps.map((s, j) => (j === i ? { ...s, status: 'running', startedAt: started } : s)) }));
+        if (i > 0) {
+          Object.assign(progress[i]!, { status: 'running', startedAt: now() });
+          await save(() => ({ steps: progress.map((s) => ({ ...s })) }));
+        }
         try {
           const detail = await runStep(step, rt);
-          await save((r) => ({ steps: r.steps.map((s, j) => (j === i ? { ...s, status: 'succeeded', finishedAt: now(), detail: redact(detail) } : s)) }), false);
+          Object.assign(progress[i]!, { status: 'succeeded', finishedAt: now(), detail: redact(detail) });
         } catch (err) {
           const reason = abort.signal.aborted ? (abort.signal.reason === 'timeout' ? `the run timed out after ${runbook.timeout}` : 'cancelled') : err instanceof StepFailed ? err.message : `unexpected error: ${(err as Error).message}`;
           if (!(err instanceof StepFailed)) log.error({ err, run: runId }, 'runbook step failed unexpectedly');
           status = abort.signal.reason === 'cancelled' ? 'cancelled' : 'failed';
           error = `${stepName(step, i)}: ${redact(reason)}`;
-          await save((r) => ({
-            steps: r.steps.map((s, j) => (j === i ? { ...s, status: status === 'cancelled' ? 'cancelled' : 'failed', finishedAt: now(), detail: redact(reason) } : j > i ? { ...s, status: 'skipped' } : s)),
-          }), false);
+          Object.assign(progress[i]!, { status: status === 'cancelled' ? 'cancelled' : 'failed', finishedAt: now(), detail: redact(reason) });
+          for (const later of progress.slice(i + 1)) later.status = 'skipped';
           break;
         }
       }
@@ -288,7 +299,8 @@ export function createRunbookService(deps: RunbookDeps): RunbookService {
       clearInterval(beat);
       clearTimeout(deadline);
     }
-    const last = await finish(run, status, error);
+    const last = await finish(run, status, error, progress, output);
+    output = '';
     changed(last);
     if (status === 'failed' && runbook.onFailure) await followUp(last, runbook.onFailure);
     return last;
