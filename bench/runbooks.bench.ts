@@ -139,13 +139,12 @@ async function bareThroughput(prefix: string, n: number) {
   return rate;
 }
 
-const only = process.env.BENCH_ONLY;
-const first = only ? { p50: NaN, p95: NaN } : await timeToFirstStep(undefined, 60);
+const first = await timeToFirstStep(undefined, 60);
 line('deploy → first step running, in-process', `p50 ${fmt(first.p50)} p95 ${fmt(first.p95)}`);
 if (await redisUp()) {
   const prefix = `infrabot-bench-${shortId(8)}`;
   try {
-    const viaBull = only ? { p50: NaN, p95: NaN } : await timeToFirstStep(prefix, 60);
+    const viaBull = await timeToFirstStep(prefix, 60);
     line('deploy → first step running, BullMQ', `p50 ${fmt(viaBull.p50)} p95 ${fmt(viaBull.p95)}`);
     const bare = await bareThroughput(`${prefix}-bare`, 300);
     const ours = await ourThroughput(`${prefix}-ours`, 300);
