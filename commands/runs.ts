@@ -6,7 +6,7 @@ import { renderRun } from '../src/engine/runbooks/render-run.js';
 import { notFound, UserError } from '../src/user-error.js';
 import type { CommandServices } from '../src/framework/command-context.js';
 
-const runId = () => z.string().regex(/^run-[a-z2-9]{8}$/, 'run ids look like run-ab12cd34').describe('Run id').meta({ infraType: 'id' });
+const runId = () => z.string().regex(/^run-[a-z2-9]{8}$/, 'run ids look like run-ab23cd45').describe('Run id').meta({ infraType: 'id' });
 const STATUSES = ['queued', 'running', 'waiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 const runCluster = async (a: { id: string }, { services }: { services?: CommandServices }) => (await services?.runbooks?.get(a.id))?.cluster;
 
@@ -41,7 +41,7 @@ export default defineGroup({
       positionals: ['id'],
       role: 'viewer',
       clusterOf: runCluster,
-      examples: ['runs show run-ab12cd34'],
+      examples: ['runs show run-ab23cd45'],
       data: z.object({ run: runData, output: z.string() }),
       handler: async (a, ctx) => {
         const run = await runbooksOf(ctx).get(a.id);
@@ -57,7 +57,7 @@ export default defineGroup({
       positionals: ['id'],
       role: 'operator',
       clusterOf: runCluster,
-      examples: ['runs cancel run-ab12cd34'],
+      examples: ['runs cancel run-ab23cd45'],
       data: z.object({ run: runData }),
       handler: async (a, ctx) => {
         const run = await runbooksOf(ctx).cancel(a.id, ctx.invocation.user.id);
@@ -71,7 +71,7 @@ export default defineGroup({
       positionals: ['id'],
       role: 'operator',
       clusterOf: runCluster,
-      examples: ['runs approve run-ab12cd34'],
+      examples: ['runs approve run-ab23cd45'],
       data: z.object({ run: runData }),
       handler: async (a, ctx) => {
         const runbooks = runbooksOf(ctx);
