@@ -19,9 +19,17 @@ import summary from './summary.js';
 import apikey from './apikey.js';
 import budget from './budget.js';
 import costs from './costs.js';
+import deploy from './deploy.js';
+import rollback from './rollback.js';
+import test from './test.js';
+import runbook from './runbook.js';
+import runs from './runs.js';
+import logs from './logs.js';
+import metrics from './metrics.js';
 
 /** Every /infra command group, in the order help lists them. */
 export const COMMAND_GROUPS: readonly CommandGroupDef[] = [
   help, whoami, status, killswitch, cluster, ratelimit, breaker, role, audit, history,
   health, alert, silence, maintenance, incident, schedule, summary, apikey, budget, costs,
+  deploy, rollback, test, runbook, runs, logs, metrics,
 ];

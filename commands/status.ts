@@ -64,6 +64,7 @@ const statusData = controlData
     reverts: z.array(revertData).describe('Automatic reverts of time-limited actions still scheduled'),
     controlChannel: controlChannelData.nullable(),
     store: z.enum(['sqlite', 'postgres']).describe('Where the bot keeps its state and audit log: embedded SQLite, or PostgreSQL shared by replicas'),
+    runbookQueue: z.enum(['bullmq', 'in-process', 'none']).describe('Where runbook runs execute: BullMQ workers (Redis), or this process (no Redis)'),
   })
   .describe('The control state of the clusters the caller may see (with a cluster named, only that one), pending reverts, the control channel and the store backend');
 
@@ -93,7 +94,9 @@ export default defineGroup({
         const reverts = revertFields(pending, ctx.now().getTime());
         const channel = await describeControlChannel(services?.control);
         const backend = ctx.store.db.dialect;
-        const extra = { reverts: pending, controlChannel: channel.data, store: backend };
+        const queue = services?.runbooks?.queue;
+        const extra = { reverts: pending, controlChannel: channel.data, store: backend, runbookQueue: queue?.kind ?? ('none' as const) };
+        const runsLine = queue && Object.keys(ctx.engine.config.services).length ? `Runbooks run ${queue.description}.` : undefined;
         const live = (name: string) => (channel.live ? [{ name: 'Live traffic', value: channel.live(name) }] : []);
         const ks = state.killSwitch;
         const ksLine = ks.on
@@ -104,7 +107,7 @@ export default defineGroup({
           return {
             title: `${ks.on ? '🛑 ' : ''}Cluster ${c.name}${c.description ? ` (${c.description})` : ''}${ks.on ? ': traffic refused by the kill-switch' : ''}`,
             severity: ks.on ? 'critical' : !c.enabled || c.breakerView === 'open' ? 'warning' : 'info',
-            text: [ksLine, channel.line].filter(Boolean).join('\n'),
+            text: [ksLine, channel.line, runsLine].filter(Boolean).join('\n'),
             fields: [
               { name: 'Traffic', value: `${describeTraffic(c, ks.on)}${describeChange(c.change)}` },
               { name: 'Breaker', value: `${breakerIcon[c.breakerView]}${describeChange(c.breaker.change)} · cool-down ${c.breakerCooldown}` },
@@ -126,7 +129,7 @@ export default defineGroup({
         return {
           title: ks.on ? '🛑 Kill-switch ON: all traffic refused' : 'infrabot status',
           severity: ks.on ? 'critical' : troubled.length ? 'warning' : 'info',
-          text: [ksLine, summary, channel.line, STORE_LINE[backend]].filter(Boolean).join('\n'),
+          text: [ksLine, summary, channel.line, STORE_LINE[backend], runsLine].filter(Boolean).join('\n'),
           table: channel.live
             ? { columns: [...CLUSTER_COLUMNS, 'live traffic'], rows: clusters.map((c) => [...clusterRow(c, ks.on), channel.live!(c.name)]) }
             : { columns: CLUSTER_COLUMNS, rows: clusters.map((c) => clusterRow(c, ks.on)) },

@@ -40,6 +40,7 @@ import { createBillingService, type BillingService } from './billing/billing-ser
 import './framework/services/billing.js';
 import { createAdaptiveController, type AdaptiveController } from './engine/adaptive-controller.js';
 import { routeAlert } from './engine/alerts/route-alert.js';
+import { createRunbooks, type Runbooks } from './runbooks/start-runbooks.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -77,6 +78,8 @@ export interface App {
   billing?: BillingService;
   /** Adaptive rate limits from guards' reported errors and latency (docs/budgets.md). */
   adaptive: AdaptiveController;
+  /** Runbooks: run records, the queue (BullMQ with Redis, else in-process) and progress messages (docs/runbooks.md). */
+  runbooks: Runbooks;
   close(): Promise<void>;
 }
 
@@ -200,6 +203,22 @@ export async function createApp(opts: AppOptions): Promise<App> {
     engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'adaptive' }),
     ...(health ? { announce: (cluster: string, text: string) => announceInCluster(health, opts.config, cluster, text, clock) } : {}),
   });
+  // Run records live on the store's unit of work (SQLite or PostgreSQL), like every other table.
+  const runbooks = await createRunbooks({
+    config: opts.config, db: sqlDb, store, ...(healthStore ? { health: healthStore } : {}), clock, log: opts.log, env,
+    ...(health
+      ? {
+          noteIncident: async (cluster: string, text: string) => {
+            const open = await health.incidents.openFor(cluster);
+            if (!open) return;
+            const batch = {};
+            await health.incidents.update(open.id, text, 'system', batch);
+            await health.health.commit(batch, clock.now().toISOString());
+            health.deliverer.kick();
+          },
+        }
+      : {}),
+  });
   traffic = createTrafficMonitor({ engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'traffic' }) });
   pipeline = tracePipeline(createPipeline({
     registry, engine, store, log: opts.log,
@@ -212,6 +231,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       control: { channel: control, traffic },
       ...(apiKeys ? { apiKeys } : {}),
       ...(billing ? { billing } : {}),
+      runbooks: runbooks.service,
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
   // Before anything is published: the stored state takes on what the config now declares.
@@ -268,8 +288,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(apiKeys ? { apiKeys } : {}),
     ...(billing ? { billing } : {}),
     adaptive,
+    runbooks,
     close: async () => {
       clearInterval(housekeeping);
+      await runbooks.stop();
       await adaptive.stop();
       await billing?.stop();
       if (billingRedis) await billingRedis.quit().catch(() => billingRedis.disconnect());

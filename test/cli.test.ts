@@ -59,13 +59,16 @@ describe('infrabot CLI', () => {
   });
 
   it('prints --json data for a command of every group, valid against its documented schema', async () => {
-    const opts = setup();
+    const storefront = { cluster: 'api', checks: ['storefront-http'], runbooks: { deploy: { steps: [{ type: 'exec', argv: ['echo', '{{version}}'] }] }, rollback: { steps: [{ type: 'exec', argv: ['echo', '{{version}}'] }] }, test: { steps: [{ type: 'exec', argv: ['echo', 'ok'] }] } }, logs: { command: ['echo', 'a line'] } };
+    const opts = setup(`${TEST_CONFIG}\nservices: ${JSON.stringify({ storefront })}\n`);
     const { COMMAND_GROUPS } = await import('../commands/index.js');
     const lines: Record<string, string> = {
       help: 'help', whoami: 'whoami', status: 'status', killswitch: 'killswitch off', cluster: 'cluster list', ratelimit: 'ratelimit show api',
       breaker: 'breaker show', role: 'role list', audit: 'audit verify', history: 'history global', health: 'health', alert: 'alert list',
       silence: 'silence list', maintenance: 'maintenance list', incident: 'incident list', apikey: 'apikey list',
       schedule: 'schedule list', summary: 'summary', budget: 'budget list', costs: 'costs',
+      deploy: 'deploy storefront 1.2.3 --dry-run', rollback: 'rollback storefront --to 1.2.2 --dry-run', test: 'test storefront --dry-run',
+      runbook: 'runbook list', runs: 'runs', logs: 'logs storefront', metrics: 'metrics storefront latency',
     };
     expect(Object.keys(lines).sort()).toEqual(COMMAND_GROUPS.map((g) => g.name).sort());
     for (const g of COMMAND_GROUPS) {

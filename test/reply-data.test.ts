@@ -74,7 +74,13 @@ const SCRIPT = (alertId: string) => [
 describe('structured reply data', () => {
   it('every subcommand returns data matching its documented schema, with no emoji or display text', async () => {
     const api = await fakeService();
-    const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', api.url)], '    team: payments\n    adaptive: { floor: { perMinute: 100 } }\n')));
+    const services = { shop: { cluster: 'api', runbooks: {
+      deploy: { steps: [{ type: 'exec', argv: ['echo', 'shipping {{version}}'] }] },
+      rollback: { steps: [{ type: 'exec', argv: ['echo', 'back to {{version}}'] }] },
+      test: { steps: [{ type: 'exec', argv: ['echo', 'smoke'] }] },
+      gated: { steps: [{ type: 'approve' }, { type: 'exec', argv: ['echo', 'approved'] }] },
+    }, logs: { command: ['echo', 'a log line'] } } };
+    const h = await healthApp(BASE_CONFIG(cluster('api', [httpCheck('api-http', api.url)], '    team: payments\n    adaptive: { floor: { perMinute: 100 } }\n'), `services: ${JSON.stringify(services)}\nrunbooks: { poll: 50ms }\n`));
     cleanups.push(async () => {
       await h.app.cleanup();
       await api.close();
@@ -101,6 +107,32 @@ describe('structured reply data', () => {
       expect(parsed.success, `${text}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
       expect(JSON.stringify(reply.data), text).not.toMatch(/\p{Extended_Pictographic}/u);
     }
+    // Runbooks: a run to show and cancel, one waiting for a second person to approve.
+    const check = (name: string, reply: { outcome: string; data?: unknown; text?: string }) => {
+      expect(reply.outcome, `${name}: ${reply.text}`).toBe('ok');
+      const [g, sub] = name.split(' ');
+      const group = COMMAND_GROUPS.find((x) => x.name === g)!;
+      const def = group.subcommands.find((x) => x.name === (sub ?? group.defaultSubcommand))!;
+      expect(def.data.safeParse(reply.data).success, name).toBe(true);
+      expect(JSON.stringify(reply.data), name).not.toMatch(/\p{Extended_Pictographic}/u);
+      seen.add(commandName(group, def));
+    };
+    for (const line of ['deploy shop 1.0.0 --yes', 'rollback shop --to 0.9.0 --dry-run', 'test shop --dry-run', 'runbook list', 'runs', 'logs shop', 'metrics api latency']) {
+      check(line.split(' ')[0] === 'runbook' ? 'runbook list' : line.split(' ')[0] === 'runs' ? 'runs list' : line.split(' ')[0]!, await h.app.run(line));
+    }
+    const started = await h.app.run('runbook run gated shop --yes');
+    expect(started.outcome, started.text).toBe('ok');
+    const gated = started.data as { run: { id: string } };
+    check('runbook run', { outcome: 'ok', data: gated });
+    for (let i = 0; i < 200 && (await h.app.runbooks.service.get(gated.run.id))!.status !== 'waiting_approval'; i++) await new Promise((r) => setTimeout(r, 20));
+    check('runs show', await h.app.run(`runs show ${gated.run.id}`));
+    await h.app.run('role grant local:bob operator');
+    check('runs approve', await h.app.run(`runs approve ${gated.run.id}`, { as: 'local:bob' }));
+    // One run per service and environment: the next waits for this one to end.
+    for (let i = 0; i < 200 && (await h.app.runbooks.service.get(gated.run.id))!.status !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 20));
+    const other = (await h.app.run('runbook run gated shop --yes')).data as { run: { id: string } };
+    for (let i = 0; i < 200 && (await h.app.runbooks.service.get(other.run.id))!.status !== 'waiting_approval'; i++) await new Promise((r) => setTimeout(r, 20));
+    check('runs cancel', await h.app.run(`runs cancel ${other.run.id}`));
     const all = COMMAND_GROUPS.flatMap((g) => g.subcommands.map((s) => commandName(g, s)));
     expect(all.filter((n) => !seen.has(n))).toEqual([]);
   });

@@ -13,6 +13,7 @@ import { ADAPTER_FACTORIES } from '../chat/adapters.js';
 import { runConsole } from '../chat/console/console-adapter.js';
 import { createConsoleScreen } from '../chat/console/create-console-screen.js';
 import { startConsoleHealth, withConsoleExtras } from './start-health.js';
+import { createConsoleSink } from '../chat/console/console-sink.js';
 import { writeAttachments } from '../chat/console/write-attachments.js';
 import { renderText } from '../chat/console/render-text.js';
 import { escapeJsonForTerminal, escapeTerminalText } from '../chat/console/escape-terminal-text.js';
@@ -44,6 +45,7 @@ ${STORE_USAGE}
   slack manifest [--url https://…] [--socket]
                            Print a Slack app manifest to create the app from
   migrate                  Apply pending database migrations
+  worker                   Run runbook workers only (BullMQ on REDIS_URL), to scale runs out over machines
   discord register [--guild id]
                            Register /infra with Discord (globally, or in one guild); skipped when unchanged
 
@@ -57,7 +59,7 @@ export const EXIT_CODES: Record<Outcome, number> = { ok: 0, duplicate: 0, failed
 const EX_USAGE = 64;
 /** sysexits: a file or directory that cannot be created or opened. */
 const EX_CANTCREAT = 73;
-const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack', 'store', 'backup', 'restore']);
+const KNOWN_COMMANDS = new Set(['start', 'console', 'run', 'audit', 'migrate', 'discord', 'slack', 'store', 'backup', 'restore', 'worker']);
 const EX_CONFIG = 78;
 
 /** The process streams, injectable so tests drive the CLI in-process. */
@@ -214,6 +216,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   try {
     if (adapters.length) return await serveChat(app, adapters, log);
     switch (command) {
+      case 'worker':
+        return await serveWorker(app, io, log);
       case 'start':
       case 'console':
         log.info({ configFile, dataDir, user }, 'console adapter starting');
@@ -231,6 +235,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
             command === 'start' || interactive
               ? await startConsoleHealth(app, { output: io.stdout, color: interactive, screen, dataDir, ...(http?.stream ? { stream: http.stream } : {}) })
               : undefined;
+          if (app.health) app.runbooks.messenger.addSink(createConsoleSink({ output: io.stdout, color: interactive, screen, attachmentsTo: dataDir }));
+          await app.runbooks.start();
           try {
             const failed = await runConsole({
               pipeline: withConsoleExtras(app.pipeline, { dataDir, ...(health?.fleet ? { fleet: health.fleet } : {}) }),
@@ -294,6 +300,8 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   }
   // Alerts and incident threads go out through every adapter that can post outside a reply.
   for (const a of running) if (a.sink) app.health?.deliverer.addSink(a.sink);
+  for (const a of running) if (a.sink) app.runbooks.messenger.addSink(a.sink);
+  await app.runbooks.start();
   app.health?.start();
   app.schedules?.start();
   // Chat adapters log JSON lines: the API's start-up line is one of them.
@@ -308,6 +316,22 @@ async function serveChat(app: App, factories: AdapterFactory[], log: Logger): Pr
   await app.schedules?.stop();
   await app.health?.stop();
   await Promise.allSettled(running.map((a) => a.stop()));
+  return 0;
+}
+
+/** `infrabot worker`: runbook workers only, until SIGINT/SIGTERM; chat messages are edited by the bot processes. */
+async function serveWorker(app: App, io: CliIO, log: Logger): Promise<number> {
+  if (app.runbooks.service.queue?.kind !== 'bullmq') {
+    io.stderr.write('infrabot worker: needs Redis (redis.url or REDIS_URL); without it `infrabot start` runs runbooks in-process.\n');
+    return EX_CONFIG;
+  }
+  await app.runbooks.start({ worker: true, chat: false });
+  io.stdout.write(`infrabot worker: running runbooks from ${app.runbooks.service.queue.description}\n`);
+  log.info('runbook worker started');
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
   return 0;
 }
 

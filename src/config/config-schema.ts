@@ -5,6 +5,7 @@ import { subjectProblem } from '../auth/subjects.js';
 import { checkPattern } from '../engine/alerts/maintenance-windows.js';
 import { auditSchema } from './audit-config-schema.js';
 import { receiversSchema } from './receivers-config-schema.js';
+import { runbooksSettingsSchema, servicesSchema } from './runbooks-config-schema.js';
 import { alertsSchema, checkSchema, healthSchema, incidentsSchema, recurringWindowSchema, simulationSchema, type RecurringWindow } from './health-config-schema.js';
 
 const duration = z
@@ -213,12 +214,21 @@ export const configSchema = z
     audit: auditSchema.default(auditSchema.parse({})),
     http: httpSchema.default(httpSchema.parse({})),
     billing: billingSchema.default(billingSchema.parse({})),
+    /** Services with runbooks, logs and metrics (docs/runbooks.md). */
+    services: servicesSchema,
+    runbooks: runbooksSettingsSchema.default(runbooksSettingsSchema.parse({})),
   })
   .strict()
   // `when`: runs even when other parts of the file are wrong, so one bad value does not hide these problems;
   // the value may then be partly unparsed, hence the defensive reading.
   .superRefine(checkAcrossClusters, { when: () => true })
   .superRefine((c, ctx) => {
+    for (const [name, svc] of Object.entries(c.services)) {
+      if (!Object.hasOwn(c.clusters, svc.cluster)) ctx.addIssue({ code: 'custom', path: ['services', name, 'cluster'], message: `no cluster named "${svc.cluster}" (known: ${Object.keys(c.clusters).sort().join(', ')})` });
+      for (const [rb, r] of Object.entries(svc.runbooks)) {
+        if (r.onFailure && !Object.hasOwn(svc.runbooks, r.onFailure)) ctx.addIssue({ code: 'custom', path: ['services', name, 'runbooks', rb, 'onFailure'], message: `no runbook named "${r.onFailure}" in service ${name}` });
+      }
+    }
     c.schedules.summaries.forEach((s, i) => {
       if (s.cluster && !Object.hasOwn(c.clusters, s.cluster)) {
         ctx.addIssue({ code: 'custom', path: ['schedules', 'summaries', i, 'cluster'], message: `no cluster named "${s.cluster}" (known: ${Object.keys(c.clusters).sort().join(', ')})` });

@@ -60,7 +60,7 @@ export interface TestApp extends App {
   cleanup(): Promise<void>;
 }
 
-export async function createTestApp(opts: { clock?: Clock; dir?: string; config?: string; keyDir?: string } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { clock?: Clock; dir?: string; config?: string; keyDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'infrabot-test-'));
   // The audit key lives outside the data directory, as in production; by default next to it.
   const keyDir = opts.keyDir ?? `${dir}-keys`;
@@ -72,7 +72,7 @@ export async function createTestApp(opts: { clock?: Clock; dir?: string; config?
     log: createLogger({ level: 'debug', destination: logs.stream }),
     ...(opts.clock ? { clock: opts.clock } : {}),
     keyDir,
-    env: {},
+    env: opts.env ?? {},
     configFile: 'test.yaml',
   });
   return {

@@ -47,7 +47,12 @@ export function summaryChartSvg(s: Pick<Summary, 'buckets' | 'bucketMs'>, title:
 
 /** Renders the chart to PNG with resvg (no system libraries or fonts needed). */
 export function renderSummaryChart(s: Pick<Summary, 'buckets' | 'bucketMs'>, title: string): Buffer {
-  const resvg = new Resvg(summaryChartSvg(s, title), {
+  return svgToPng(summaryChartSvg(s, title));
+}
+
+/** Any chart SVG of ours to PNG, with the shipped font. */
+export function svgToPng(svg: string): Buffer {
+  const resvg = new Resvg(svg, {
     font: { fontFiles: [FONT], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
     fitTo: { mode: 'original' },
   });
