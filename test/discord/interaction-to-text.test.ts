@@ -26,6 +26,20 @@ describe('interaction → canonical command text', () => {
     );
   });
 
+  it('reads a group registered as its own command (/infra-<group>, past the 25 under /infra) like one under /infra', () => {
+    const own = (name: string, options: unknown[]) =>
+      interactionToText(registry, { id: '1', type: 1, name, options } as unknown as APIChatInputApplicationCommandInteractionData);
+    const late = COMMAND_GROUPS.slice(25);
+    expect(late.length).toBeGreaterThan(0);
+    const flat = late.find((g) => g.subcommands.length === 1)!;
+    // Which groups overflow depends on how many there are; the reading works for any group with subcommands.
+    const nested = COMMAND_GROUPS.find((g) => g.name === 'cluster')!;
+    expect(own(`infra-${flat.name}`, [])).toBe(flat.name);
+    expect(own(`infra-${nested.name}`, [{ type: 1, name: nested.subcommands[0]!.name, options: [] }])).toBe(`${nested.name} ${nested.subcommands[0]!.name}`);
+    expect(own('infra-nosuchgroup', [])).toBeUndefined();
+    expect(own('other', [])).toBeUndefined();
+  });
+
   it('names the subcommand when the first word could be read as one', () => {
     // A cluster literally named "status" must not be taken for the subcommand.
     expect(textOf('status', undefined, [{ name: 'cluster', type: 3, value: 'status' }])).toBe('status status status');

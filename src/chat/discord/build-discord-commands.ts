@@ -90,15 +90,30 @@ function toTopLevel(g: CommandGroupDef): APIApplicationCommandSubcommandOption |
   };
 }
 
-/** The registration payload, derived from the command definitions: one `/infra` chat-input command. */
+/** Groups past the 25 options a Discord command can hold get a command of their own: `/infra-<group>`. */
+export const overflowRoot = (group: string) => `${ROOT_COMMAND}-${group}`;
+
+/**
+ * The registration payload, derived from the command definitions: `/infra` with the first 25 groups (in
+ * definition order, so a group never moves when one is added), and `/infra-<group>` for each one past that;
+ * typing `/infra` in Discord lists them all.
+ */
 export function buildDiscordCommands(registry: Registry): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
-  if (registry.groups.length > MAX_OPTIONS) throw new Error(`more than ${MAX_OPTIONS} command groups do not fit under /${ROOT_COMMAND}`);
+  const inRoot = registry.groups.slice(0, MAX_OPTIONS);
+  const overflow = registry.groups.slice(MAX_OPTIONS);
   return [
     {
       type: ApplicationCommandType.ChatInput,
       name: ROOT_COMMAND,
       description: 'infrabot: kill-switches, clusters, rate limits and breakers',
-      options: registry.groups.map(toTopLevel),
+      options: inRoot.map(toTopLevel),
     },
+    ...overflow.map((g): RESTPostAPIChatInputApplicationCommandsJSONBody => {
+      const root = overflowRoot(checkName(g.name, `/${ROOT_COMMAND}`));
+      const top = toTopLevel(g);
+      // A one-subcommand group takes its options directly; others keep their subcommands.
+      const options = top.type === ApplicationCommandOptionType.Subcommand ? (top.options ?? []) : top.options;
+      return { type: ApplicationCommandType.ChatInput, name: root, description: discordDescription(g.summary), ...(options?.length ? { options } : {}) };
+    }),
   ];
 }

@@ -131,7 +131,7 @@ export function createInteractionHandler(deps: InteractionHandlerDeps): Interact
 
   async function onCommand(i: APIInteraction & { type: InteractionType.ApplicationCommand }, r: InteractionResponder) {
     const data = i.data;
-    if (data.type !== ApplicationCommandType.ChatInput || data.name !== ROOT_COMMAND) {
+    if (data.type !== ApplicationCommandType.ChatInput || (data.name !== ROOT_COMMAND && !data.name.startsWith(`${ROOT_COMMAND}-`))) {
       return r.respond(notice(`This bot only answers /${ROOT_COMMAND}.`));
     }
     const text = interactionToText(registry, data as APIChatInputApplicationCommandInteractionData);

@@ -2,12 +2,13 @@ import {
   ApplicationCommandOptionType,
   type APIApplicationCommandInteractionDataBasicOption,
   type APIApplicationCommandInteractionDataOption,
+  type APIApplicationCommandInteractionDataSubcommandOption,
   type APIChatInputApplicationCommandInteractionData,
 } from '@discordjs/core/http-only';
 import type { CommandGroupDef, SubcommandDef } from '../../framework/define-command.js';
 import { describeOptions, type OptionDescriptor } from '../../framework/describe-options.js';
 import type { Registry } from '../../framework/registry.js';
-import { discordOptionName, isFlatGroup } from './build-discord-commands.js';
+import { discordOptionName, isFlatGroup, ROOT_COMMAND } from './build-discord-commands.js';
 
 export interface CommandPath {
   group: CommandGroupDef;
@@ -17,6 +18,16 @@ export interface CommandPath {
 
 /** Finds the group and subcommand an `/infra …` interaction names, and the options given to it. */
 export function resolveCommandPath(registry: Registry, data: APIChatInputApplicationCommandInteractionData): CommandPath | undefined {
+  // `/infra-<group> …`: a group registered as a command of its own (past Discord's 25 options under /infra).
+  if (data.name !== ROOT_COMMAND) {
+    const group = data.name.startsWith(`${ROOT_COMMAND}-`) ? registry.group(data.name.slice(ROOT_COMMAND.length + 1)) : undefined;
+    if (!group) return undefined;
+    const given = (data.options ?? []) as (APIApplicationCommandInteractionDataBasicOption | APIApplicationCommandInteractionDataSubcommandOption)[];
+    if (isFlatGroup(group)) return { group, sub: group.subcommands[0]!, options: given as APIApplicationCommandInteractionDataBasicOption[] };
+    const inner = given[0];
+    const sub = inner && inner.type === ApplicationCommandOptionType.Subcommand ? group.subcommands.find((s) => s.name === inner.name) : undefined;
+    return inner && sub ? { group, sub, options: (inner as APIApplicationCommandInteractionDataSubcommandOption).options ?? [] } : undefined;
+  }
   const top = data.options?.[0];
   if (!top) return undefined;
   const group = registry.group(top.name);
