@@ -48,8 +48,10 @@ export async function createRunbooks(opts: {
   noteIncident?: (cluster: string, text: string) => Promise<void>;
 }): Promise<Runbooks> {
   const log = opts.log.child({ component: 'runbooks' });
-  const db = opts.db ?? createSqliteDb({ file: opts.file ?? ':memory:' });
-  await migrateSqlDb(db);
+  // The bot passes its own database (closed by the store); a worker process opens and closes one of its own.
+  const owned = opts.db ? undefined : createSqliteDb({ file: opts.file ?? ':memory:' });
+  const db = opts.db ?? owned!;
+  if (owned) await migrateSqlDb(owned);
   const url = opts.config.redis.url;
   const lockRedis = url ? createRedisConnection(url, 'command') : undefined;
   lockRedis?.on('error', () => undefined);
@@ -108,7 +110,7 @@ export async function createRunbooks(opts: {
       await service.queue?.close().catch(() => undefined);
       await messenger.idle();
       lockRedis?.disconnect();
-      await db.close();
+      await owned?.close();
     },
   };
 }
