@@ -41,6 +41,7 @@ import './framework/services/billing.js';
 import { createAdaptiveController, type AdaptiveController } from './engine/adaptive-controller.js';
 import { routeAlert } from './engine/alerts/route-alert.js';
 import { createRunbooks, type Runbooks } from './runbooks/start-runbooks.js';
+import { latencyChartAttachment } from './framework/render/latency-chart-attachment.js';
 
 /** How long a delivery id is remembered for duplicate detection; Slack and Discord retry within minutes. */
 const INVOCATION_MEMORY_MS = 24 * 3_600_000;
@@ -170,6 +171,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     config: opts.config, health: healthStore, store, engine, timers: opts.timers ?? realTimers, log: opts.log, observer: metrics.health, tracer,
     emit: lifecycle.emit,
     run: (command) => pipeline!.handle(command),
+    latencyChart: (check, until) => latencyChartAttachment(healthStore, check, until),
   });
   channel = createControlChannel({ engine, ...(publisher ? { publisher } : {}), log: opts.log.child({ component: 'control-channel' }) });
   const control = channel;

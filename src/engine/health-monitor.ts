@@ -4,6 +4,7 @@ import type { InfrabotConfig } from '../config/config-schema.js';
 import { notFound } from '../user-error.js';
 import type { CheckState, HealthBatch, HealthStore, OutboxFailureKind, OutboxJob, Silence } from '../store/health-store.js';
 import type { Store } from '../store/store.js';
+import type { ReplyAttachment } from './message.js';
 import { hostname } from 'node:os';
 import { parseDuration } from '../util/duration.js';
 import { shortId } from '../util/ids.js';
@@ -138,6 +139,8 @@ export interface HealthMonitorDeps {
    * replica's checks are taken over within one interval plus this.
    */
   leaseMs?: number;
+  /** Draws a check's latency over the last hour for a DOWN or DEGRADED alert's thread (a PNG attachment). */
+  latencyChart?: (check: string, until: Date) => Promise<ReplyAttachment | undefined>;
 }
 
 export { MAX_SILENCE_MS } from './alerts/silences.js';
@@ -174,6 +177,7 @@ export async function createHealthMonitor(deps: HealthMonitorDeps): Promise<Heal
   const incidents = createIncidentService({ health, store, config: config.incidents, clock, log, onEnqueued, routable });
   const alerts = createAlertManager({
     health, config: config.alerts, clock, log, incidents, onEnqueued, routable, onCommitted: announce, checkConfig: (name) => byName.get(name)?.check,
+    ...(deps.latencyChart ? { latencyChart: deps.latencyChart } : {}),
     expectedDown: async (cluster) => {
       const state = await engine.state();
       const when = (at: string) => `${at.slice(0, 16).replace('T', ' ')}Z`;

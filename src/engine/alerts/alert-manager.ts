@@ -6,6 +6,7 @@ import { formatDuration, parseDuration } from '../../util/duration.js';
 import { formatTime } from '../../util/format-time.js';
 import { shortId } from '../../util/ids.js';
 import type { Clock } from '../engine.js';
+import type { ReplyAttachment } from '../message.js';
 import type { Transition } from '../checks/evaluate-check.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { openWindow } from './maintenance-windows.js';
@@ -75,6 +76,8 @@ export interface AlertManagerDeps {
    * is on): "api disabled by local:alice at 2026-11-21 03:00Z". Such alerts are shown but never page.
    */
   expectedDown?: (cluster: string) => Promise<string | undefined>;
+  /** A chart of a check's latency over the hour before `until` (PNG), for the thread of a DOWN or DEGRADED alert. */
+  latencyChart?: (check: string, until: Date) => Promise<ReplyAttachment | undefined>;
 }
 
 /** The first few of many names, and how many more. */
@@ -135,6 +138,23 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
     if (config.reminder.max > 0) a.nextReminderAt = new Date(at.getTime() + reminderMs).toISOString();
     for (const t of n.targets) queueSync(b, t, n.id);
     event(b, a, 'notified', 'system', n.targets.map((t) => `${t.platform}:${t.channel}`).join(', '), at.toISOString());
+  }
+
+  /** A DOWN or DEGRADED alert's thread gets its check's latency over the last hour: people would rather look than read. */
+  async function attachLatencyChart(b: HealthBatch, a: Alert, at: Date): Promise<void> {
+    if (!deps.latencyChart || !a.notificationId || (a.kind !== 'down' && a.kind !== 'degraded')) return;
+    const chart = await deps.latencyChart(a.check, at).catch((err: unknown) => {
+      deps.log.warn({ err, check: a.check }, 'latency chart for the alert thread not drawn');
+      return undefined;
+    });
+    const n = (b.notifications ?? []).find((x) => x.id === a.notificationId) ?? (await health.notification(a.notificationId));
+    if (!chart || !n) return;
+    for (const t of n.targets) {
+      (b.outbox ??= []).push({
+        ...t, notificationId: n.id, op: 'reply',
+        body: systemReply({ title: `📉 ${a.check} latency, last hour`, severity: 'info', attachments: [chart] }, at),
+      });
+    }
   }
 
   function resolveInto(b: HealthBatch, a: Alert, actor: string, summary: string, at: Date, n: Notification | undefined, reply = true): void {
@@ -264,6 +284,7 @@ export function createAlertManager(deps: AlertManagerDeps): AlertManager {
           } else {
             await notify(b, a, now);
             if (expected) delete a.nextReminderAt; // nobody needs reminding of what they did on purpose
+            else await attachLatencyChart(b, a, now);
           }
           if (!held) await openIncidentFor(b, a, check);
           (b.alerts ??= []).push(a);
