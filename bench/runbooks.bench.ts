@@ -15,6 +15,7 @@ import { createApp } from '../src/app.js';
 import { configSchema } from '../src/config/config-schema.js';
 import { sql } from '../src/store/db/sql.js';
 import { shortId } from '../src/util/ids.js';
+import { redisPrefix, redisReachable } from '../test/helpers/redis.js';
 import { fmt, line, summarize } from './stats.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,30 +33,6 @@ function config(redisPrefix?: string) {
     runbooks: { concurrency: 4, poll: '1s' },
     services: { shop: { cluster: 'api', envs: ENVS, runbooks: { deploy: { steps: [{ type: 'http', method: 'POST', url: hook }] } } } },
   });
-}
-
-async function redisUp(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-async function cleanup(prefix: string) {
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
 }
 
 async function withApp<T>(redisPrefix: string | undefined, fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
@@ -141,22 +118,19 @@ async function bareThroughput(prefix: string, n: number) {
 
 const first = await timeToFirstStep(undefined, 60);
 line('deploy → first step running, in-process', `p50 ${fmt(first.p50)} p95 ${fmt(first.p95)}`);
-if (await redisUp()) {
-  const prefix = `infrabot-bench-${shortId(8)}`;
+if (await redisReachable('the BullMQ figures')) {
+  // One key prefix per measurement, each deleted afterwards (the same helper the tests use).
+  const [viaBullKeys, bareKeys, ourKeys] = [redisPrefix(), redisPrefix(), redisPrefix()];
   try {
-    const viaBull = await timeToFirstStep(prefix, 60);
+    const viaBull = await timeToFirstStep(viaBullKeys.prefix, 60);
     line('deploy → first step running, BullMQ', `p50 ${fmt(viaBull.p50)} p95 ${fmt(viaBull.p95)}`);
-    const bare = await bareThroughput(`${prefix}-bare`, 300);
-    const ours = await ourThroughput(`${prefix}-ours`, 300);
+    const bare = await bareThroughput(bareKeys.prefix, 300);
+    const ours = await ourThroughput(ourKeys.prefix, 300);
     line('bare BullMQ worker, 300 jobs (peer)', `${bare.toFixed(0)} jobs/s`);
     line('our runbook worker, 300 runs', `${ours.toFixed(0)} runs/s`);
     line('ours / bare BullMQ', `${((ours / bare) * 100).toFixed(0)} %`, '≥ 80 %', ours / bare >= 0.8);
   } finally {
-    await cleanup(prefix);
-    await cleanup(`${prefix}-bare`);
-    await cleanup(`${prefix}-ours`);
+    for (const keys of [viaBullKeys, bareKeys, ourKeys]) await keys.cleanup();
   }
-} else {
-  console.log('⚠️  SKIPPED the BullMQ figures: Redis is not reachable at 127.0.0.1:6379');
 }
 server.close();

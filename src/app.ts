@@ -76,7 +76,7 @@ export interface App {
   /** API keys of the HTTP API (SQLite-backed). */
   apiKeys?: ApiKeyStore;
   /** Costs, budgets, threshold alerts and budget throttling (docs/budgets.md). */
-  billing?: BillingService;
+  billing: BillingService;
   /** Adaptive rate limits from guards' reported errors and latency (docs/budgets.md). */
   adaptive: AdaptiveController;
   /** Runbooks: run records, the queue (BullMQ with Redis, else in-process) and progress messages (docs/runbooks.md). */
@@ -193,14 +193,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Costs live on the store's unit of work (SQLite or PostgreSQL), like every other table.
   const billingRedis = opts.config.redis.url ? new Redis(opts.config.redis.url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, connectTimeout: 2_000 }) : undefined;
   billingRedis?.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'billing: redis unavailable'));
-  const billing = sqlDb
-    ? createBillingService({
-        db: sqlDb, engine, log: opts.log.child({ component: 'billing' }),
-        run: (inv) => pipeline!.handle(inv),
-        ...(billingRedis ? { redis: { client: billingRedis, prefix: opts.config.redis.prefix } } : {}),
-        ...(health ? { alert: (alerts) => health.receiveAlerts(alerts) } : {}),
-      })
-    : undefined;
+  const billing = createBillingService({
+    db: sqlDb, engine, log: opts.log.child({ component: 'billing' }),
+    run: (inv) => pipeline!.handle(inv),
+    ...(billingRedis ? { redis: { client: billingRedis, prefix: opts.config.redis.prefix } } : {}),
+    ...(health ? { alert: (alerts) => health.receiveAlerts(alerts) } : {}),
+  });
   const adaptive = createAdaptiveController({
     engine, ...(publisher ? { publisher } : {}), run: (inv) => pipeline!.handle(inv), log: opts.log.child({ component: 'adaptive' }),
     ...(health ? { announce: (cluster: string, text: string) => announceInCluster(health, opts.config, cluster, text, clock) } : {}),
@@ -232,7 +230,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...(scheduleService ? { schedules: scheduleService } : {}),
       control: { channel: control, traffic },
       ...(apiKeys ? { apiKeys } : {}),
-      ...(billing ? { billing } : {}),
+      billing,
       runbooks: runbooks.service,
     },
   }), tracer, Boolean(opts.config.tracing.otlpEndpoint));
@@ -240,7 +238,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   await recordConfigChanges({ engine, store, log: opts.log, ...(opts.configFile ? { file: opts.configFile } : {}) });
   await control.start();
   traffic.start();
-  billing?.start();
+  billing.start();
   adaptive.start();
   {
     const { added, removed } = await sqlDb.transaction((tx) => syncConfiguredSummaries(tx, scheduleService.store, opts.config.schedules.summaries, clock.now()));
@@ -288,14 +286,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(runner ? { schedules: runner } : {}),
     audit: Object.assign(audit, { keyDir: paths.keyDir, dataDir: opts.dataDir }),
     ...(apiKeys ? { apiKeys } : {}),
-    ...(billing ? { billing } : {}),
+    billing,
     adaptive,
     runbooks,
     close: async () => {
       clearInterval(housekeeping);
       await runbooks.stop();
       await adaptive.stop();
-      await billing?.stop();
+      await billing.stop();
       if (billingRedis) await billingRedis.quit().catch(() => billingRedis.disconnect());
       await runner?.stop();
       await checkpointer.stop();
